@@ -1,0 +1,39 @@
+# One command to run Khabar, one to test it. Both create .venv in the checkout and install
+# everything first; only Python 3.11 is needed beforehand.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.khabar-installed
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The CPU build of torch first: otherwise pip resolves a multi-gigabyte CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/khabar index build
+	$(BIN)/khabar run
+
+test: $(STAMP)
+	$(BIN)/ruff check bot index tests bench
+	$(BIN)/mypy bot index
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot index tests bench
+	$(BIN)/ruff format --check bot index tests bench
+	$(BIN)/mypy bot index
+
+bench: $(STAMP)
+	@echo "Benchmarks take their inputs as arguments; see docs/benchmarks.md"
+	$(BIN)/python bench/bench_index.py ../shared/bench/bbc-news
+
+clean:
+	rm -rf $(VENV) data

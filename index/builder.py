@@ -1,0 +1,280 @@
+"""Building the index: incremental by default, atomic always.
+
+Only new or changed articles are chunked and embedded; the vectors of unchanged ones are carried
+over from the previous index. An unchanged corpus is detected from file hashes alone, without
+loading the model. The new index is written beside the old one and published atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import layout
+from .articles import Article, FileResult, iter_corpus_files, read_article_bytes
+from .chunking import chunk_text
+from .embedder import Embedder
+from .errors import ArticleError, CorpusMissing, KhabarError
+from .manifest import Manifest
+from .settings import Settings
+from .textstore import FILE_NAME as SQLITE_FILE
+from .textstore import TextStore
+from .vectorstore import VectorStore, load_store, new_store
+
+TITLE_TOKENS = 24
+
+ProgressFactory = Callable[[int], Callable[[int], None]]
+"""Given the number of passages to embed, returns a callback taking how many were just done."""
+
+
+@dataclass
+class BuildReport:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    articles: int = 0
+    passages: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    full: bool = False
+    published: bool = False
+    note: str = ""
+
+
+@dataclass
+class _Scan:
+    digests: dict[str, str]
+    paths: dict[str, Path]
+
+
+def build_index(
+    settings: Settings,
+    *,
+    full: bool = False,
+    embedder: Embedder | None = None,
+    progress: ProgressFactory | None = None,
+) -> BuildReport:
+    """Bring the index in `settings.index_dir` up to date with `settings.corpus_dir`."""
+    started = time.perf_counter()
+    corpus, index_dir = settings.corpus_dir, settings.index_dir
+    if not corpus.is_dir():
+        raise CorpusMissing(corpus)
+    with layout.build_lock(index_dir):
+        layout.remove_stale(index_dir)
+        report = BuildReport(full=full)
+        previous = layout.current_generation(index_dir)
+        old = _reusable(previous, settings, full, report)
+        scan = _scan(corpus, settings.max_article_bytes, report)
+        old_files = old.file_hashes() if old else {}
+        changed = sorted(p for p, d in scan.digests.items() if old_files.get(p) != d)
+        removed = sorted(set(old_files) - set(scan.digests))
+        if old is not None and not changed and not removed:
+            report.articles, report.passages = old.counts()
+            report.unchanged = report.articles
+            old.close()
+            report.seconds = time.perf_counter() - started
+            return report
+        parsed = _parse(changed, scan, report)
+        embedder = embedder or Embedder(
+            settings.model, settings.query_prompt, settings.passage_prompt
+        )
+        _write_generation(
+            settings,
+            embedder,
+            previous if old else None,
+            old,
+            parsed,
+            scan.digests,
+            removed,
+            report,
+            progress,
+        )
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _reusable(
+    previous: Path | None, settings: Settings, full: bool, report: BuildReport
+) -> TextStore | None:
+    """The previous index's text store, when its vectors can be carried over."""
+    report.full = True
+    if previous is None:
+        return None
+    try:
+        manifest = Manifest.load(previous)
+        if full:
+            return None
+        same = (
+            manifest.model == settings.model
+            and manifest.chunk_tokens == settings.chunk_tokens
+            and manifest.chunk_overlap_tokens == settings.chunk_overlap_tokens
+            and settings.passage_prompt in (None, manifest.passage_prompt)
+        )
+        if not same:
+            report.note = "model or chunking changed since the last build: rebuilt in full"
+            return None
+        store = TextStore.open_readonly(previous / SQLITE_FILE)
+    except KhabarError as exc:
+        report.note = f"the previous index could not be reused ({exc}): rebuilt in full"
+        return None
+    report.full = False
+    return store
+
+
+def _scan(corpus: Path, max_bytes: int, report: BuildReport) -> _Scan:
+    scan = _Scan({}, {})
+    for path in iter_corpus_files(corpus):
+        rel = path.relative_to(corpus).as_posix()
+        try:
+            if path.stat().st_size > max_bytes:
+                raise ArticleError(f"larger than {max_bytes} bytes (KHABAR_MAX_ARTICLE_BYTES)")
+            data = path.read_bytes()
+        except (OSError, ArticleError) as exc:
+            report.skipped.append((rel, str(exc)))
+            continue
+        scan.digests[rel] = hashlib.sha256(data).hexdigest()
+        scan.paths[rel] = path
+    return scan
+
+
+def _parse(changed: list[str], scan: _Scan, report: BuildReport) -> dict[str, FileResult]:
+    parsed: dict[str, FileResult] = {}
+    for rel in changed:
+        try:
+            result = read_article_bytes(rel, scan.paths[rel].read_bytes())
+        except (OSError, ArticleError) as exc:
+            report.skipped.append((rel, str(exc)))
+            continue
+        report.problems.extend(result.problems)
+        parsed[rel] = result
+    return parsed
+
+
+def _write_generation(
+    settings: Settings,
+    embedder: Embedder,
+    previous: Path | None,
+    old: TextStore | None,
+    parsed: dict[str, FileResult],
+    digests: dict[str, str],
+    removed_files: list[str],
+    report: BuildReport,
+    progress: ProgressFactory | None,
+) -> None:
+    index_dir = settings.index_dir
+    generation = layout.new_generation(index_dir)
+    dimension = embedder.dimension
+    if previous is not None and old is not None:
+        old.close()
+        text = TextStore.copy_of(previous / SQLITE_FILE, generation / SQLITE_FILE)
+        vectors = load_store("faiss", previous, dimension)
+    else:
+        text = TextStore.create(generation / SQLITE_FILE)
+        vectors = new_store("faiss", dimension)
+
+    for rel in removed_files:
+        gone = list(text.article_hashes([rel]))
+        _drop(text, vectors, gone)
+        text.remove_file(rel)
+        report.removed += len(gone)
+
+    to_embed: list[tuple[str, Article]] = []
+    for rel, result in parsed.items():
+        before = text.article_hashes([rel])
+        now = {a.id: a for a in result.articles}
+        stale = [aid for aid in before if aid not in now or before[aid] != now[aid].content_hash]
+        _drop(text, vectors, stale)
+        report.removed += sum(1 for aid in before if aid not in now)
+        for article in result.articles:
+            if article.id not in before:
+                report.added += 1
+            elif before[article.id] != article.content_hash:
+                report.changed += 1
+            else:
+                continue
+            to_embed.append((rel, article))
+        text.set_file(rel, digests[rel])
+
+    report.embedded = _embed_articles(settings, embedder, text, vectors, to_embed, progress)
+    text.commit()
+    report.articles, report.passages = text.counts()
+    report.unchanged = report.articles - report.added - report.changed
+    text.close()
+    vectors.save(generation)
+    Manifest(
+        model=settings.model,
+        dimension=dimension,
+        chunk_tokens=settings.chunk_tokens,
+        chunk_overlap_tokens=settings.chunk_overlap_tokens,
+        passage_prompt=embedder.passage_prompt,
+        query_prompt=embedder.query_prompt,
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        articles=report.articles,
+        passages=report.passages,
+    ).save(generation)
+    layout.publish(index_dir, generation)
+    report.published = True
+    layout.remove_stale(index_dir)
+
+
+def _drop(text: TextStore, vectors: VectorStore, article_ids: list[str]) -> None:
+    if not article_ids:
+        return
+    vectors.remove(np.array(text.passage_ids(article_ids), dtype=np.int64))
+    text.remove_articles(article_ids)
+
+
+def embedding_text(title: str, passage: str) -> str:
+    """What the model reads for a passage: the article's title gives it context."""
+    return f"{title}\n{passage}"
+
+
+def _embed_articles(
+    settings: Settings,
+    embedder: Embedder,
+    text: TextStore,
+    vectors: VectorStore,
+    articles: list[tuple[str, Article]],
+    progress: ProgressFactory | None,
+) -> int:
+    if not articles:
+        return 0
+    limit = embedder.max_tokens
+    titles = [_short_title(embedder, a.title) for _, a in articles]
+    title_tokens = embedder.token_spans(titles)
+    next_id = text.next_passage_id()
+    ids: list[int] = []
+    inputs: list[str] = []
+    for (rel, article), title, ttoks in zip(articles, titles, title_tokens, strict=True):
+        max_tokens = max(16, limit - len(ttoks) - 1)
+        spans = chunk_text(
+            article.text,
+            embedder.token_spans,
+            target_tokens=settings.chunk_tokens,
+            max_tokens=max_tokens,
+            overlap_tokens=settings.chunk_overlap_tokens,
+        )
+        rows = [(next_id + i, s.start, s.end) for i, s in enumerate(spans)]
+        next_id += len(rows)
+        text.add_article(rel, article, rows)
+        for pid, start, end in rows:
+            ids.append(pid)
+            inputs.append(embedding_text(title, article.text[start:end]))
+    callback = progress(len(inputs)) if progress else None
+    matrix = embedder.encode_passages(inputs, settings.embed_batch_size, callback)
+    vectors.add(np.array(ids, dtype=np.int64), matrix)
+    return len(inputs)
+
+
+def _short_title(embedder: Embedder, title: str) -> str:
+    spans = embedder.token_spans([title])[0]
+    return title if len(spans) <= TITLE_TOKENS else title[: spans[TITLE_TOKENS - 1][1]]

@@ -1,0 +1,139 @@
+"""The `khabar` command: build and inspect the index, ask questions, run the bot.
+
+The library raises typed `KhabarError`s; this module turns them into one sentence on stderr and a
+non-zero exit status. Nothing here does real work beyond parsing arguments and printing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from .errors import KhabarError
+from .settings import Settings
+
+EXIT_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "httpcore", "sentence_transformers", "transformers", "trafilatura"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        settings = Settings().with_overrides(
+            corpus_dir=getattr(args, "corpus", None),
+            index_dir=getattr(args, "index_dir", None),
+            model=getattr(args, "model", None),
+        )
+        result: int = args.func(args, settings)
+        return result
+    except KhabarError as exc:
+        print(f"khabar: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", metavar="DIR", help="the articles folder (KHABAR_CORPUS_DIR)")
+    common.add_argument("--index-dir", metavar="DIR", help="the index folder (KHABAR_INDEX_DIR)")
+    common.add_argument("--model", help="model name or path (KHABAR_MODEL)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+
+    parser = argparse.ArgumentParser(prog="khabar", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    index = sub.add_parser("index", help="build or inspect the index").add_subparsers(
+        metavar="ACTION"
+    )
+    build = index.add_parser("build", parents=[common], help="index new and changed articles")
+    build.add_argument("--full", action="store_true", help="rebuild everything from scratch")
+    build.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    build.set_defaults(func=_cmd_build)
+    status = index.add_parser("status", parents=[common], help="what the index holds")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=_cmd_status)
+
+    ask = sub.add_parser("ask", parents=[common], help="answer a question (no question: a prompt)")
+    ask.add_argument("question", nargs="?", help="the question; omit it to type questions")
+    ask.add_argument("--json", action="store_true", help="machine-readable hits")
+    ask.add_argument("-k", type=int, default=None, metavar="N", help="how many hits")
+    ask.set_defaults(func=_cmd_ask)
+
+    run = sub.add_parser("run", parents=[common], help="run Khabar (the interactive prompt)")
+    run.set_defaults(func=_cmd_run)
+    return parser
+
+
+def _cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    from . import report
+    from .builder import build_index
+
+    progress = None if args.quiet else report.progress_bar
+    result = build_index(settings, full=args.full, progress=progress)
+    print(report.format_build(result, settings))
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from . import report
+
+    status = report.index_status(settings)
+    print(json.dumps(status, indent=2) if args.json else report.format_status(status))
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from . import report
+    from .retriever import Retriever
+
+    retriever = Retriever(settings)
+    if args.question is None:
+        return _prompt_loop(lambda q: report.format_answer(retriever, q, args.k))
+    hits = retriever.search(args.question, args.k)
+    if args.json:
+        print(json.dumps([h.as_json() for h in hits], ensure_ascii=False, indent=2))
+    else:
+        print(report.format_answer(retriever, args.question, args.k, hits))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from . import report
+    from .retriever import Retriever
+
+    retriever = Retriever(settings)
+    info = retriever.info()
+    print(
+        f"Khabar: {info.articles} articles, {info.passages} passages. Ask a question "
+        "(empty line or Ctrl-D to quit)."
+    )
+    return _prompt_loop(lambda q: report.format_answer(retriever, q, None))
+
+
+def _prompt_loop(answer: Callable[[str], str]) -> int:
+    while True:
+        try:
+            question = input("\n? ")
+        except EOFError:
+            print()
+            return 0
+        if not question.strip():
+            return 0
+        print(answer(question))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

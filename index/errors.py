@@ -1,0 +1,43 @@
+"""Typed errors. Each message says what went wrong and what to do; the CLI and bot print it."""
+
+from __future__ import annotations
+
+
+class KhabarError(Exception):
+    """Base of every expected failure. `str(error)` is one sentence for a person."""
+
+
+class IndexNotBuilt(KhabarError):
+    def __init__(self, index_dir: object) -> None:
+        super().__init__(f'no index in {index_dir} — run "khabar index build" first')
+
+
+class IndexMismatch(KhabarError):
+    """The index on disk was built with another model, chunking or format version."""
+
+
+class IndexCorrupt(KhabarError):
+    """A file of the index is missing, truncated or unreadable."""
+
+
+class BuildLocked(KhabarError):
+    def __init__(self, index_dir: object, holder: str) -> None:
+        super().__init__(
+            f"another build of {index_dir} is running ({holder}); wait for it to finish"
+        )
+
+
+class CorpusMissing(KhabarError):
+    def __init__(self, corpus_dir: object) -> None:
+        super().__init__(
+            f"corpus folder {corpus_dir} does not exist — create it and put articles in it, "
+            "or pass --corpus DIR"
+        )
+
+
+class ArticleError(KhabarError):
+    """One article file could not be read; the build reports it and goes on."""
+
+
+class ModelUnavailable(KhabarError):
+    """The embedding model could not be loaded."""

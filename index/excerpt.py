@@ -1,0 +1,110 @@
+"""Choosing the excerpt a reader sees: the sentences of a passage that answer the question.
+
+Pure functions on strings. Sentences are scored by the question's words they contain (a crude
+prefix stem copes with the region's inflected languages), with a nudge toward dates for "when"
+questions and numbers for "how many"; the best sentence is widened with its neighbours while
+they help and the excerpt stays short enough to read on a phone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .sentences import sentence_spans
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_YEAR_OR_DATE = re.compile(
+    r"\b(1[5-9]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|"
+    r"october|november|december|январ|феврал|март|апрел|ма[йя]|июн|июл|август|сентябр|октябр|"
+    r"ноябр|декабр)",
+    re.IGNORECASE,
+)
+_DIGIT = re.compile(r"\d")
+_WHEN = re.compile(
+    r"\b(when|what year|когда|в каком году|ne zaman|hangi yıl|nə vaxt|hansı ildə|қашан|"
+    r"қай жылы)\b",
+    re.I,
+)
+_HOW_MANY = re.compile(r"\b(how many|how much|сколько|kaç|neçə|қанша)\b", re.I)
+STOPWORDS = frozenset(
+    """a an the of in on at to for from by with and or but is are was were be been being do does
+    did what which who whom whose when where why how that this these those it its as into than
+    then there their they he she his her him we our you your i me my not no yes has have had
+    will would can could should may might about after before over under between also said
+    и в во на не что как кто где когда почему какой какая какие каком это был была были быть
+    с со по за из к от до для о об а но или ли же то его ее её их он она они мы вы я сколько
+    ve ile bir bu şu o da de mi mı mu mü ne için gibi daha en çok kim nerede nasıl hangi
+    və ilə bu o da də nə üçün kimi daha ən çox kim harada necə hansı
+    және мен бұл ол да де не үшін қалай қай кім қайда қашан""".split()
+)
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """Character spans relative to the passage: the whole excerpt and its best sentence."""
+
+    start: int
+    end: int
+    best_start: int
+    best_end: int
+
+
+def stem(word: str) -> str:
+    word = word.lower()
+    return word[:5] if len(word) > 5 else word
+
+
+def question_terms(question: str) -> set[str]:
+    return {stem(w) for w in _WORD.findall(question) if w.lower() not in STOPWORDS}
+
+
+def score_sentence(sentence: str, terms: set[str], question: str) -> float:
+    stems = {stem(w) for w in _WORD.findall(sentence)}
+    score = sum(1.0 + min(len(t), 5) / 5 for t in terms & stems)
+    if _WHEN.search(question) and _YEAR_OR_DATE.search(sentence):
+        score += 1.0
+    if _HOW_MANY.search(question) and _DIGIT.search(sentence):
+        score += 0.5
+    return score
+
+
+def choose_excerpt(
+    passage: str, question: str, max_sentences: int = 3, max_words: int = 60, min_words: int = 12
+) -> Excerpt:
+    """The excerpt of `passage` that best answers `question`."""
+    spans = sentence_spans(passage)
+    if not spans:
+        return Excerpt(0, len(passage), 0, len(passage))
+    terms = question_terms(question)
+    scores = [score_sentence(passage[s:e], terms, question) for s, e in spans]
+    best = max(range(len(spans)), key=lambda i: (scores[i], -i))
+    words = [len(passage[s:e].split()) for s, e in spans]
+    lo = hi = best
+    while hi - lo + 1 < max_sentences:
+        candidates = [i for i in (hi + 1, lo - 1) if 0 <= i < len(spans)]
+        if not candidates:
+            break
+        total = sum(words[lo : hi + 1])
+        helpful = [i for i in candidates if scores[i] > 0 and total + words[i] <= max_words]
+        if helpful:
+            pick = max(helpful, key=lambda i: scores[i])
+        elif total < min_words and total + words[candidates[0]] <= max_words:
+            pick = candidates[0]
+        else:
+            break
+        lo, hi = min(lo, pick), max(hi, pick)
+    start, end = spans[lo][0], spans[hi][1]
+    best_start, best_end = spans[best]
+    if sum(words[lo : hi + 1]) > max_words:
+        start, end = _shorten(passage, best_start, best_end, max_words)
+        best_start, best_end = start, end
+    return Excerpt(start, end, best_start, best_end)
+
+
+def _shorten(passage: str, start: int, end: int, max_words: int) -> tuple[int, int]:
+    """Cut an over-long sentence at a word boundary (the renderer adds the ellipsis)."""
+    words = list(re.finditer(r"\S+", passage[start:end]))
+    if len(words) <= max_words:
+        return start, end
+    return start, start + words[max_words - 1].end()

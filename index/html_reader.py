@@ -1,0 +1,33 @@
+"""News pages: title, date and main text with boilerplate (menus, ads, footers) dropped."""
+
+from __future__ import annotations
+
+import trafilatura
+
+from .articles import Article, _as_date, _as_str, _as_url, clean_text, derive_title
+from .errors import ArticleError
+
+
+def read_html(rel_path: str, html: str) -> Article:
+    doc = trafilatura.bare_extraction(
+        html,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        favor_precision=True,
+    )
+    text = clean_text(getattr(doc, "text", None) or "") if doc is not None else ""
+    if not text:
+        raise ArticleError("no article text found in the HTML page")
+    assert doc is not None
+    title = _as_str(getattr(doc, "title", None)) or derive_title(text)
+    return Article(
+        id=rel_path,
+        text=text,
+        title=title,
+        date=_as_date(getattr(doc, "date", None)),
+        source=_as_str(getattr(doc, "sitename", None) or getattr(doc, "hostname", None)),
+        url=_as_url(getattr(doc, "url", None)),
+        lang=_as_str(getattr(doc, "language", None)),
+        author=_as_str(getattr(doc, "author", None)),
+    )

@@ -1,0 +1,66 @@
+"""The manifest: what an index was built with. Loading checks it before anything else."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import IndexCorrupt, IndexMismatch
+
+FILE_NAME = "manifest.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model: str
+    dimension: int
+    chunk_tokens: int
+    chunk_overlap_tokens: int
+    passage_prompt: str
+    query_prompt: str
+    store: str = "faiss"
+    format_version: int = FORMAT_VERSION
+    built_at: str = ""
+    articles: int = 0
+    passages: int = 0
+
+    def save(self, folder: Path) -> None:
+        (folder / FILE_NAME).write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> Manifest:
+        path = folder / FILE_NAME
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexCorrupt(
+                f'{path} is missing — rebuild with "khabar index build --full"'
+            ) from None
+        except (ValueError, UnicodeDecodeError):
+            raise IndexCorrupt(
+                f'{path} is not valid JSON — rebuild with "khabar index build --full"'
+            ) from None
+        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+            found = data.get("format_version") if isinstance(data, dict) else None
+            raise IndexMismatch(
+                f"the index in {folder.parent.parent} has format version {found}, this Khabar "
+                f'reads version {FORMAT_VERSION} — rebuild it with "khabar index build --full"'
+            )
+        try:
+            return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        except TypeError as exc:
+            raise IndexCorrupt(f"{path} is incomplete ({exc}) — rebuild with --full") from None
+
+    def same_recipe(self, other: Manifest) -> bool:
+        """True when vectors of one can be reused by the other (same model and chunking)."""
+        keys = (
+            "model",
+            "dimension",
+            "chunk_tokens",
+            "chunk_overlap_tokens",
+            "passage_prompt",
+            "store",
+        )
+        return all(getattr(self, k) == getattr(other, k) for k in keys)

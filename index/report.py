@@ -1,0 +1,119 @@
+"""Text for people: build summaries, index status and answers as the terminal shows them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+from . import layout
+from .builder import BuildReport
+from .errors import IndexNotBuilt
+from .manifest import Manifest
+from .retriever import Hit, Retriever
+from .settings import Settings
+from .textstore import FILE_NAME as SQLITE_FILE
+from .textstore import TextStore
+
+
+def progress_bar(total: int) -> Callable[[int], None]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="passage", desc="embedding", file=sys.stderr, dynamic_ncols=True)
+
+    def update(done: int) -> None:
+        bar.update(done)
+        if bar.n >= total:
+            bar.close()
+
+    return update
+
+
+def format_build(report: BuildReport, settings: Settings) -> str:
+    lines = []
+    if report.note:
+        lines.append(f"note: {report.note}")
+    if not report.published:
+        lines.append("The corpus has not changed since the last build: nothing to do.")
+    lines.append(
+        f"articles: {report.added} added, {report.changed} changed, {report.removed} removed, "
+        f"{report.unchanged} unchanged, {len(report.skipped)} skipped"
+    )
+    lines.append(
+        f"index: {report.articles} articles, {report.passages} passages "
+        f"({report.embedded} embedded) in {settings.index_dir} — {report.seconds:.1f} s"
+    )
+    for path, reason in report.skipped:
+        lines.append(f"skipped {path}: {reason}")
+    lines.extend(report.problems)
+    return "\n".join(lines)
+
+
+def index_status(settings: Settings) -> dict[str, Any]:
+    generation = layout.current_generation(settings.index_dir)
+    if generation is None:
+        raise IndexNotBuilt(settings.index_dir)
+    manifest = Manifest.load(generation)
+    text = TextStore.open_readonly(generation / SQLITE_FILE)
+    articles, passages = text.counts()
+    text.close()
+    return {
+        "index_dir": str(settings.index_dir),
+        "articles": articles,
+        "passages": passages,
+        "model": manifest.model,
+        "dimension": manifest.dimension,
+        "store": manifest.store,
+        "chunk_tokens": manifest.chunk_tokens,
+        "built_at": manifest.built_at,
+        "size_bytes": layout.disk_usage(generation),
+    }
+
+
+def format_status(status: dict[str, Any]) -> str:
+    size = status["size_bytes"] / 1_000_000
+    return "\n".join(
+        [
+            f"index:    {status['index_dir']}",
+            f"articles: {status['articles']}",
+            f"passages: {status['passages']}",
+            f"model:    {status['model']} ({status['dimension']}-d, {status['store']})",
+            f"built at: {status['built_at']}",
+            f"size:     {size:.1f} MB",
+        ]
+    )
+
+
+def citation(hit: Hit) -> str:
+    parts = [hit.title]
+    parts += [p for p in (hit.source, _date(hit.date), hit.url) if p]
+    return " · ".join(parts)
+
+
+def format_answer(
+    retriever: Retriever, question: str, k: int | None, hits: list[Hit] | None = None
+) -> str:
+    hits = retriever.search(question, k) if hits is None else hits
+    if not hits or hits[0].score < retriever.threshold:
+        closest = "; ".join(dict.fromkeys(h.title for h in hits[:3]))
+        text = "I found nothing on that in the articles."
+        return text + (f"\nClosest articles: {closest}" if closest else "")
+    blocks = []
+    for hit in hits:
+        quote = textwrap.fill(hit.excerpt, width=88, initial_indent="  “", subsequent_indent="   ")
+        where = f"(score {hit.score:.2f}, {hit.article_id})"
+        blocks.append(f"{hit.rank}. {quote}”\n   — {citation(hit)}\n   {where}")
+        if hit.score < retriever.threshold:
+            break
+    return "\n".join(blocks)
+
+
+def _date(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value).strftime("%-d %B %Y")
+    except ValueError:
+        return value

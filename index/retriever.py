@@ -1,0 +1,198 @@
+"""Answering: a question in, ranked cited hits out, each with the excerpt a reader sees."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import layout
+from .articles import Article
+from .embedder import Embedder
+from .errors import IndexMismatch, IndexNotBuilt
+from .excerpt import choose_excerpt
+from .manifest import Manifest
+from .settings import Settings
+from .textstore import FILE_NAME as SQLITE_FILE
+from .textstore import TextStore
+from .vectorstore import VectorStore, load_store
+
+MAX_QUESTION_CHARS = 2000
+DEFAULT_THRESHOLDS = {"all-minilm-l6-v2": 0.30}
+FALLBACK_THRESHOLD = 0.30
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result. Offsets are character offsets into the article's text."""
+
+    rank: int
+    score: float
+    article_id: str
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+    lang: str | None
+    passage: str
+    passage_start: int
+    passage_end: int
+    excerpt: str
+    excerpt_start: int
+    excerpt_end: int
+    answer_start: int
+    answer_end: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "article_id": self.article_id,
+            "title": self.title,
+            "date": self.date,
+            "source": self.source,
+            "url": self.url,
+            "passage": self.passage,
+            "excerpt": self.excerpt,
+        }
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    generation: Path
+    manifest: Manifest
+    articles: int
+    passages: int
+
+
+class _Snapshot:
+    def __init__(self, generation: Path, manifest: Manifest, vectors: VectorStore, text: TextStore):
+        self.generation = generation
+        self.manifest = manifest
+        self.vectors = vectors
+        self.text = text
+
+
+def normalize_question(question: str) -> str:
+    question = re.sub(r"\s+", " ", question).strip()
+    return question[:MAX_QUESTION_CHARS]
+
+
+def default_threshold(model: str) -> float:
+    return DEFAULT_THRESHOLDS.get(model.lower(), FALLBACK_THRESHOLD)
+
+
+class Retriever:
+    """Searches the published index; `refresh()` switches to a newer one without a restart."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or Embedder(
+            settings.model, settings.query_prompt, settings.passage_prompt
+        )
+        self._lock = threading.Lock()
+        self._snapshot = self._load()
+
+    @property
+    def threshold(self) -> float:
+        if self.settings.score_threshold is not None:
+            return self.settings.score_threshold
+        return default_threshold(self.settings.model)
+
+    def _load(self) -> _Snapshot:
+        index_dir = self.settings.index_dir
+        generation = layout.current_generation(index_dir)
+        if generation is None:
+            raise IndexNotBuilt(index_dir)
+        manifest = Manifest.load(generation)
+        if manifest.model != self.settings.model:
+            raise IndexMismatch(
+                f"the index in {index_dir} was built with the model {manifest.model!r}, but the "
+                f'settings name {self.settings.model!r} — run "khabar index build" to rebuild '
+                f"it, or set KHABAR_MODEL={manifest.model}"
+            )
+        vectors = load_store(manifest.store, generation, manifest.dimension)
+        text = TextStore.open_readonly(generation / SQLITE_FILE)
+        return _Snapshot(generation, manifest, vectors, text)
+
+    def refresh(self) -> bool:
+        """Load a newer published index if there is one; True when it switched."""
+        generation = layout.current_generation(self.settings.index_dir)
+        if generation is None or generation == self._snapshot.generation:
+            return False
+        fresh = self._load()
+        with self._lock:
+            self._snapshot = fresh  # the old text store closes when the last search drops it
+        return True
+
+    def info(self) -> IndexInfo:
+        snap = self._snapshot
+        articles, passages = snap.text.counts()
+        return IndexInfo(snap.generation, snap.manifest, articles, passages)
+
+    def articles(self) -> list[Article]:
+        return self._snapshot.text.articles()
+
+    def encode(self, questions: list[str]) -> np.ndarray:
+        """Question vectors (with the index's query prompt). CPU-bound: call off the event loop."""
+        prompt = self.settings.query_prompt
+        if prompt is None:
+            prompt = self._snapshot.manifest.query_prompt
+        return self.embedder.encode_with_prompt(questions, prompt)
+
+    def search(self, question: str, k: int | None = None) -> list[Hit]:
+        question = normalize_question(question)
+        if not question:
+            return []
+        return self.search_vector(question, self.encode([question])[0], k)
+
+    def search_vector(self, question: str, vector: np.ndarray, k: int | None = None) -> list[Hit]:
+        k = k or self.settings.results
+        snap = self._snapshot
+        scores, ids = snap.vectors.search(vector[None, :], k * 3)
+        ranked = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+        rows = snap.text.passages([pid for _, pid in ranked])
+        hits: list[Hit] = []
+        taken: dict[str, list[tuple[int, int]]] = {}
+        for score, pid in ranked:
+            row = rows.get(pid)
+            if row is None:
+                continue
+            spans = taken.setdefault(row.article.id, [])
+            half = (row.end - row.start) / 2
+            if any(min(row.end, e) - max(row.start, s) > half for s, e in spans):
+                continue  # mostly the same text as a better passage: nothing new to show
+            spans.append((row.start, row.end))
+            ex = choose_excerpt(
+                row.text,
+                question,
+                self.settings.excerpt_max_sentences,
+                self.settings.excerpt_max_words,
+            )
+            a = row.article
+            hits.append(
+                Hit(
+                    rank=len(hits) + 1,
+                    score=score,
+                    article_id=a.id,
+                    title=a.title,
+                    date=a.date,
+                    source=a.source,
+                    url=a.url,
+                    lang=a.lang,
+                    passage=row.text,
+                    passage_start=row.start,
+                    passage_end=row.end,
+                    excerpt=row.text[ex.start : ex.end],
+                    excerpt_start=row.start + ex.start,
+                    excerpt_end=row.start + ex.end,
+                    answer_start=row.start + ex.best_start,
+                    answer_end=row.start + ex.best_end,
+                )
+            )
+            if len(hits) == k:
+                break
+        return hits

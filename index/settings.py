@@ -1,0 +1,63 @@
+"""The one Settings object: built once at start-up from the environment and `.env`, passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of Khabar. Environment variables beat `.env`; see `.env.example`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KHABAR_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- articles and the index -------------------------------------------------------------
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("data/index")
+    data_dir: Path = Path("data")
+    model: str = "all-MiniLM-L6-v2"
+    query_prompt: str | None = None
+    passage_prompt: str | None = None
+    chunk_tokens: int = Field(default=160, ge=16, le=2048)
+    chunk_overlap_tokens: int = Field(default=40, ge=0, le=512)
+    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    max_article_bytes: int = Field(default=5_000_000, ge=1)
+
+    # --- answering ----------------------------------------------------------------------------
+    results: int = Field(default=5, ge=1, le=20)
+    score_threshold: float | None = None
+    excerpt_max_sentences: int = Field(default=3, ge=1, le=10)
+    excerpt_max_words: int = Field(default=60, ge=10, le=400)
+
+    # --- Telegram -------------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "KHABAR_TELEGRAM_BOT_TOKEN"),
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        validation_alias=AliasChoices("TELEGRAM_API_URL", "KHABAR_TELEGRAM_API_URL"),
+    )
+    allowed_chats: list[int] = Field(default_factory=list)
+    admin_ids: list[int] = Field(default_factory=list)
+    answers_per_minute: int = Field(default=20, ge=1)
+    log_questions: bool = False
+    max_upload_bytes: int = Field(default=2_000_000, ge=1)
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: SecretStr | None = None
+    reload_check_seconds: float = Field(default=2.0, gt=0)
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given fields replaced (ignores None values: unset CLI flags)."""
+        real = {k: v for k, v in changes.items() if v is not None}
+        return self.model_copy(update=real)

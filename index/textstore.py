@@ -1,0 +1,162 @@
+"""Articles, passages and the file table in SQLite, keyed by the same ids as the vectors."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .articles import Article
+from .errors import IndexCorrupt
+
+FILE_NAME = "khabar.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, file TEXT NOT NULL, title TEXT NOT NULL, date TEXT, source TEXT,
+    url TEXT, lang TEXT, author TEXT, text TEXT NOT NULL, hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, ord INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_by_article ON passages(article_id);
+CREATE INDEX IF NOT EXISTS articles_by_file ON articles(file);
+"""
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    id: int
+    article: Article
+    ord: int
+    start: int
+    end: int
+    text: str
+
+
+class TextStore:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def create(cls, path: Path) -> TextStore:
+        conn = sqlite3.connect(path, check_same_thread=False)
+        conn.executescript(_SCHEMA)
+        return cls(conn)
+
+    @classmethod
+    def copy_of(cls, source: Path, path: Path) -> TextStore:
+        """A writable copy of the store at `source` (the previous index), made at `path`."""
+        src = cls.open_readonly(source)
+        conn = sqlite3.connect(path, check_same_thread=False)
+        src._conn.backup(conn)
+        src.close()
+        conn.executescript(_SCHEMA)
+        return cls(conn)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> TextStore:
+        if not path.is_file():
+            raise IndexCorrupt(f"{path} is missing")
+        # immutable=1: a published index never changes, so no locks or journals are needed.
+        uri = f"file:{path}?mode=ro&immutable=1"
+        try:
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            conn.execute("SELECT count(*) FROM passages").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorrupt(f"{path} cannot be read ({exc})") from None
+        return cls(conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def commit(self) -> None:
+        self._conn.commit()
+
+    # --- reading ----------------------------------------------------------------------------
+    def file_hashes(self) -> dict[str, str]:
+        return dict(self._conn.execute("SELECT path, hash FROM files"))
+
+    def article_hashes(self, files: Iterable[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for file in files:
+            rows = self._conn.execute("SELECT id, hash FROM articles WHERE file = ?", (file,))
+            out.update(dict(rows))
+        return out
+
+    def passage_ids(self, article_ids: Iterable[str]) -> list[int]:
+        ids: list[int] = []
+        for article_id in article_ids:
+            rows = self._conn.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))
+            ids.extend(r[0] for r in rows)
+        return ids
+
+    def next_passage_id(self) -> int:
+        row = self._conn.execute("SELECT coalesce(max(id), -1) + 1 FROM passages").fetchone()
+        return int(row[0])
+
+    def counts(self) -> tuple[int, int]:
+        articles = self._conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        passages = self._conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+        return int(articles), int(passages)
+
+    def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._conn.execute(
+            'SELECT p.id, p.ord, p.start, p."end", p.text, a.id, a.title, a.date, a.source, '
+            "a.url, a.lang, a.author, a.text "
+            f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
+            [int(i) for i in ids],
+        )
+        out = {}
+        for pid, ord_, start, end, text, aid, title, date, source, url, lang, author, atext in rows:
+            article = Article(aid, atext, title, date, source, url, lang, author)
+            out[pid] = PassageRow(pid, article, ord_, start, end, text)
+        return out
+
+    def articles(self) -> list[Article]:
+        rows = self._conn.execute(
+            "SELECT id, '', title, date, source, url, lang, author FROM articles ORDER BY id"
+        )
+        return [Article(*row) for row in rows]
+
+    # --- writing ----------------------------------------------------------------------------
+    def set_file(self, path: str, digest: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO files VALUES (?, ?)", (path, digest))
+
+    def remove_file(self, path: str) -> None:
+        self._conn.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def remove_articles(self, article_ids: Iterable[str]) -> None:
+        for article_id in article_ids:
+            self._conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
+            self._conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+
+    def add_article(
+        self, file: str, article: Article, passages: Sequence[tuple[int, int, int]]
+    ) -> None:
+        """Store `article` and its passages given as (passage id, start, end)."""
+        a = article
+        self._conn.execute(
+            "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                a.id,
+                file,
+                a.title,
+                a.date,
+                a.source,
+                a.url,
+                a.lang,
+                a.author,
+                a.text,
+                a.content_hash,
+            ),
+        )
+        self._conn.executemany(
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?)",
+            [(pid, a.id, n, s, e, a.text[s:e]) for n, (pid, s, e) in enumerate(passages)],
+        )
