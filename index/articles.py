@@ -139,7 +139,13 @@ def _title_from_body(text: str, markdown: bool) -> tuple[str, str]:
     if heading:
         return heading.group(1).strip(), text[heading.end() :].lstrip("\n")
     first, sep, rest = text.partition("\n\n")
-    if sep and rest.strip() and "\n" not in first and 0 < len(first) <= 200:
+    # A headline is short and does not end like a sentence (BBC: "Ad sales boost Time Warner profit").
+    if (
+        sep
+        and rest.strip()
+        and 0 < len(first) <= 200
+        and not first.rstrip().endswith((".", ",", ";", ":"))
+    ):
         return first.strip(), rest
     return "", text
 

@@ -19,6 +19,9 @@ class IndexMismatch(KhabarError):
 class IndexCorrupt(KhabarError):
     """A file of the index is missing, truncated or unreadable."""
 
+    def __init__(self, problem: str) -> None:
+        super().__init__(f'{problem} — the index is damaged: run "khabar index build --full"')
+
 
 class BuildLocked(KhabarError):
     def __init__(self, index_dir: object, holder: str) -> None:

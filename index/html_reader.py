@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import trafilatura
 
 from .articles import Article, _as_date, _as_str, _as_url, clean_text, derive_title
 from .errors import ArticleError
+
+_HTML_LANG = re.compile(r"<html[^>]*\blang=[\"']?([A-Za-z]{2,3})\b", re.IGNORECASE)
 
 
 def read_html(rel_path: str, html: str) -> Article:
@@ -21,6 +25,14 @@ def read_html(rel_path: str, html: str) -> Article:
         raise ArticleError("no article text found in the HTML page")
     assert doc is not None
     title = _as_str(getattr(doc, "title", None)) or derive_title(text)
+    first, _, rest = text.partition("\n")
+    if first.strip() == title and rest.strip():
+        text = rest  # the page's headline repeated as the first line
+    text = re.sub(r"\n+", "\n\n", text)  # each extracted block is a paragraph
+    lang = _as_str(getattr(doc, "language", None))
+    if not lang:
+        match = _HTML_LANG.search(html[:4096])
+        lang = match.group(1).lower() if match else None
     return Article(
         id=rel_path,
         text=text,
@@ -28,6 +40,6 @@ def read_html(rel_path: str, html: str) -> Article:
         date=_as_date(getattr(doc, "date", None)),
         source=_as_str(getattr(doc, "sitename", None) or getattr(doc, "hostname", None)),
         url=_as_url(getattr(doc, "url", None)),
-        lang=_as_str(getattr(doc, "language", None)),
+        lang=lang,
         author=_as_str(getattr(doc, "author", None)),
     )

@@ -35,13 +35,9 @@ class Manifest:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise IndexCorrupt(
-                f'{path} is missing — rebuild with "khabar index build --full"'
-            ) from None
+            raise IndexCorrupt(f"{path} is missing") from None
         except (ValueError, UnicodeDecodeError):
-            raise IndexCorrupt(
-                f'{path} is not valid JSON — rebuild with "khabar index build --full"'
-            ) from None
+            raise IndexCorrupt(f"{path} is not valid JSON") from None
         if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
             found = data.get("format_version") if isinstance(data, dict) else None
             raise IndexMismatch(
@@ -51,7 +47,7 @@ class Manifest:
         try:
             return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
         except TypeError as exc:
-            raise IndexCorrupt(f"{path} is incomplete ({exc}) — rebuild with --full") from None
+            raise IndexCorrupt(f"{path} is incomplete ({exc})") from None
 
     def same_recipe(self, other: Manifest) -> bool:
         """True when vectors of one can be reused by the other (same model and chunking)."""

@@ -60,4 +60,8 @@ class Settings(BaseSettings):
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields replaced (ignores None values: unset CLI flags)."""
         real = {k: v for k, v in changes.items() if v is not None}
-        return self.model_copy(update=real)
+        if not real:
+            return self
+        # Init arguments beat the environment and .env, so this re-validates without re-reading.
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self)(_env_file=None, **{**values, **real})

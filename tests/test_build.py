@@ -1,0 +1,196 @@
+"""Building and rebuilding the index with the real model and FAISS, in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index import layout
+from index.builder import build_index
+from index.embedder import Embedder
+from index.errors import BuildLocked, CorpusMissing
+from index.retriever import Retriever
+from index.textstore import FILE_NAME as SQLITE_FILE
+from index.textstore import TextStore
+from tests.conftest import ROOT, write
+
+TOPICS = {
+    "ferry.md": (
+        "Caspian ferry",
+        "A ferry line between Baku and Aktau opened on Sunday. The crossing takes eighteen hours.",
+    ),
+    "wheat.md": (
+        "Wheat harvest",
+        "Kazakhstan harvested a record wheat crop this autumn. "
+        "Farmers in Kostanay reported high yields.",
+    ),
+    "chess.md": (
+        "Chess olympiad",
+        "The chess olympiad in Baku drew teams from 180 countries. "
+        "Uzbekistan won the open section.",
+    ),
+}
+
+
+def article(title: str, body: str) -> str:
+    return f"---\ntitle: {title}\nsource: Test\ndate: 2025-01-01\n---\n{body}\n"
+
+
+def fill(corpus: Path) -> None:
+    for name, (title, body) in TOPICS.items():
+        write(corpus, name, article(title, body))
+
+
+def passage_ids(settings, article_id: str) -> list[int]:  # type: ignore[no-untyped-def]
+    generation = layout.current_generation(settings.index_dir)
+    store = TextStore.open_readonly(generation / SQLITE_FILE)
+    try:
+        return store.passage_ids([article_id])
+    finally:
+        store.close()
+
+
+def test_build_then_answer(corpus, make_settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    fill(corpus)
+    write(corpus, "broken.md", "---\ntitle: [oops\n---\nText")
+    settings = make_settings()
+    report = build_index(settings, embedder=embedder)
+    assert (report.added, report.changed, report.removed) == (3, 0, 0)
+    assert report.articles == 3 and report.passages >= 3 and report.published
+    assert report.skipped == [("broken.md", report.skipped[0][1])]
+    assert "YAML" in report.skipped[0][1]
+    hits = Retriever(settings, embedder).search("How long is the ferry crossing?")
+    assert hits[0].article_id == "ferry.md"
+    assert "eighteen hours" in hits[0].excerpt
+    assert hits[0].title == "Caspian ferry" and hits[0].date == "2025-01-01"
+
+
+def test_incremental_add_change_delete(corpus, make_settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    fill(corpus)
+    settings = make_settings()
+    build_index(settings, embedder=embedder)
+    chess_ids = passage_ids(settings, "chess.md")
+
+    # No change: nothing embedded, nothing published, and the model is never loaded.
+    untouched = Embedder("all-MiniLM-L6-v2")
+    report = build_index(settings, embedder=untouched)
+    assert not report.published and report.unchanged == 3 and report.embedded == 0
+    assert untouched._model is None
+
+    write(
+        corpus,
+        "sub/gas.md",
+        article("Gas pipeline", "The TAP pipeline carries Azerbaijani gas to Italy."),
+    )
+    write(
+        corpus,
+        "wheat.md",
+        article("Wheat harvest", "Kazakhstan's wheat crop fell after a drought."),
+    )
+    (corpus / "ferry.md").unlink()
+    report = build_index(settings, embedder=embedder)
+    assert (report.added, report.changed, report.removed, report.unchanged) == (1, 1, 1, 1)
+    assert report.embedded == len(passage_ids(settings, "sub/gas.md")) + len(
+        passage_ids(settings, "wheat.md")
+    )
+    # The unchanged article kept its passages (and vectors): same ids, not re-embedded.
+    assert passage_ids(settings, "chess.md") == chess_ids
+    retriever = Retriever(settings, embedder)
+    assert retriever.search("Where does the pipeline carry gas?")[0].article_id == "sub/gas.md"
+    assert all(h.article_id != "ferry.md" for h in retriever.search("ferry crossing Aktau", k=5))
+    assert "drought" in retriever.search("Why did the wheat crop fall?")[0].excerpt
+    assert retriever.info().articles == 3
+
+
+def test_full_rebuild_and_settings_change(corpus, make_settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    fill(corpus)
+    build_index(make_settings(), embedder=embedder)
+    report = build_index(make_settings(), full=True, embedder=embedder)
+    assert report.full and report.added == 3
+    report = build_index(make_settings(chunk_tokens=100), embedder=embedder)
+    assert report.full and "chunking changed" in report.note and report.embedded >= 3
+
+
+def test_a_file_that_breaks_later_keeps_its_indexed_version(
+    corpus, make_settings, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    fill(corpus)
+    settings = make_settings()
+    build_index(settings, embedder=embedder)
+    write(corpus, "chess.md", b"\x00\x01binary garbage")
+    report = build_index(settings, embedder=embedder)
+    assert report.skipped and report.skipped[0][0] == "chess.md"
+    assert (
+        Retriever(settings, embedder).search("Who won the chess olympiad?")[0].article_id
+        == "chess.md"
+    )
+
+
+def test_second_build_at_once_is_refused(corpus, make_settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    fill(corpus)
+    settings = make_settings()
+    with layout.build_lock(settings.index_dir), pytest.raises(BuildLocked, match="is running"):
+        build_index(settings, embedder=embedder)
+
+
+def test_missing_corpus_is_a_clear_error(make_settings, embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CorpusMissing, match="does not exist"):
+        build_index(make_settings(corpus_dir=tmp_path / "nope"), embedder=embedder)
+
+
+def test_build_killed_half_way_leaves_the_old_index(
+    corpus, make_settings, embedder, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    fill(corpus)
+    settings = make_settings()
+    build_index(settings, embedder=embedder)
+    before = layout.current_generation(settings.index_dir)
+    for i in range(400):
+        body = " ".join(
+            f"Report {i} sentence {j} about regional trade and transport." for j in range(30)
+        )
+        write(corpus, f"bulk/{i:03}.md", article(f"Bulk {i}", body))
+    env = {
+        **os.environ,
+        "KHABAR_CORPUS_DIR": str(corpus),
+        "KHABAR_INDEX_DIR": str(settings.index_dir),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "index", "index", "build"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    generations = settings.index_dir / layout.GENERATIONS
+    deadline = time.monotonic() + 120
+    while len(list(generations.iterdir())) < 2:  # wait until it is writing a new generation
+        assert proc.poll() is None and time.monotonic() < deadline, "the build ended too soon"
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert layout.current_generation(settings.index_dir) == before
+    hits = Retriever(settings, embedder).search("Who won the chess olympiad?")
+    assert hits[0].article_id == "chess.md"
+
+    report = build_index(make_settings(), embedder=embedder)
+    assert report.added == 400 and report.articles == 403
+    assert len(list(generations.iterdir())) <= 2  # the killed build's leftovers are gone
+
+
+def test_seed_question_over_the_shipped_corpus(shipped_corpus, make_settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(corpus_dir=shipped_corpus)
+    build_index(settings, embedder=embedder)
+    retriever = Retriever(settings, embedder)
+    top = retriever.search("When was the Organization of Turkic States founded?")[0]
+    assert "Founded in 2009" in top.excerpt
+    assert top.source == "Trend" and top.date == "2025-10-18"
+    assert top.score >= retriever.threshold
+    assert ROOT.joinpath("corpus", top.article_id).is_file()

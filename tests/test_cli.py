@@ -1,0 +1,147 @@
+"""The `khabar` command: answers, status, and clear errors for broken or mismatched indexes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index import layout
+from index.builder import build_index
+from index.cli import main
+from index.errors import IndexCorrupt, IndexMismatch, IndexNotBuilt
+from index.manifest import FILE_NAME as MANIFEST
+from index.retriever import Retriever
+from index.textstore import FILE_NAME as SQLITE_FILE
+
+QUESTION = "When was the Organization of Turkic States founded?"
+
+
+@pytest.fixture
+def built(shipped_corpus, make_settings, embedder):  # type: ignore[no-untyped-def]
+    settings = make_settings(corpus_dir=shipped_corpus)
+    build_index(settings, embedder=embedder)
+    return settings
+
+
+def run_cli(settings, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    """The real entry point in a subprocess, as a user runs it."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "index",
+            *args,
+            "--corpus",
+            str(settings.corpus_dir),
+            "--index-dir",
+            str(settings.index_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=settings.corpus_dir.parent,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_ask_json_has_the_documented_keys(built) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run_cli(built, "ask", QUESTION, "--json", "-k", "2")
+    assert code == 0, err
+    hits = json.loads(out)
+    assert len(hits) == 2
+    assert set(hits[0]) == {
+        "rank",
+        "score",
+        "article_id",
+        "title",
+        "date",
+        "source",
+        "url",
+        "passage",
+        "excerpt",
+    }
+    assert hits[0]["rank"] == 1 and "Founded in 2009" in hits[0]["excerpt"]
+    assert hits[0]["excerpt"] in hits[0]["passage"]
+
+
+def test_ask_plain_shows_excerpt_and_citation(built, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(
+        ["ask", QUESTION, "--corpus", str(built.corpus_dir), "--index-dir", str(built.index_dir)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Founded in 2009" in out and "Trend" in out and "18 October 2025" in out
+
+
+def test_status_json(built, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["index", "status", "--json", "--index-dir", str(built.index_dir)]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["articles"] == 1 and status["passages"] >= 2
+    assert status["model"] == "all-MiniLM-L6-v2" and status["size_bytes"] > 0 and status["built_at"]
+
+
+def test_build_summary_counts(shipped_corpus, make_settings) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(corpus_dir=shipped_corpus)
+    code, out, err = run_cli(settings, "index", "build", "-q")
+    assert code == 0, err
+    assert "1 added, 0 changed, 0 removed, 0 unchanged, 0 skipped" in out
+    code, out, _ = run_cli(settings, "index", "build", "-q")
+    assert code == 0 and "nothing to do" in out and "1 unchanged" in out
+
+
+def test_no_index_yet(make_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings()
+    with pytest.raises(IndexNotBuilt, match="khabar index build"):
+        Retriever(settings)
+    code, out, err = run_cli(make_settings(corpus_dir=tmp_path), "ask", "anything")
+    assert code == 2 and "khabar index build" in err and "Traceback" not in err
+
+
+def corrupt_vectors(generation: Path) -> None:
+    path = generation / "vectors.faiss"
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def corrupt_sqlite(generation: Path) -> None:
+    (generation / SQLITE_FILE).write_bytes(b"this is not a database" * 100)
+
+
+def remove_sqlite(generation: Path) -> None:
+    (generation / SQLITE_FILE).unlink()
+
+
+def garble_manifest(generation: Path) -> None:
+    (generation / MANIFEST).write_text("{not json")
+
+
+@pytest.mark.parametrize(
+    "damage", [corrupt_vectors, corrupt_sqlite, remove_sqlite, garble_manifest]
+)
+def test_corrupt_index_is_a_clear_error(built, damage) -> None:  # type: ignore[no-untyped-def]
+    generation = layout.current_generation(built.index_dir)
+    damage(generation)
+    with pytest.raises(IndexCorrupt):
+        Retriever(built)
+    code, out, err = run_cli(built, "ask", QUESTION)
+    assert code == 2 and "Traceback" not in err and "khabar index build --full" in err
+    # And a build repairs it: the damaged index is not reused.
+    code, out, err = run_cli(built, "index", "build", "-q")
+    assert code == 0, err
+    assert Retriever(built).search(QUESTION)[0].excerpt
+
+
+def test_index_from_another_model_says_rebuild(built) -> None:  # type: ignore[no-untyped-def]
+    generation = layout.current_generation(built.index_dir)
+    manifest = json.loads((generation / MANIFEST).read_text())
+    manifest["model"] = "intfloat/multilingual-e5-small"
+    (generation / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatch, match="khabar index build"):
+        Retriever(built)
+    manifest["format_version"] = 999
+    (generation / MANIFEST).write_text(json.dumps(manifest))
+    code, _, err = run_cli(built, "ask", QUESTION)
+    assert code == 2 and "--full" in err and "Traceback" not in err
