@@ -22,6 +22,9 @@ import yaml
 from .encoding import decode_text
 from .errors import ArticleError
 
+READER_VERSION = 2
+"""Bump when reading changes what an article's text or metadata is: every file is re-read by
+the next build (only articles whose content actually changed are embedded again)."""
 SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".jsonl")
 _DATE_PREFIX = re.compile(r"\A\s*date[:\s]\s*(\d{4}-\d{2}-\d{2})\b[ \t]*\n?[ \t]*", re.IGNORECASE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -139,7 +142,7 @@ def _title_from_body(text: str, markdown: bool) -> tuple[str, str]:
     if heading:
         return heading.group(1).strip(), text[heading.end() :].lstrip("\n")
     first, sep, rest = text.partition("\n\n")
-    # A headline is short and does not end like a sentence (BBC: "Ad sales boost Time Warner profit").
+    # A headline is short and does not end like a sentence ("Ad sales boost Time Warner profit").
     if (
         sep
         and rest.strip()

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import layout
-from .articles import Article, FileResult, iter_corpus_files, read_article_bytes
+from .articles import READER_VERSION, Article, FileResult, iter_corpus_files, read_article_bytes
 from .chunking import chunk_text
 from .embedder import Embedder
 from .errors import ArticleError, CorpusMissing, KhabarError
@@ -56,6 +56,15 @@ class _Scan:
     paths: dict[str, Path]
 
 
+@dataclass
+class _Previous:
+    """The published index a build starts from, when its vectors can be carried over."""
+
+    generation: Path
+    manifest: Manifest
+    text: TextStore
+
+
 def build_index(
     settings: Settings,
     *,
@@ -70,49 +79,47 @@ def build_index(
         raise CorpusMissing(corpus)
     with layout.build_lock(index_dir):
         layout.remove_stale(index_dir)
-        report = BuildReport(full=full)
-        previous = layout.current_generation(index_dir)
-        old = _reusable(previous, settings, full, report)
+        report = BuildReport(full=True)
+        old = None if full else _reusable(layout.current_generation(index_dir), settings, report)
         scan = _scan(corpus, settings.max_article_bytes, report)
-        old_files = old.file_hashes() if old else {}
-        changed = sorted(p for p, d in scan.digests.items() if old_files.get(p) != d)
+        old_files = old.text.file_hashes() if old else {}
+        reread = old is not None and old.manifest.reader_version != READER_VERSION
+        changed = sorted(p for p, d in scan.digests.items() if reread or old_files.get(p) != d)
         removed = sorted(set(old_files) - set(scan.digests))
         if old is not None and not changed and not removed:
-            report.articles, report.passages = old.counts()
+            report.articles, report.passages = old.text.counts()
             report.unchanged = report.articles
-            old.close()
+            old.text.close()
             report.seconds = time.perf_counter() - started
             return report
+        old_vectors = _old_vectors(old, report)
+        if old_vectors is None:
+            old, changed, removed = None, sorted(scan.digests), []
         parsed = _parse(changed, scan, report)
         embedder = embedder or Embedder(
             settings.model, settings.query_prompt, settings.passage_prompt
         )
-        _write_generation(
-            settings,
-            embedder,
-            previous if old else None,
-            old,
-            parsed,
-            scan.digests,
-            removed,
-            report,
-            progress,
-        )
+        generation = layout.new_generation(index_dir)
+        if old is not None and old_vectors is not None:
+            old.text.close()
+            text = TextStore.copy_of(old.generation / SQLITE_FILE, generation / SQLITE_FILE)
+            vectors = old_vectors
+        else:
+            text = TextStore.create(generation / SQLITE_FILE)
+            vectors = new_store("faiss", embedder.dimension)
+        _update(settings, embedder, text, vectors, parsed, scan.digests, removed, report, progress)
+        _publish(settings, embedder, generation, text, vectors, report)
         report.seconds = time.perf_counter() - started
         return report
 
 
-def _reusable(
-    previous: Path | None, settings: Settings, full: bool, report: BuildReport
-) -> TextStore | None:
-    """The previous index's text store, when its vectors can be carried over."""
-    report.full = True
+def _reusable(previous: Path | None, settings: Settings, report: BuildReport) -> _Previous | None:
+    """The previous index, when its vectors can be carried over (same model and chunking)."""
     if previous is None:
         return None
     try:
         manifest = Manifest.load(previous)
-        if full:
-            return None
+        manifest.check_files(previous)
         same = (
             manifest.model == settings.model
             and manifest.chunk_tokens == settings.chunk_tokens
@@ -122,12 +129,25 @@ def _reusable(
         if not same:
             report.note = "model or chunking changed since the last build: rebuilt in full"
             return None
-        store = TextStore.open_readonly(previous / SQLITE_FILE)
+        text = TextStore.open_readonly(previous / SQLITE_FILE)
     except KhabarError as exc:
         report.note = f"the previous index could not be reused ({exc}): rebuilt in full"
         return None
     report.full = False
-    return store
+    return _Previous(previous, manifest, text)
+
+
+def _old_vectors(old: _Previous | None, report: BuildReport) -> VectorStore | None:
+    """The previous vectors, or None (and a full rebuild) when they cannot be read."""
+    if old is None:
+        return None
+    try:
+        return load_store(old.manifest.store, old.generation, old.manifest.dimension)
+    except KhabarError as exc:
+        old.text.close()
+        report.note = f"the previous index could not be reused ({exc}): rebuilt in full"
+        report.full = True
+        return None
 
 
 def _scan(corpus: Path, max_bytes: int, report: BuildReport) -> _Scan:
@@ -159,28 +179,18 @@ def _parse(changed: list[str], scan: _Scan, report: BuildReport) -> dict[str, Fi
     return parsed
 
 
-def _write_generation(
+def _update(
     settings: Settings,
     embedder: Embedder,
-    previous: Path | None,
-    old: TextStore | None,
+    text: TextStore,
+    vectors: VectorStore,
     parsed: dict[str, FileResult],
     digests: dict[str, str],
     removed_files: list[str],
     report: BuildReport,
     progress: ProgressFactory | None,
 ) -> None:
-    index_dir = settings.index_dir
-    generation = layout.new_generation(index_dir)
-    dimension = embedder.dimension
-    if previous is not None and old is not None:
-        old.close()
-        text = TextStore.copy_of(previous / SQLITE_FILE, generation / SQLITE_FILE)
-        vectors = load_store("faiss", previous, dimension)
-    else:
-        text = TextStore.create(generation / SQLITE_FILE)
-        vectors = new_store("faiss", dimension)
-
+    """Apply removed and changed files to the new generation's stores; embed what is new."""
     for rel in removed_files:
         gone = list(text.article_hashes([rel]))
         _drop(text, vectors, gone)
@@ -205,6 +215,17 @@ def _write_generation(
         text.set_file(rel, digests[rel])
 
     report.embedded = _embed_articles(settings, embedder, text, vectors, to_embed, progress)
+
+
+def _publish(
+    settings: Settings,
+    embedder: Embedder,
+    generation: Path,
+    text: TextStore,
+    vectors: VectorStore,
+    report: BuildReport,
+) -> None:
+    """Write the new generation durably and make it the current index."""
     text.commit()
     report.articles, report.passages = text.counts()
     report.unchanged = report.articles - report.added - report.changed
@@ -212,18 +233,21 @@ def _write_generation(
     vectors.save(generation)
     Manifest(
         model=settings.model,
-        dimension=dimension,
+        dimension=vectors.dimension,
         chunk_tokens=settings.chunk_tokens,
         chunk_overlap_tokens=settings.chunk_overlap_tokens,
         passage_prompt=embedder.passage_prompt,
         query_prompt=embedder.query_prompt,
+        store=vectors.kind,
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         articles=report.articles,
         passages=report.passages,
+        reader_version=READER_VERSION,
+        file_sizes={p.name: p.stat().st_size for p in generation.iterdir() if p.is_file()},
     ).save(generation)
-    layout.publish(index_dir, generation)
+    layout.publish(settings.index_dir, generation)
     report.published = True
-    layout.remove_stale(index_dir)
+    layout.remove_stale(settings.index_dir)
 
 
 def _drop(text: TextStore, vectors: VectorStore, article_ids: list[str]) -> None:

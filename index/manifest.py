@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import IndexCorrupt, IndexMismatch
@@ -21,6 +21,8 @@ class Manifest:
     passage_prompt: str
     query_prompt: str
     store: str = "faiss"
+    reader_version: int = 0
+    file_sizes: dict[str, int] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     built_at: str = ""
     articles: int = 0
@@ -49,14 +51,11 @@ class Manifest:
         except TypeError as exc:
             raise IndexCorrupt(f"{path} is incomplete ({exc})") from None
 
-    def same_recipe(self, other: Manifest) -> bool:
-        """True when vectors of one can be reused by the other (same model and chunking)."""
-        keys = (
-            "model",
-            "dimension",
-            "chunk_tokens",
-            "chunk_overlap_tokens",
-            "passage_prompt",
-            "store",
-        )
-        return all(getattr(self, k) == getattr(other, k) for k in keys)
+    def check_files(self, folder: Path) -> None:
+        """Raise `IndexCorrupt` when a file of the index is missing or not the size written."""
+        for name, size in self.file_sizes.items():
+            path = folder / name
+            if not path.is_file():
+                raise IndexCorrupt(f"{path} is missing")
+            if path.stat().st_size != size:
+                raise IndexCorrupt(f"{path} has been truncated or altered")

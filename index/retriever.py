@@ -108,6 +108,7 @@ class Retriever:
         if generation is None:
             raise IndexNotBuilt(index_dir)
         manifest = Manifest.load(generation)
+        manifest.check_files(generation)
         if manifest.model != self.settings.model:
             raise IndexMismatch(
                 f"the index in {index_dir} was built with the model {manifest.model!r}, but the "

@@ -64,4 +64,4 @@ class Settings(BaseSettings):
             return self
         # Init arguments beat the environment and .env, so this re-validates without re-reading.
         values = {name: getattr(self, name) for name in type(self).model_fields}
-        return type(self)(_env_file=None, **{**values, **real})
+        return type(self)(_env_file=None, **{**values, **real})  # type: ignore[call-arg]
