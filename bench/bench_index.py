@@ -76,7 +76,8 @@ def main() -> None:
     shutil.copytree(args.corpus, corpus)
     result: dict[str, object] = {
         "corpus": str(args.corpus),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
     }
 
     seconds, summary = build(corpus, index_dir)

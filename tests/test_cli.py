@@ -97,7 +97,7 @@ def test_no_index_yet(make_settings, tmp_path) -> None:  # type: ignore[no-untyp
     settings = make_settings()
     with pytest.raises(IndexNotBuilt, match="khabar index build"):
         Retriever(settings)
-    code, out, err = run_cli(make_settings(corpus_dir=tmp_path), "ask", "anything")
+    code, _out, err = run_cli(make_settings(corpus_dir=tmp_path), "ask", "anything")
     assert code == 2 and "khabar index build" in err and "Traceback" not in err
 
 
@@ -126,10 +126,10 @@ def test_corrupt_index_is_a_clear_error(built, damage) -> None:  # type: ignore[
     damage(generation)
     with pytest.raises(IndexCorrupt):
         Retriever(built)
-    code, out, err = run_cli(built, "ask", QUESTION)
+    code, _, err = run_cli(built, "ask", QUESTION)
     assert code == 2 and "Traceback" not in err and "khabar index build --full" in err
     # And a build repairs it: the damaged index is not reused.
-    code, out, err = run_cli(built, "index", "build", "-q")
+    code, _, err = run_cli(built, "index", "build", "-q")
     assert code == 0, err
     assert Retriever(built).search(QUESTION)[0].excerpt
 
