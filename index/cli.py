@@ -72,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, default=None, metavar="N", help="how many hits")
     ask.set_defaults(func=_cmd_ask)
 
-    run = sub.add_parser("run", parents=[common], help="run Khabar (the interactive prompt)")
-    run.set_defaults(func=_cmd_run)
+    from bot.cli import add_commands  # the bot's commands: bot, run, testserver, chat
+
+    add_commands(sub, common)
     return parser
 
 
@@ -108,19 +109,6 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(report.format_answer(retriever, args.question, args.k, hits))
     return 0
-
-
-def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from . import report
-    from .retriever import Retriever
-
-    retriever = Retriever(settings)
-    info = retriever.info()
-    print(
-        f"Khabar: {info.articles} articles, {info.passages} passages. Ask a question "
-        "(empty line or Ctrl-D to quit)."
-    )
-    return _prompt_loop(lambda q: report.format_answer(retriever, q, None))
 
 
 def _prompt_loop(answer: Callable[[str], str]) -> int:

@@ -19,11 +19,33 @@ Upload = tuple[str, str, bytes]  # file name, content type, bytes
 Method = Callable[[World, Params, dict[str, Upload]], Awaitable[Any]]
 METHODS: dict[str, Method] = {}
 _JSON_FIELDS = {
-    "chat_id", "message_id", "reply_markup", "entities", "caption_entities", "timeout", "offset",
-    "limit", "allowed_updates", "reply_parameters", "link_preview_options", "disable_notification",
-    "protect_content", "show_alert", "cache_time", "results", "is_personal", "commands", "scope",
-    "from_chat_id", "message_thread_id", "drop_pending_updates", "max_connections",
-    "disable_web_page_preview", "reply_to_message_id", "allow_sending_without_reply", "button",
+    "chat_id",
+    "message_id",
+    "reply_markup",
+    "entities",
+    "caption_entities",
+    "timeout",
+    "offset",
+    "limit",
+    "allowed_updates",
+    "reply_parameters",
+    "link_preview_options",
+    "disable_notification",
+    "protect_content",
+    "show_alert",
+    "cache_time",
+    "results",
+    "is_personal",
+    "commands",
+    "scope",
+    "from_chat_id",
+    "message_thread_id",
+    "drop_pending_updates",
+    "max_connections",
+    "disable_web_page_preview",
+    "reply_to_message_id",
+    "allow_sending_without_reply",
+    "button",
 }
 
 
@@ -55,7 +77,9 @@ def _chat(world: World, params: Params, for_sending: bool = True) -> Chat:
         raise bad("chat_id is empty")
     chat = None
     if isinstance(chat_id, str) and chat_id.startswith("@"):
-        chat = next((c for c in world.chats.values() if c.username and "@" + c.username == chat_id), None)
+        chat = next(
+            (c for c in world.chats.values() if c.username and "@" + c.username == chat_id), None
+        )
     else:
         try:
             chat = world.chat(int(chat_id))
@@ -80,7 +104,11 @@ def _int(params: Params, key: str, default: int | None = None) -> int | None:
 
 def _reply_to(chat: Chat, params: Params) -> dict[str, Any] | None:
     target = params.get("reply_parameters")
-    message_id = target.get("message_id") if isinstance(target, dict) else _int(params, "reply_to_message_id")
+    message_id = (
+        target.get("message_id")
+        if isinstance(target, dict)
+        else _int(params, "reply_to_message_id")
+    )
     if message_id is None:
         return None
     message = chat.messages.get(int(message_id))
@@ -116,11 +144,17 @@ async def set_webhook(world: World, params: Params, files: dict[str, Upload]) ->
     if not str(url).startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise bad("bad webhook: HTTPS url must be provided for webhook")
     secret = params.get("secret_token")
-    if secret is not None and not (1 <= len(secret) <= 256 and all(c.isalnum() or c in "_-" for c in secret)):
+    if secret is not None and not (
+        1 <= len(secret) <= 256 and all(c.isalnum() or c in "_-" for c in secret)
+    ):
         raise bad("secret token contains unallowed characters")
     if params.get("drop_pending_updates"):
         world.updates.clear()
-    world.webhook = {"url": url, "secret_token": secret, "allowed_updates": params.get("allowed_updates")}
+    world.webhook = {
+        "url": url,
+        "secret_token": secret,
+        "allowed_updates": params.get("allowed_updates"),
+    }
     if params.get("allowed_updates") is not None:
         world.allowed_updates = params.get("allowed_updates") or None
     await world.notify()
@@ -138,20 +172,33 @@ async def delete_webhook(world: World, params: Params, files: dict[str, Upload])
 @method("getWebhookInfo")
 async def get_webhook_info(world: World, params: Params, files: dict[str, Upload]) -> Any:
     hook = world.webhook or {}
-    return {"url": hook.get("url", ""), "has_custom_certificate": False,
-            "pending_update_count": len(world.updates)}
+    return {
+        "url": hook.get("url", ""),
+        "has_custom_certificate": False,
+        "pending_update_count": len(world.updates),
+    }
 
 
 @method("sendMessage")
 async def send_message(world: World, params: Params, files: dict[str, Upload]) -> Any:
     chat = _chat(world, params)
-    text, entities = limits.formatted(params.get("text", ""), params.get("parse_mode"),
-                                      params.get("entities"), limits.MAX_TEXT, "message text")
+    text, entities = limits.formatted(
+        params.get("text", ""),
+        params.get("parse_mode"),
+        params.get("entities"),
+        limits.MAX_TEXT,
+        "message text",
+    )
     markup = limits.keyboard(params.get("reply_markup"))
     reply = _reply_to(chat, params)
-    message = world.new_message(chat, world.bot_user(), text=text, entities=entities or None,
-                                reply_markup=markup if markup and "inline_keyboard" in markup else None,
-                                reply_to_message=reply)
+    message = world.new_message(
+        chat,
+        world.bot_user(),
+        text=text,
+        entities=entities or None,
+        reply_markup=markup if markup and "inline_keyboard" in markup else None,
+        reply_to_message=reply,
+    )
     world.record_bot_event("message", chat.id, message["message_id"])
     await world.notify()
     return copy.deepcopy(message)
@@ -173,11 +220,17 @@ async def edit_message_text(world: World, params: Params, files: dict[str, Uploa
         return True  # inline messages live in other users' chats: nothing to record here
     chat = _chat(world, params)
     message = _own_message(world, chat, params, "edit")
-    text, entities = limits.formatted(params.get("text", ""), params.get("parse_mode"),
-                                      params.get("entities"), limits.MAX_TEXT, "message text")
+    text, entities = limits.formatted(
+        params.get("text", ""),
+        params.get("parse_mode"),
+        params.get("entities"),
+        limits.MAX_TEXT,
+        "message text",
+    )
     markup = limits.keyboard(params.get("reply_markup"))
-    return await _apply_edit(world, chat, message, {"text": text, "entities": entities or None,
-                                                    "reply_markup": markup})
+    return await _apply_edit(
+        world, chat, message, {"text": text, "entities": entities or None, "reply_markup": markup}
+    )
 
 
 @method("editMessageReplyMarkup")
@@ -190,11 +243,15 @@ async def edit_message_reply_markup(world: World, params: Params, files: dict[st
     return await _apply_edit(world, chat, message, {"reply_markup": markup})
 
 
-async def _apply_edit(world: World, chat: Chat, message: dict[str, Any], change: dict[str, Any]) -> Any:
+async def _apply_edit(
+    world: World, chat: Chat, message: dict[str, Any], change: dict[str, Any]
+) -> Any:
     new = {k: v for k, v in change.items()}
     if all(message.get(k) == v for k, v in new.items()):
-        raise bad("message is not modified: specified new message content and reply markup are "
-                  "exactly the same as a current content and reply markup of the message")
+        raise bad(
+            "message is not modified: specified new message content and reply markup are "
+            "exactly the same as a current content and reply markup of the message"
+        )
     for key, value in new.items():
         if value is None:
             message.pop(key, None)
@@ -222,9 +279,19 @@ async def delete_message(world: World, params: Params, files: dict[str, Upload])
 async def send_chat_action(world: World, params: Params, files: dict[str, Upload]) -> Any:
     chat = _chat(world, params)
     action = params.get("action")
-    allowed = {"typing", "upload_photo", "record_video", "upload_video", "record_voice",
-               "upload_voice", "upload_document", "choose_sticker", "find_location",
-               "record_video_note", "upload_video_note"}
+    allowed = {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
     if action not in allowed:
         raise bad("wrong parameter action in request")
     chat.actions.append(str(action))
@@ -239,8 +306,11 @@ async def answer_callback_query(world: World, params: Params, files: dict[str, U
     text = params.get("text") or ""
     if len(text) > limits.MAX_CALLBACK_ANSWER:
         raise bad("MESSAGE_TOO_LONG")
-    query["answer"] = {"text": text, "show_alert": bool(params.get("show_alert")),
-                       "url": params.get("url")}
+    query["answer"] = {
+        "text": text,
+        "show_alert": bool(params.get("show_alert")),
+        "url": params.get("url"),
+    }
     await world.notify()
     return True
 
@@ -258,12 +328,21 @@ async def answer_inline_query(world: World, params: Params, files: dict[str, Upl
     seen = set()
     for result in results:
         if not isinstance(result, dict) or not result.get("id") or result["id"] in seen:
-            raise bad("RESULT_ID_DUPLICATE" if isinstance(result, dict) and result.get("id") in seen else "RESULT_ID_INVALID")
+            raise bad(
+                "RESULT_ID_DUPLICATE"
+                if isinstance(result, dict) and result.get("id") in seen
+                else "RESULT_ID_INVALID"
+            )
         seen.add(result["id"])
         content = result.get("input_message_content") or {}
         if "message_text" in content:
-            limits.formatted(content["message_text"], content.get("parse_mode"),
-                             content.get("entities"), limits.MAX_TEXT, "message text")
+            limits.formatted(
+                content["message_text"],
+                content.get("parse_mode"),
+                content.get("entities"),
+                limits.MAX_TEXT,
+                "message text",
+            )
         limits.keyboard(result.get("reply_markup"))
     query["answer"] = results
     await world.notify()
@@ -311,8 +390,13 @@ def store_file(world: World, name: str, mime: str, data: bytes) -> dict[str, Any
     unique = hashlib.sha1(data + name.encode("utf-8", "replace")).hexdigest()[:16]
     file_id = world.new_id("DOC") + unique
     path = f"documents/file_{len(world.files) + 1}{_suffix(name)}"
-    world.files[file_id] = {"file_id": file_id, "file_unique_id": unique, "file_size": len(data),
-                            "file_path": path, "data": data}
+    world.files[file_id] = {
+        "file_id": file_id,
+        "file_unique_id": unique,
+        "file_size": len(data),
+        "file_path": path,
+        "data": data,
+    }
     document = {"file_id": file_id, "file_unique_id": unique, "file_size": len(data)}
     if name:
         document["file_name"] = name
@@ -335,19 +419,32 @@ async def send_document(world: World, params: Params, files: dict[str, Upload]) 
         document = store_file(world, *upload)
     elif isinstance(params.get("document"), str) and params["document"] in world.files:
         stored = world.files[params["document"]]
-        document = {"file_id": stored["file_id"], "file_unique_id": stored["file_unique_id"],
-                    "file_size": stored["file_size"]}
+        document = {
+            "file_id": stored["file_id"],
+            "file_unique_id": stored["file_unique_id"],
+            "file_size": stored["file_size"],
+        }
     else:
         raise bad("there is no document in the request")
     caption, entities = None, None
     if params.get("caption"):
-        caption, entities = limits.formatted(params["caption"], params.get("parse_mode"),
-                                             params.get("caption_entities"), limits.MAX_CAPTION,
-                                             "message caption")
+        caption, entities = limits.formatted(
+            params["caption"],
+            params.get("parse_mode"),
+            params.get("caption_entities"),
+            limits.MAX_CAPTION,
+            "message caption",
+        )
     markup = limits.keyboard(params.get("reply_markup"))
-    message = world.new_message(chat, world.bot_user(), document=document, caption=caption,
-                                caption_entities=entities or None, reply_markup=markup,
-                                reply_to_message=_reply_to(chat, params))
+    message = world.new_message(
+        chat,
+        world.bot_user(),
+        document=document,
+        caption=caption,
+        caption_entities=entities or None,
+        reply_markup=markup,
+        reply_to_message=_reply_to(chat, params),
+    )
     world.record_bot_event("message", chat.id, message["message_id"])
     await world.notify()
     return copy.deepcopy(message)
@@ -360,8 +457,11 @@ async def get_updates(world: World, params: Params, files: dict[str, Upload]) ->
 
 async def long_poll(world: World, params: Params) -> list[dict[str, Any]]:
     if world.webhook:
-        raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                            "use deleteWebhook to delete the webhook first")
+        raise ApiError(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active; "
+            "use deleteWebhook to delete the webhook first",
+        )
     offset = _int(params, "offset")
     limit = max(1, min(_int(params, "limit", 100) or 100, 100))
     timeout = max(0, min(_int(params, "timeout", 0) or 0, 50))

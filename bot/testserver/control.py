@@ -46,11 +46,14 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(text='{"ok": false, "error": "the body must be JSON"}',
-                                 content_type="application/json") from None
+        raise web.HTTPBadRequest(
+            text='{"ok": false, "error": "the body must be JSON"}', content_type="application/json"
+        ) from None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text='{"ok": false, "error": "the body must be a JSON object"}',
-                                 content_type="application/json")
+        raise web.HTTPBadRequest(
+            text='{"ok": false, "error": "the body must be a JSON object"}',
+            content_type="application/json",
+        )
     return body
 
 
@@ -65,7 +68,8 @@ def view(world: World, message: dict[str, Any]) -> dict[str, Any]:
     """A message as the control API shows it: who sent it, text, entities, buttons."""
     out = {
         "message_id": message["message_id"],
-        "from_bot": message["from"].get("id") == world.bot_id and message["from"].get("is_bot", False),
+        "from_bot": message["from"].get("id") == world.bot_id
+        and message["from"].get("is_bot", False),
         "from": message["from"],
         "date": message["date"],
         "text": message.get("text") or message.get("caption"),
@@ -90,12 +94,16 @@ class _Handlers:
     def _user_and_chat(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         user = body.get("from") or {}
         if "id" not in user:
-            raise web.HTTPBadRequest(text='{"ok": false, "error": "\\"from\\" needs an \\"id\\""}',
-                                     content_type="application/json")
+            raise web.HTTPBadRequest(
+                text='{"ok": false, "error": "\\"from\\" needs an \\"id\\""}',
+                content_type="application/json",
+            )
         chat = body.get("chat") or {"id": user["id"], "type": "private"}
         if "id" not in chat:
-            raise web.HTTPBadRequest(text='{"ok": false, "error": "\\"chat\\" needs an \\"id\\""}',
-                                     content_type="application/json")
+            raise web.HTTPBadRequest(
+                text='{"ok": false, "error": "\\"chat\\" needs an \\"id\\""}',
+                content_type="application/json",
+            )
         return user, chat
 
     async def message(self, request: web.Request) -> web.Response:
@@ -105,14 +113,20 @@ class _Handlers:
         if not isinstance(text, str) or not text:
             return _error(400, '"text" must be a non-empty string')
         try:
-            message, update = self.world.user_message(chat, user, text=text,
-                                                      reply_to=body.get("reply_to_message_id"))
+            message, update = self.world.user_message(
+                chat, user, text=text, reply_to=body.get("reply_to_message_id")
+            )
         except LookupError as exc:
             return _error(404, str(exc))
         await self.world.notify()
-        return web.json_response({"ok": True, "message": view(self.world, message),
-                                  "seq": len(self.world.events),
-                                  "update_id": update["update_id"] if update else None})
+        return web.json_response(
+            {
+                "ok": True,
+                "message": view(self.world, message),
+                "seq": len(self.world.events),
+                "update_id": update["update_id"] if update else None,
+            }
+        )
 
     async def document(self, request: web.Request) -> web.Response:
         body = await _body(request)
@@ -121,14 +135,21 @@ class _Handlers:
             data = base64.b64decode(body["content_base64"])
         else:
             data = str(body.get("content", "")).encode("utf-8")
-        document = api.store_file(self.world, str(body.get("file_name", "")),
-                                  str(body.get("mime_type", "")), data)
-        message, update = self.world.user_message(chat, user, document=document,
-                                                  caption=body.get("caption"))
+        document = api.store_file(
+            self.world, str(body.get("file_name", "")), str(body.get("mime_type", "")), data
+        )
+        message, update = self.world.user_message(
+            chat, user, document=document, caption=body.get("caption")
+        )
         await self.world.notify()
-        return web.json_response({"ok": True, "message": view(self.world, message),
-                                  "seq": len(self.world.events),
-                                  "update_id": update["update_id"] if update else None})
+        return web.json_response(
+            {
+                "ok": True,
+                "message": view(self.world, message),
+                "seq": len(self.world.events),
+                "update_id": update["update_id"] if update else None,
+            }
+        )
 
     async def press(self, request: web.Request) -> web.Response:
         """Press a button of a bot message: by `data`, by button `text`, or forged `data`."""
@@ -136,25 +157,41 @@ class _Handlers:
         user = body.get("from") or {}
         chat = self.world.chat(int(body.get("chat_id", 0)))
         if chat is None or "id" not in user:
-            return _error(404, "unknown chat, or no \"from\"")
+            return _error(404, 'unknown chat, or no "from"')
         message = chat.messages.get(int(body.get("message_id", 0)))
         data = body.get("data")
         if message is not None and data is None:
-            buttons = [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+            buttons = [
+                b
+                for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+                for b in row
+            ]
             match = next((b for b in buttons if b.get("text") == body.get("text")), None)
             if match is None or "callback_data" not in match:
-                return _error(404, f"no button {body.get('text')!r} with callback data on that message")
+                return _error(
+                    404, f"no button {body.get('text')!r} with callback data on that message"
+                )
             data = match["callback_data"]
         query_id = self.world.new_id("CB")
-        query: dict[str, Any] = {"id": query_id, "from": user, "chat_instance": str(chat.id),
-                                 "data": data}
+        query: dict[str, Any] = {
+            "id": query_id,
+            "from": user,
+            "chat_instance": str(chat.id),
+            "data": data,
+        }
         if message is not None and message["message_id"] not in chat.deleted:
             query["message"] = copy.deepcopy(message)
         self.world.callbacks[query_id] = {"query": query, "answer": None}
         update = self.world.push_update("callback_query", query)
         await self.world.notify()
-        return web.json_response({"ok": True, "callback_query_id": query_id,
-                                  "seq": len(self.world.events), "update_id": update["update_id"]})
+        return web.json_response(
+            {
+                "ok": True,
+                "callback_query_id": query_id,
+                "seq": len(self.world.events),
+                "update_id": update["update_id"],
+            }
+        )
 
     async def callback_answer(self, request: web.Request) -> web.Response:
         entry = self.world.callbacks.get(request.match_info["id"])
@@ -169,13 +206,19 @@ class _Handlers:
         if "id" not in user:
             return _error(400, '"from" needs an "id"')
         query_id = self.world.new_id("IQ")
-        query = {"id": query_id, "from": user, "query": str(body.get("query", "")), "offset": "",
-                 "chat_type": body.get("chat_type", "sender")}
+        query = {
+            "id": query_id,
+            "from": user,
+            "query": str(body.get("query", "")),
+            "offset": "",
+            "chat_type": body.get("chat_type", "sender"),
+        }
         self.world.inline_queries[query_id] = {"query": query, "answer": None}
         update = self.world.push_update("inline_query", query)
         await self.world.notify()
-        return web.json_response({"ok": True, "inline_query_id": query_id,
-                                  "update_id": update["update_id"]})
+        return web.json_response(
+            {"ok": True, "inline_query_id": query_id, "update_id": update["update_id"]}
+        )
 
     async def inline_answer(self, request: web.Request) -> web.Response:
         entry = self.world.inline_queries.get(request.match_info["id"])
@@ -194,15 +237,21 @@ class _Handlers:
         since = int(request.query.get("since", len(self.world.events)))
         wait = _wait(request)
         if wait:
-            await self.world.wait_for(lambda: bool(self.world.bot_messages_since(chat_id, since)), wait)
+            await self.world.wait_for(
+                lambda: bool(self.world.bot_messages_since(chat_id, since)), wait
+            )
         events = self.world.bot_messages_since(chat_id, since)
         history = [view(self.world, m) for m in self.world.history(chat_id)]
-        return web.json_response({
-            "ok": True,
-            "messages": history,
-            "events": [{"seq": e.seq, "kind": e.kind, "message_id": e.message_id} for e in events],
-            "seq": len(self.world.events),
-        })
+        return web.json_response(
+            {
+                "ok": True,
+                "messages": history,
+                "events": [
+                    {"seq": e.seq, "kind": e.kind, "message_id": e.message_id} for e in events
+                ],
+                "seq": len(self.world.events),
+            }
+        )
 
     async def actions(self, request: web.Request) -> web.Response:
         chat = self.world.chat(int(request.match_info["chat_id"]))
@@ -219,25 +268,32 @@ class _Handlers:
     async def calls(self, request: web.Request) -> web.Response:
         method = request.query.get("method")
         calls = [c for c in self.world.calls if method is None or c["method"] == method]
-        return web.json_response({"ok": True, "calls": calls,
-                                  "unknown_methods": self.world.unknown_methods})
+        return web.json_response(
+            {"ok": True, "calls": calls, "unknown_methods": self.world.unknown_methods}
+        )
 
     async def commands(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "commands": self.world.commands})
 
     async def updates(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "pending": self.world.updates,
-                                  "delivered": sorted(self.world.delivered)})
+        return web.json_response(
+            {"ok": True, "pending": self.world.updates, "delivered": sorted(self.world.delivered)}
+        )
 
     async def add_fault(self, request: web.Request) -> web.Response:
         body = await _body(request)
         kind = str(body.get("kind", ""))
         if kind not in ("429", "500", "502", "delay", "drop"):
             return _error(400, '"kind" is one of 429, 500, 502, delay, drop')
-        self.world.faults.append(Fault(method=str(body.get("method", "*")), kind=kind,
-                                       count=int(body.get("count", 1)),
-                                       retry_after=int(body.get("retry_after", 1)),
-                                       seconds=float(body.get("seconds", 0.0))))
+        self.world.faults.append(
+            Fault(
+                method=str(body.get("method", "*")),
+                kind=kind,
+                count=int(body.get("count", 1)),
+                retry_after=int(body.get("retry_after", 1)),
+                seconds=float(body.get("seconds", 0.0)),
+            )
+        )
         return web.json_response({"ok": True})
 
     async def clear_faults(self, request: web.Request) -> web.Response:

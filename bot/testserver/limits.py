@@ -27,7 +27,11 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
     def payload(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"ok": False, "error_code": self.code, "description": self.description}
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.code,
+            "description": self.description,
+        }
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
         return body
@@ -37,7 +41,9 @@ def bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
 
 
-def formatted(text: Any, parse_mode: Any, entities: Any, limit: int, what: str) -> tuple[str, list[dict[str, Any]]]:
+def formatted(
+    text: Any, parse_mode: Any, entities: Any, limit: int, what: str
+) -> tuple[str, list[dict[str, Any]]]:
     """Text and entities as Telegram would store them, or the error Telegram gives."""
     if not isinstance(text, str):
         raise bad(f"{what} must be a string")
@@ -93,7 +99,7 @@ def keyboard(markup: Any) -> dict[str, Any] | None:
     if rows is None:
         return markup
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-        raise bad("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
+        raise bad('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
     buttons = [b for row in rows for b in row]
     if len(buttons) > MAX_BUTTONS:
         raise bad("too many buttons")
@@ -103,13 +109,36 @@ def keyboard(markup: Any) -> dict[str, Any] | None:
 
 
 def _button(button: Any) -> None:
-    if not isinstance(button, dict) or not isinstance(button.get("text"), str) or not button["text"].strip():
-        raise bad("BUTTON_TEXT_INVALID" if isinstance(button, dict) else "can't parse inline keyboard button")
-    actions = [k for k in ("url", "callback_data", "switch_inline_query",
-                           "switch_inline_query_current_chat", "copy_text", "web_app", "login_url",
-                           "pay", "callback_game", "switch_inline_query_chosen_chat") if k in button]
+    if (
+        not isinstance(button, dict)
+        or not isinstance(button.get("text"), str)
+        or not button["text"].strip()
+    ):
+        raise bad(
+            "BUTTON_TEXT_INVALID"
+            if isinstance(button, dict)
+            else "can't parse inline keyboard button"
+        )
+    actions = [
+        k
+        for k in (
+            "url",
+            "callback_data",
+            "switch_inline_query",
+            "switch_inline_query_current_chat",
+            "copy_text",
+            "web_app",
+            "login_url",
+            "pay",
+            "callback_game",
+            "switch_inline_query_chosen_chat",
+        )
+        if k in button
+    ]
     if len(actions) != 1:
-        raise bad("can't parse inline keyboard button: exactly one of the optional fields must be used")
+        raise bad(
+            "can't parse inline keyboard button: exactly one of the optional fields must be used"
+        )
     if "callback_data" in button:
         data = button["callback_data"]
         if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA:

@@ -13,7 +13,7 @@ import logging
 import re
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import BodyPartReader, ClientSession, ClientTimeout, web
 
 from . import api, control
 from .limits import ApiError
@@ -29,8 +29,13 @@ class TestServer:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, bot_username: str = BOT_USERNAME,
-                 privacy: bool = True) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bot_username: str = BOT_USERNAME,
+        privacy: bool = True,
+    ) -> None:
         if host not in LOCALHOST:
             raise ValueError("the test server listens on the loopback interface only")
         self.host, self.port = host, port
@@ -103,8 +108,11 @@ class TestServer:
 
     async def _poll(self, params: dict[str, Any]) -> Any:
         if self._polling:
-            raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that "
-                                "only one bot instance is running")
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; make sure that "
+                "only one bot instance is running",
+            )
         self._polling = True
         try:
             return await api.long_poll(self.world, params)
@@ -121,9 +129,13 @@ class TestServer:
         if fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
         elif fault.kind == "429":
-            raise ApiError(429, f"Too Many Requests: retry after {fault.retry_after}", fault.retry_after)
+            raise ApiError(
+                429, f"Too Many Requests: retry after {fault.retry_after}", fault.retry_after
+            )
         else:
-            raise ApiError(int(fault.kind), "Internal Server Error" if fault.kind == "500" else "Bad Gateway")
+            raise ApiError(
+                int(fault.kind), "Internal Server Error" if fault.kind == "500" else "Bad Gateway"
+            )
         return False
 
     async def _download(self, request: web.Request) -> web.Response:
@@ -135,7 +147,7 @@ class TestServer:
 
     # --- webhooks -----------------------------------------------------------------------------
     async def _deliver_webhooks(self) -> None:
-        """POST pending updates to the webhook, one at a time, as Telegram does; retry on failure."""
+        """POST pending updates to the webhook one at a time, as Telegram does; retry failures."""
         world = self.world
         async with ClientSession(timeout=ClientTimeout(total=10)) as session:
             while True:
@@ -149,13 +161,17 @@ class TestServer:
                 if hook.get("secret_token"):
                     headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
                 try:
-                    async with session.post(hook["url"], data=json.dumps(update), headers=headers) as resp:
+                    async with session.post(
+                        hook["url"], data=json.dumps(update), headers=headers
+                    ) as resp:
                         ok = 200 <= resp.status < 300
-                except Exception:  # noqa: BLE001 - any delivery failure is retried, as Telegram does
+                except Exception:  # any delivery failure is retried, as Telegram does
                     ok = False
                 if ok:
                     world.delivered.add(update["update_id"])
-                    world.updates = [u for u in world.updates if u["update_id"] != update["update_id"]]
+                    world.updates = [
+                        u for u in world.updates if u["update_id"] != update["update_id"]
+                    ]
                     await world.notify()
                 else:
                     await asyncio.sleep(0.2)
@@ -177,13 +193,13 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
     elif ctype == "multipart/form-data":
         reader = await request.multipart()
         async for part in reader:
-            if not hasattr(part, "read") or part.name is None:
+            if not isinstance(part, BodyPartReader) or part.name is None:
                 continue
-            data = await part.read()  # type: ignore[union-attr]
-            if part.filename is not None:  # type: ignore[union-attr]
-                files[part.name] = (part.filename, part.headers.get("Content-Type", ""), bytes(data))  # type: ignore[union-attr]
+            data = bytes(await part.read())
+            if part.filename is not None:
+                files[part.name] = (part.filename, part.headers.get("Content-Type", ""), data)
             else:
-                params[part.name] = bytes(data).decode("utf-8", "replace")
+                params[part.name] = data.decode("utf-8", "replace")
     else:
         form = await request.post()
         params.update({k: v for k, v in form.items() if isinstance(v, str)})

@@ -11,9 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _SIMPLE = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "code": "code", "pre": "pre",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "code": "code",
+    "pre": "pre",
 }
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s+[^<>]*?)?)\s*(/?)>")
@@ -50,7 +59,8 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             match = _TAG.match(source, pos)
             if not match:
                 raise HtmlError(
-                    f"Can't parse entities: unsupported start tag at byte offset {_byte(source, pos)}"
+                    "Can't parse entities: unsupported start tag at byte offset "
+                    f"{_byte(source, pos)}"
                 )
             closing, name, attrs, _ = match.groups()
             name = name.lower()
@@ -76,7 +86,8 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
         length += utf16_len(text)
     if stack:
         raise HtmlError(
-            f'Can\'t parse entities: can\'t find end tag corresponding to start tag "{stack[-1].name}"'
+            "Can't parse entities: can't find end tag corresponding to start tag "
+            f'"{stack[-1].name}"'
         )
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
@@ -88,10 +99,16 @@ def _byte(source: str, pos: int) -> int:
 
 def _open(name: str, attrs: str, stack: list[_Open], source: str, pos: int, length: int) -> _Open:
     where = f"at byte offset {_byte(source, pos)}"
-    values = {m.group(1).lower(): next((g for g in m.groups()[1:] if g is not None), "")
-              for m in _ATTR.finditer(attrs or "")}
-    if stack and stack[-1].name in ("code", "pre") and not (stack[-1].name == "pre" and name == "code"):
-        raise HtmlError(f"Can't parse entities: unsupported start tag \"{name}\" {where}")
+    values = {
+        m.group(1).lower(): next((g for g in m.groups()[1:] if g is not None), "")
+        for m in _ATTR.finditer(attrs or "")
+    }
+    if (
+        stack
+        and stack[-1].name in ("code", "pre")
+        and not (stack[-1].name == "pre" and name == "code")
+    ):
+        raise HtmlError(f'Can\'t parse entities: unsupported start tag "{name}" {where}')
     entity: dict[str, Any]
     if name in _SIMPLE:
         entity = {"type": _SIMPLE[name]}
@@ -102,21 +119,23 @@ def _open(name: str, attrs: str, stack: list[_Open], source: str, pos: int, leng
             entity = {"type": "_code_in_pre"}
     elif name == "span":
         if values.get("class") != "tg-spoiler":
-            raise HtmlError(f"Can't parse entities: unsupported start tag \"span\" {where}")
+            raise HtmlError(f'Can\'t parse entities: unsupported start tag "span" {where}')
         entity = {"type": "spoiler"}
     elif name == "a":
         href = values.get("href", "")
         user = re.fullmatch(r"tg://user\?id=(\d+)", href)
         if user:
-            entity = {"type": "text_mention", "user": {"id": int(user.group(1)), "is_bot": False,
-                                                       "first_name": "User"}}
+            entity = {
+                "type": "text_mention",
+                "user": {"id": int(user.group(1)), "is_bot": False, "first_name": "User"},
+            }
         elif href:
             entity = {"type": "text_link", "url": _unescape(href)}
         else:
             entity = {"type": "_plain"}  # <a> without href is kept as plain text
     elif name == "blockquote":
         if any(o.name == "blockquote" for o in stack):
-            raise HtmlError(f"Can't parse entities: unsupported start tag \"blockquote\" {where}")
+            raise HtmlError(f'Can\'t parse entities: unsupported start tag "blockquote" {where}')
         entity = {"type": "expandable_blockquote" if "expandable" in values else "blockquote"}
     elif name == "tg-emoji":
         if not values.get("emoji-id", "").isdigit():
@@ -125,12 +144,18 @@ def _open(name: str, attrs: str, stack: list[_Open], source: str, pos: int, leng
     elif name == "tg-time":
         entity = {"type": "date_time", "unix_time": int(values.get("unix", "0") or 0)}
     else:
-        raise HtmlError(f"Can't parse entities: unsupported start tag \"{name}\" {where}")
+        raise HtmlError(f'Can\'t parse entities: unsupported start tag "{name}" {where}')
     return _Open(name, entity, length)
 
 
-def _close(stack: list[_Open], name: str, source: str, pos: int, length: int,
-           entities: list[dict[str, Any]]) -> None:
+def _close(
+    stack: list[_Open],
+    name: str,
+    source: str,
+    pos: int,
+    length: int,
+    entities: list[dict[str, Any]],
+) -> None:
     where = f"at byte offset {_byte(source, pos)}"
     if not stack:
         raise HtmlError(f"Can't parse entities: unexpected end tag {where}")
@@ -158,7 +183,8 @@ def _decode_entity(body: str, source: str, pos: int) -> str:
     if body in _NAMED:
         return _NAMED[body]
     raise HtmlError(
-        f'Can\'t parse entities: unsupported HTML entity "&{body};" at byte offset {_byte(source, pos)}'
+        f'Can\'t parse entities: unsupported HTML entity "&{body};" '
+        f"at byte offset {_byte(source, pos)}"
     )
 
 

@@ -103,13 +103,22 @@ class World:
 
     # --- the bot as a user --------------------------------------------------------------------
     def bot_user(self) -> dict[str, Any]:
-        return {"id": self.bot_id, "is_bot": True, "first_name": "Khabar (test)",
-                "username": self.bot_username}
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Khabar (test)",
+            "username": self.bot_username,
+        }
 
     def me(self) -> dict[str, Any]:
-        return {**self.bot_user(), "can_join_groups": True, "can_read_all_group_messages": not self.privacy,
-                "supports_inline_queries": True, "can_connect_to_business": False,
-                "has_main_web_app": False}
+        return {
+            **self.bot_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": not self.privacy,
+            "supports_inline_queries": True,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     # --- chats and messages -------------------------------------------------------------------
     def chat(self, chat_id: int) -> Chat | None:
@@ -120,15 +129,24 @@ class World:
         chat = self.chats.get(chat_id)
         if chat is None:
             kind = spec.get("type") or ("private" if chat_id > 0 else "group")
-            chat = Chat(chat_id, kind, title=spec.get("title") or (None if kind == "private" else f"Group {chat_id}"),
-                        username=spec.get("username") or (user.get("username") if kind == "private" else None),
-                        first_name=user.get("first_name") if kind == "private" else None)
+            chat = Chat(
+                chat_id,
+                kind,
+                title=spec.get("title") or (None if kind == "private" else f"Group {chat_id}"),
+                username=spec.get("username")
+                or (user.get("username") if kind == "private" else None),
+                first_name=user.get("first_name") if kind == "private" else None,
+            )
             self.chats[chat_id] = chat
         return chat
 
     def new_message(self, chat: Chat, sender: dict[str, Any], **fields: Any) -> dict[str, Any]:
-        message: dict[str, Any] = {"message_id": chat.next_message_id, "from": sender,
-                                   "chat": chat.as_json(), "date": int(time.time())}
+        message: dict[str, Any] = {
+            "message_id": chat.next_message_id,
+            "from": sender,
+            "chat": chat.as_json(),
+            "date": int(time.time()),
+        }
         chat.next_message_id += 1
         message.update({k: v for k, v in fields.items() if v is not None})
         chat.messages[message["message_id"]] = message
@@ -144,7 +162,9 @@ class World:
         chat = self.chats.get(chat_id)
         if chat is None:
             return []
-        return [copy.deepcopy(m) for mid, m in sorted(chat.messages.items()) if mid not in chat.deleted]
+        return [
+            copy.deepcopy(m) for mid, m in sorted(chat.messages.items()) if mid not in chat.deleted
+        ]
 
     # --- updates ------------------------------------------------------------------------------
     def push_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -163,9 +183,15 @@ class World:
         return visible[:limit]
 
     # --- users act -----------------------------------------------------------------------------
-    def user_message(self, chat_spec: dict[str, Any], user: dict[str, Any], text: str | None = None,
-                     reply_to: int | None = None, document: dict[str, Any] | None = None,
-                     caption: str | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def user_message(
+        self,
+        chat_spec: dict[str, Any],
+        user: dict[str, Any],
+        text: str | None = None,
+        reply_to: int | None = None,
+        document: dict[str, Any] | None = None,
+        caption: str | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """A user's message in a chat; returns it and the update the bot gets (None if filtered)."""
         user = _user(user)
         chat = self.ensure_chat(chat_spec, user)
@@ -203,7 +229,9 @@ class World:
         for entity in message.get("entities", []) + message.get("caption_entities", []):
             if entity["type"] in ("bot_command", "mention"):
                 piece = _utf16_slice(text, entity["offset"], entity["length"])
-                if entity["type"] == "bot_command" and ("@" not in piece or piece.lower().endswith("@" + self.bot_username.lower())):
+                if entity["type"] == "bot_command" and (
+                    "@" not in piece or piece.lower().endswith("@" + self.bot_username.lower())
+                ):
                     return True
                 if entity["type"] == "mention" and piece[1:].lower() == self.bot_username.lower():
                     return True
@@ -212,14 +240,22 @@ class World:
     def detect_entities(self, text: str) -> list[dict[str, Any]]:
         """bot_command, mention, url and hashtag entities, as Telegram's clients produce them."""
         found = []
-        for pattern, kind in ((r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{5,32})?", "bot_command"),
-                              (r"(?<!\w)@[A-Za-z0-9_]{5,32}", "mention"),
-                              (r"https?://[^\s<>]+", "url"), (r"(?<!\w)#\w+", "hashtag")):
+        for pattern, kind in (
+            (r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{5,32})?", "bot_command"),
+            (r"(?<!\w)@[A-Za-z0-9_]{5,32}", "mention"),
+            (r"https?://[^\s<>]+", "url"),
+            (r"(?<!\w)#\w+", "hashtag"),
+        ):
             for match in re.finditer(pattern, text):
                 if kind == "mention" and match.start() > 0 and text[match.start() - 1] == "/":
                     continue
-                found.append({"type": kind, "offset": utf16_len(text[: match.start()]),
-                              "length": utf16_len(match.group(0))})
+                found.append(
+                    {
+                        "type": kind,
+                        "offset": utf16_len(text[: match.start()]),
+                        "length": utf16_len(match.group(0)),
+                    }
+                )
         return sorted(found, key=lambda e: e["offset"])
 
     def new_id(self, prefix: str) -> str:
@@ -241,7 +277,11 @@ def _kind(update: dict[str, Any]) -> str:
 
 
 def _user(spec: dict[str, Any]) -> dict[str, Any]:
-    user = {"id": int(spec["id"]), "is_bot": False, "first_name": spec.get("first_name") or f"User{spec['id']}"}
+    user = {
+        "id": int(spec["id"]),
+        "is_bot": False,
+        "first_name": spec.get("first_name") or f"User{spec['id']}",
+    }
     for key in ("last_name", "username", "language_code"):
         if spec.get(key):
             user[key] = spec[key]

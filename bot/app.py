@@ -1,0 +1,148 @@
+"""Building and running the Application: Telegram (polling or webhook) or the local test chats."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from index.settings import Settings
+
+from .documents import on_document
+from .handlers import Khabar
+from .questions import QuestionStore
+from .service import AnswerService
+
+log = logging.getLogger(__name__)
+LOCAL_TOKEN = "1000000001:local-test-chats-not-a-secret"
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+COMMANDS = {
+    "en": [
+        ("start", "What I know and how to ask"),
+        ("ask", "Ask a question (in groups)"),
+        ("sources", "The articles I know"),
+        ("help", "How to use me"),
+    ],
+    "ru": [
+        ("start", "Что я знаю и как спрашивать"),
+        ("ask", "Задать вопрос (в группах)"),
+        ("sources", "Статьи, которые я знаю"),
+        ("help", "Как мной пользоваться"),
+    ],
+}
+
+
+def build_application(settings: Settings, token: str, service: AnswerService) -> Application:
+    """The real python-telegram-bot Application with Khabar's handlers, pointed at the API URL."""
+    api = settings.telegram_api_url.rstrip("/")
+    questions = QuestionStore(settings.data_dir / "bot.sqlite")
+    khabar = Khabar(settings, service, questions)
+    app = (
+        Application.builder()
+        .token(token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .concurrent_updates(64)
+        .connection_pool_size(128)
+        .get_updates_read_timeout(40)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data["khabar"] = khabar
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("start", khabar.on_start))
+    app.add_handler(CommandHandler("help", khabar.on_help))
+    app.add_handler(CommandHandler("ask", khabar.on_ask))
+    app.add_handler(CommandHandler("sources", khabar.on_sources))
+    app.add_handler(CommandHandler("stats", khabar.on_stats))
+    app.add_handler(CommandHandler("reindex", khabar.on_reindex))
+    app.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, khabar.on_text)
+    )
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.Document.ALL, on_document))
+    app.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE
+            & private
+            & ~filters.TEXT
+            & ~filters.Document.ALL
+            & ~filters.StatusUpdate.ALL,
+            khabar.on_other,
+        )
+    )
+    app.add_handler(CallbackQueryHandler(khabar.on_button))
+    app.add_handler(InlineQueryHandler(khabar.on_inline))
+    app.add_error_handler(khabar.on_error)
+    return app
+
+
+async def _post_init(app: Application) -> None:
+    khabar: Khabar = app.bot_data["khabar"]
+    for lang, commands in COMMANDS.items():
+        await app.bot.set_my_commands(
+            [BotCommand(c, d) for c, d in commands], language_code=None if lang == "en" else lang
+        )
+    app.bot_data["watch"] = asyncio.create_task(
+        khabar.service.watch(khabar.settings.reload_check_seconds)
+    )
+
+
+async def _post_shutdown(app: Application) -> None:
+    khabar: Khabar = app.bot_data["khabar"]
+    task = app.bot_data.pop("watch", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    khabar.questions.close()
+
+
+@contextlib.asynccontextmanager
+async def polling(app: Application) -> AsyncIterator[Application]:
+    """Run `app` with long polling inside the current event loop (for tests and local runs)."""
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(
+            timeout=10, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1, poll_interval=0.0
+        )
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+def run_telegram(settings: Settings, service: AnswerService) -> None:
+    """Against Telegram (or TELEGRAM_API_URL): webhook when a URL is set, else long polling."""
+    assert settings.telegram_bot_token is not None
+    app = build_application(settings, settings.telegram_bot_token.get_secret_value(), service)
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+            bootstrap_retries=-1,
+        )
+    else:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)

@@ -1,0 +1,360 @@
+"""Telegram handlers: parse the update, call the core, send the result. Nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from index.settings import Settings
+
+from . import render
+from .questions import QuestionStore
+from .ratelimit import RateLimiter, Verdict
+from .render import Button, Reply
+from .service import AnswerService
+from .texts import language, t
+
+log = logging.getLogger(__name__)
+MAX_QUESTION = 1000
+INLINE_RESULTS = 5
+
+
+def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.text, callback_data=b.data, url=b.url) for b in row]
+            for row in rows
+        ]
+    )
+
+
+def lang_of(update: Update) -> str:
+    user = update.effective_user
+    return language(user.language_code if user else None)
+
+
+class Khabar:
+    """The bot's behaviour; one instance per Application, in `bot_data["khabar"]`."""
+
+    def __init__(
+        self, settings: Settings, service: AnswerService, questions: QuestionStore
+    ) -> None:
+        self.settings = settings
+        self.service = service
+        self.questions = questions
+        self.limiter = RateLimiter(settings.answers_per_minute)
+
+    # --- access --------------------------------------------------------------------------------
+    def chat_allowed(self, chat_id: int | None) -> bool:
+        allowed = self.settings.allowed_chats
+        return not allowed or (chat_id is not None and chat_id in allowed)
+
+    def is_admin(self, update: Update) -> bool:
+        user = update.effective_user
+        return user is not None and user.id in self.settings.admin_ids
+
+    async def guard(self, update: Update) -> bool:
+        """False (and a polite refusal in private chats) when this chat may not use the bot."""
+        chat = update.effective_chat
+        if self.chat_allowed(chat.id if chat else None):
+            return True
+        if chat and chat.type == ChatType.PRIVATE and update.effective_message:
+            await update.effective_message.reply_text(t(lang_of(update), "not_allowed"))
+        return False
+
+    # --- questions -----------------------------------------------------------------------------
+    async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+        """Answer `question` in the update's chat: typing, search, reply with buttons."""
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None:
+            return
+        lang = lang_of(update)
+        question = question.strip()
+        if not question:
+            await message.reply_text(t(lang, "empty"))
+            return
+        if len(question) > MAX_QUESTION:
+            await message.reply_text(t(lang, "too_long"))
+            return
+        verdict = self.limiter.check(user.id)
+        if verdict is not Verdict.ALLOW:
+            if verdict is Verdict.NOTIFY:
+                await message.reply_text(t(lang, "slow_down"))
+            return
+        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+        answer = await self.service.answer(question)
+        group = message.chat.type != ChatType.PRIVATE
+        log.info(
+            "question chat=%s ms=%.1f top=%.3f found=%s%s",
+            message.chat.type,
+            answer.elapsed_ms,
+            answer.hits[0].score if answer.hits else 0.0,
+            answer.found,
+            f" text={question!r}" if self.settings.log_questions else "",
+        )
+        if not answer.found:
+            reply = render.render_not_found(answer.hits, lang)
+        else:
+            qid = self.questions.remember(question)
+            hits = [h for h in answer.hits if h.score >= self.service.threshold]
+            reply = render.render_hit(hits[0], 0, len(hits), lang, qid)
+        await message.reply_text(
+            reply.html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(reply.buttons),
+            do_quote=group,
+        )
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Private chats: every text is a question. Groups: mentions and replies to the bot."""
+        message = update.effective_message
+        if message is None or not await self.guard(update):
+            return
+        text = message.text or ""
+        if message.chat.type == ChatType.PRIVATE:
+            await self.ask(update, context, text)
+            return
+        question = self._addressed(message, context.bot.username, context.bot.id)
+        if question is not None:
+            await self.ask(update, context, question)
+
+    @staticmethod
+    def _addressed(message: Message, username: str, bot_id: int) -> str | None:
+        """The question in a group message meant for the bot, or None when it is not."""
+        text = message.text or ""
+        mention = f"@{username}".lower()
+        mentions = message.parse_entities([MessageEntity.MENTION])
+        if any(value.lower() == mention for value in mentions.values()):
+            for value in mentions.values():
+                if value.lower() == mention:
+                    text = text.replace(value, " ")
+            return text
+        reply = message.reply_to_message
+        if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+            return text
+        return None
+
+    async def on_ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message is None or not await self.guard(update):
+            return
+        question = " ".join(context.args or [])
+        if not question.strip():
+            await update.effective_message.reply_text(t(lang_of(update), "ask_usage"))
+            return
+        await self.ask(update, context, question)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, photos, voice…: a hint in private chats, silence in groups."""
+        message = update.effective_message
+        if message and message.chat.type == ChatType.PRIVATE and await self.guard(update):
+            await message.reply_text(t(lang_of(update), "empty"))
+
+    # --- commands ------------------------------------------------------------------------------
+    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not await self.guard(update):
+            return
+        lang = lang_of(update)
+        articles = self.service.retriever.articles()
+        sources = sorted({a.source for a in articles if a.source})
+        dates = sorted(a.date for a in articles if a.date)
+        span = (
+            f", {render.format_date(dates[0], lang)} – {render.format_date(dates[-1], lang)}"
+            if dates
+            else ""
+        )
+        text = t(
+            lang,
+            "start",
+            articles=len(articles),
+            sources=html.escape(", ".join(sources[:10]) or "—")
+            + ("…" if len(sources) > 10 else ""),
+            dates=html.escape(span),
+            group_hint=t(lang, "group_hint") if message.chat.type != ChatType.PRIVATE else "",
+        )
+        await message.reply_text(text, parse_mode=ParseMode.HTML)
+
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message and await self.guard(update):
+            await update.effective_message.reply_text(
+                t(lang_of(update), "help"), parse_mode=ParseMode.HTML
+            )
+
+    async def on_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message is None or not await self.guard(update):
+            return
+        reply = render.render_sources(self.service.retriever.articles(), 0, lang_of(update))
+        await update.effective_message.reply_text(
+            reply.html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(reply.buttons),
+            link_preview_options=None,
+        )
+
+    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        lang = lang_of(update)
+        if not self.is_admin(update):
+            await message.reply_text(t(lang, "admins_only"))
+            return
+        info = self.service.info()
+        await message.reply_text(
+            t(
+                lang,
+                "stats",
+                articles=info.articles,
+                passages=info.passages,
+                model=html.escape(info.manifest.model),
+                built_at=info.manifest.built_at,
+                answered=self.service.answered,
+                declined=self.service.declined,
+                median_ms=self.service.median_ms(),
+            )
+        )
+
+    async def on_reindex(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        lang = lang_of(update)
+        if not self.is_admin(update):
+            await message.reply_text(t(lang, "admins_only"))
+            return
+        if self.service.building:
+            await message.reply_text(t(lang, "reindex_busy"))
+            return
+        await message.reply_text(t(lang, "reindex_started"))
+        context.application.create_task(self._reindex(message, lang), update=update)
+
+    async def _reindex(self, message: Message, lang: str) -> None:
+        try:
+            report = await self.service.rebuild()
+        except Exception as exc:  # the editor is told; the bot keeps answering from the old index
+            log.warning("reindex failed: %s", exc, exc_info=True)
+            await message.reply_text(t(lang, "reindex_failed", reason=str(exc)))
+            return
+        await message.reply_text(
+            t(
+                lang,
+                "reindex_done",
+                added=report.added,
+                changed=report.changed,
+                removed=report.removed,
+                articles=report.articles,
+                passages=report.passages,
+                seconds=report.seconds,
+            )
+        )
+
+    # --- buttons and inline mode --------------------------------------------------------------
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        lang = lang_of(update)
+        chat_id = query.message.chat.id if query.message else None
+        if not self.chat_allowed(chat_id):
+            await query.answer(t(lang, "not_allowed"), show_alert=True)
+            return
+        parts = (query.data or "").split("|")
+        reply = await self._button_reply(parts, lang)
+        if isinstance(reply, str):
+            await query.answer(reply, show_alert=True)
+            return
+        await query.answer()
+        if query.message is None or not isinstance(query.message, Message):
+            return
+        try:
+            await query.message.edit_text(
+                reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply.buttons)
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+
+    async def _button_reply(self, parts: list[str], lang: str) -> Reply | str:
+        """The new message content for a button, or a short notice to show instead."""
+        if len(parts) == 2 and parts[0] == "s" and parts[1].isdigit():
+            return render.render_sources(self.service.retriever.articles(), int(parts[1]), lang)
+        if len(parts) != 3 or parts[0] not in ("n", "w", "e") or not parts[2].isdigit():
+            return t(lang, "expired")
+        question = self.questions.recall(parts[1])
+        if question is None:
+            return t(lang, "expired")
+        answer = await self.service.answer(question)
+        hits = [h for h in answer.hits if h.score >= self.service.threshold]
+        index = int(parts[2])
+        if index >= len(hits):
+            return t(lang, "no_more") if hits else t(lang, "expired")
+        return render.render_hit(
+            hits[index], index, len(hits), lang, parts[1], whole=parts[0] == "w"
+        )
+
+    async def on_inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.inline_query
+        if query is None:
+            return
+        lang = language(query.from_user.language_code)
+        if not self.chat_allowed(query.from_user.id) or not query.query.strip():
+            await query.answer([], cache_time=5, is_personal=True)
+            return
+        if self.limiter.check(query.from_user.id) is not Verdict.ALLOW:
+            await query.answer([], cache_time=5, is_personal=True)
+            return
+        answer = await self.service.answer(query.query[:MAX_QUESTION], k=INLINE_RESULTS)
+        results: list[Any] = []
+        hits = [h for h in answer.hits if h.score >= self.service.threshold] if answer.found else []
+        for index, hit in enumerate(hits):
+            reply = render.render_hit(hit, index, 1, lang, "0")
+            link = render.safe_url(hit.url)
+            results.append(
+                InlineQueryResultArticle(
+                    id=str(index),
+                    title=render.shorten(render.squeeze(hit.title), 100),
+                    description=render.shorten(render.squeeze(hit.excerpt), 200),
+                    input_message_content=InputTextMessageContent(
+                        reply.html, parse_mode=ParseMode.HTML
+                    ),
+                    reply_markup=keyboard([[Button(t(lang, "open"), url=link)]]) if link else None,
+                )
+            )
+        if not results:
+            reply = render.render_not_found(answer.hits, lang)
+            results.append(
+                InlineQueryResultArticle(
+                    id="none",
+                    title=t(lang, "not_found"),
+                    input_message_content=InputTextMessageContent(
+                        reply.html, parse_mode=ParseMode.HTML
+                    ),
+                )
+            )
+        await query.answer(results, cache_time=30, is_personal=True)
+
+    # --- errors --------------------------------------------------------------------------------
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log with the traceback; the user gets one plain sentence, never the details."""
+        log.error("error while handling an update: %s", context.error, exc_info=context.error)
+        if isinstance(update, Update) and update.effective_message and update.effective_chat:
+            with contextlib.suppress(TelegramError):
+                await update.effective_message.reply_text(t(lang_of(update), "error"))

@@ -1,0 +1,59 @@
+"""The local test chats: the test server, the real bot polling it, and optionally the terminal chat,
+all in one process. What `khabar run` and `khabar bot` do when no Telegram token is set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from index.settings import Settings
+
+from .app import LOCAL_TOKEN, build_application, polling
+from .chat import TerminalChat
+from .service import AnswerService
+from .testserver.server import TestServer
+
+log = logging.getLogger(__name__)
+
+
+async def run_local(settings: Settings, port: int, with_chat: bool) -> None:
+    server = await TestServer(port=port).start()
+    local = settings.with_overrides(telegram_api_url=server.url)
+    service = AnswerService(local)
+    app = build_application(local, LOCAL_TOKEN, service)
+    try:
+        async with polling(app):
+            print(
+                f"Local test chats: Bot API at {server.url} (control API under {server.url}/_test/)"
+            )
+            if with_chat:
+                await TerminalChat(server.url, app.bot.username).run()
+            else:
+                print(f"Chat with the bot from another terminal: khabar chat --server {server.url}")
+                await _until_stopped()
+    finally:
+        service.close()
+        await server.stop()
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve_forever(host: str, port: int) -> None:
+    server = await TestServer(host=host, port=port).start()
+    print(
+        f"Telegram Bot API test server on {server.url} (any well-formed token); "
+        f"control API under {server.url}/_test/"
+    )
+    try:
+        await _until_stopped()
+    finally:
+        await server.stop()

@@ -1,0 +1,107 @@
+"""The bot's view of the index: asynchronous answers computed off the event loop, live reloads,
+rebuilds in the background, and the figures `/stats` shows."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import statistics
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from index.builder import BuildReport, build_index
+from index.errors import KhabarError
+from index.retriever import Hit, IndexInfo, Retriever
+from index.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    hits: list[Hit]
+    found: bool
+    elapsed_ms: float
+
+
+class AnswerService:
+    """Answers questions from the published index; one worker thread runs the model."""
+
+    def __init__(self, settings: Settings, retriever: Retriever | None = None) -> None:
+        self.settings = settings
+        self.retriever = retriever or Retriever(settings)
+        self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="khabar-encode")
+        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="khabar-build")
+        self._build_lock = asyncio.Lock()
+        self.answered = 0
+        self.declined = 0
+        self._times: deque[float] = deque(maxlen=1000)
+
+    @property
+    def threshold(self) -> float:
+        return self.retriever.threshold
+
+    async def answer(self, question: str, k: int | None = None) -> Answer:
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        hits = await loop.run_in_executor(self._encoder, self.retriever.search, question, k)
+        elapsed = (time.perf_counter() - started) * 1000
+        found = bool(hits) and hits[0].score >= self.threshold
+        self.answered += 1
+        self.declined += 0 if found else 1
+        self._times.append(elapsed)
+        return Answer(hits, found, elapsed)
+
+    async def warm_up(self) -> None:
+        """Load the model in the worker thread right after start-up, so the first reader does
+        not wait for it (polling starts at once; this runs beside it)."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._encoder, self.retriever.encode, ["warm-up"])
+        except Exception as exc:  # the first question will report it properly
+            log.warning("could not warm up the model: %s", exc)
+
+    def median_ms(self) -> float:
+        return round(statistics.median(self._times), 1) if self._times else 0.0
+
+    def info(self) -> IndexInfo:
+        return self.retriever.info()
+
+    async def refresh(self) -> bool:
+        """Switch to a newer published index if there is one (loading it off the event loop)."""
+        loop = asyncio.get_running_loop()
+        try:
+            switched = await loop.run_in_executor(self._builder, self.retriever.refresh)
+        except KhabarError as exc:
+            log.warning("a newer index could not be loaded: %s", exc)
+            return False
+        if switched:
+            log.info("switched to the index built at %s", self.retriever.info().manifest.built_at)
+        return switched
+
+    async def watch(self, every: float) -> None:
+        """Keep picking up indexes rebuilt by `khabar index build`, without a restart."""
+        while True:
+            await asyncio.sleep(every)
+            await self.refresh()
+
+    @property
+    def building(self) -> bool:
+        return self._build_lock.locked()
+
+    async def rebuild(self) -> BuildReport:
+        """An incremental build in the background; answers keep coming from the old index."""
+        async with self._build_lock:
+            loop = asyncio.get_running_loop()
+            report = await loop.run_in_executor(
+                self._builder,
+                lambda: build_index(self.settings, embedder=self.retriever.embedder),
+            )
+            await self.refresh()
+            return report
+
+    def close(self) -> None:
+        self._encoder.shutdown(wait=False, cancel_futures=True)
+        self._builder.shutdown(wait=False, cancel_futures=True)
