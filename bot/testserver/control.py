@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import api
-from .world import Fault, World
+from .world import Fault, World, normalize_user
 
 if TYPE_CHECKING:
     from .server import TestServer
@@ -175,7 +175,7 @@ class _Handlers:
         query_id = self.world.new_id("CB")
         query: dict[str, Any] = {
             "id": query_id,
-            "from": user,
+            "from": normalize_user(user),
             "chat_instance": str(chat.id),
             "data": data,
         }
@@ -208,7 +208,7 @@ class _Handlers:
         query_id = self.world.new_id("IQ")
         query = {
             "id": query_id,
-            "from": user,
+            "from": normalize_user(user),
             "query": str(body.get("query", "")),
             "offset": "",
             "chat_type": body.get("chat_type", "sender"),

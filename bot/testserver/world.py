@@ -193,7 +193,7 @@ class World:
         caption: str | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """A user's message in a chat; returns it and the update the bot gets (None if filtered)."""
-        user = _user(user)
+        user = normalize_user(user)
         chat = self.ensure_chat(chat_spec, user)
         reply = None
         if reply_to is not None:
@@ -276,7 +276,7 @@ def _kind(update: dict[str, Any]) -> str:
     return next(k for k in update if k != "update_id")
 
 
-def _user(spec: dict[str, Any]) -> dict[str, Any]:
+def normalize_user(spec: dict[str, Any]) -> dict[str, Any]:
     user = {
         "id": int(spec["id"]),
         "is_bot": False,
