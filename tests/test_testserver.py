@@ -81,8 +81,9 @@ async def test_updates_long_polling_offset_and_conflict(
         await asyncio.sleep(0.2)
         await control.say(PRIVATE, ANN, "/ask hello world")
 
-    asyncio.create_task(later())
+    sender = asyncio.create_task(later())
     updates = await bot.get_updates(timeout=5)
+    await sender
     assert len(updates) == 1 and updates[0].message.text == "/ask hello world"
     assert updates[0].message.entities[0].type == "bot_command"
     assert updates[0].message.from_user.language_code == "en"
@@ -105,20 +106,20 @@ async def test_allowed_updates_filter(bot: Bot, control: ControlClient) -> None:
 
 
 async def test_send_message_limits_and_html(bot: Bot, control: ControlClient) -> None:
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(42, "nobody wrote to me yet")
     await control.say(PRIVATE, ANN, "hi")
     assert len((await bot.send_message(42, "x" * 4096)).text) == 4096
-    with pytest.raises(BadRequest, match="(?i)too long"):
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
         await bot.send_message(42, "x" * 4097)
     # The limit counts after entity parsing, in UTF-16 units.
     await bot.send_message(42, "<b>" + "y" * 4096 + "</b>", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)too long"):
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
         await bot.send_message(42, "😀" * 2049)
-    with pytest.raises(BadRequest, match="(?i)empty"):
+    with pytest.raises(BadRequest, match=r"(?i)empty"):
         await bot.send_message(42, "   ")
     for broken in ("<div>x</div>", "<b>unclosed", "a &nbsp; b", "<b><i>x</b></i>"):
-        with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+        with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
             await bot.send_message(42, broken, parse_mode="HTML")
     sent = await bot.send_message(
         42, '<blockquote>q</blockquote>\n<a href="https://e.x">t</a> 😀 <b>b</b>', parse_mode="HTML"
@@ -133,7 +134,7 @@ async def test_send_message_limits_and_html(bot: Bot, control: ControlClient) ->
 
 async def test_buttons_edit_delete_and_callbacks(bot: Bot, control: ControlClient) -> None:
     await control.say(PRIVATE, ANN, "hi")
-    with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
         await bot.send_message(
             42,
             "x",
@@ -141,7 +142,7 @@ async def test_buttons_edit_delete_and_callbacks(bot: Bot, control: ControlClien
                 [[InlineKeyboardButton("b", callback_data="d" * 65)]]
             ),
         )
-    with pytest.raises(BadRequest, match="(?i)too many buttons"):
+    with pytest.raises(BadRequest, match=r"(?i)too many buttons"):
         await bot.send_message(
             42,
             "x",
@@ -151,7 +152,7 @@ async def test_buttons_edit_delete_and_callbacks(bot: Bot, control: ControlClien
         )
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("Next", callback_data="d" * 64)]])
     sent = await bot.send_message(42, "first", reply_markup=markup)
-    with pytest.raises(BadRequest, match="(?i)not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
         await bot.edit_message_text("first", 42, sent.message_id, reply_markup=markup)
     edited = await bot.edit_message_text("second", 42, sent.message_id, reply_markup=markup)
     assert edited.text == "second" and edited.edit_date is not None
@@ -162,13 +163,13 @@ async def test_buttons_edit_delete_and_callbacks(bot: Bot, control: ControlClien
     assert update.callback_query.message.message_id == sent.message_id
     await bot.answer_callback_query(update.callback_query.id, "done")
     assert (await control.callback_answer(pressed["callback_query_id"]))["text"] == "done"
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(update.callback_query.id, "twice")
 
     assert await bot.delete_message(42, sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
         await bot.delete_message(42, sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("gone", 42, sent.message_id)
 
 
@@ -201,7 +202,7 @@ async def test_commands_actions_files(server: TestServer, bot: Bot, control: Con
         42, b"report", filename="r.txt", caption="<b>c</b>", parse_mode="HTML"
     )
     assert reply.document.file_name == "r.txt" and reply.caption == "c"
-    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
         await bot.send_document(42, b"x", filename="x.txt", caption="c" * 1025)
     actions = (await control.http.get("/_test/chats/42/actions")).json()["actions"]
     assert actions == ["typing"]
@@ -229,7 +230,7 @@ async def test_faults_429_5xx_blocked(server: TestServer, bot: Bot, control: Con
     await bot.send_message(42, "slow")
     assert time.monotonic() - started >= 0.45
     await control.http.post("/_test/chats/42/block", json={"blocked": True})
-    with pytest.raises(Forbidden, match="(?i)blocked"):
+    with pytest.raises(Forbidden, match=r"(?i)blocked"):
         await bot.send_message(42, "x")
 
 
@@ -287,9 +288,10 @@ async def test_control_api_history_waits_for_the_bot(
         await asyncio.sleep(0.3)
         await bot.send_message(42, "answer", reply_to_message_id=sent["message"]["message_id"])
 
-    asyncio.create_task(answer())
+    answering = asyncio.create_task(answer())
     started = time.monotonic()
     replies, _ = await control.replies(42, sent["seq"], wait=5)
+    await answering
     assert 0.25 <= time.monotonic() - started < 3
     assert [m["text"] for m in replies] == ["answer"]
     assert (
