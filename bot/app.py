@@ -116,7 +116,9 @@ async def _post_shutdown(app: Application) -> None:
 @contextlib.asynccontextmanager
 async def polling(app: Application) -> AsyncIterator[Application]:
     """Run `app` with long polling inside the current event loop (for tests and local runs)."""
-    async with app:
+    async with app:  # initialize() and shutdown(); the hooks are what run_polling() also calls
+        if app.post_init:
+            await app.post_init(app)
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(
@@ -127,6 +129,8 @@ async def polling(app: Application) -> AsyncIterator[Application]:
         finally:
             await app.updater.stop()
             await app.stop()
+            if app.post_shutdown:
+                await app.post_shutdown(app)
 
 
 def run_telegram(settings: Settings, service: AnswerService) -> None:

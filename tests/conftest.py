@@ -60,3 +60,36 @@ def write(folder: Path, name: str, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+EXTRA_ARTICLES = {
+    "caspian/ferry.md": (
+        "---\ntitle: Caspian ferry line opens between Baku and Aktau\ndate: 2025-09-14\n"
+        "source: Example News\nurl: https://news.example.com/caspian-ferry\n---\n"
+        "A new ferry line between the ports of Baku and Aktau began regular service on Sunday.\n\n"
+        "The operator said the crossing takes about eighteen hours and that two vessels will run "
+        "the route each week.\n"
+    ),
+    "hostile.md": (
+        "---\ntitle: '<script>alert(1)</script> & \"Quotes\" </blockquote>'\n"
+        "source: '<b>Evil</b> & Co'\nurl: 'javascript:alert(1)'\ndate: 2024-01-02\n---\n"
+        "The harvest festival in Turkestan featured <b>melons</b> & grapes from local farms, "
+        "and visitors tasted dried apricots at the <i>bazaar</i>.\n"
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """The shipped corpus plus two test articles, indexed once for the bot tests."""
+    from index.builder import build_index
+
+    root = tmp_path_factory.mktemp("seed")
+    shutil.copytree(SHIPPED_CORPUS, root / "corpus")
+    for name, text in EXTRA_ARTICLES.items():
+        write(root / "corpus", name, text)
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, corpus_dir=root / "corpus", index_dir=root / "index", data_dir=root / "data"
+    )
+    build_index(settings, embedder=embedder)
+    return settings

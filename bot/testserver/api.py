@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import hashlib
 import json
@@ -468,11 +467,17 @@ async def long_poll(world: World, params: Params) -> list[dict[str, Any]]:
     if "allowed_updates" in params and params["allowed_updates"] is not None:
         world.allowed_updates = list(params["allowed_updates"]) or None
     world.pending(offset, limit)
-    await world.wait_for(lambda: bool(world.pending(None, limit)), timeout)
+    # Like Telegram, a newer getUpdates request terminates an older one still waiting.
+    world.poller += 1
+    mine = world.poller
+    await world.notify()
+    await world.wait_for(lambda: world.poller != mine or bool(world.pending(None, limit)), timeout)
+    if world.poller != mine:
+        raise ApiError(
+            409,
+            "Conflict: terminated by other getUpdates request; make sure that only one bot "
+            "instance is running",
+        )
     batch = world.pending(None, limit)
     world.delivered.update(u["update_id"] for u in batch)
     return copy.deepcopy(batch)
-
-
-async def sleep(seconds: float) -> None:
-    await asyncio.sleep(seconds)

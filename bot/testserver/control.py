@@ -15,6 +15,18 @@ if TYPE_CHECKING:
     from .server import TestServer
 
 MAX_WAIT = 120.0
+# Message kinds a test can send besides text, as Telegram's JSON objects (e.g. a sticker).
+MEDIA = ("sticker", "photo", "voice", "video", "location", "contact", "animation")
+STICKER = {
+    "file_id": "STK1",
+    "file_unique_id": "stk1",
+    "type": "regular",
+    "width": 512,
+    "height": 512,
+    "is_animated": False,
+    "is_video": False,
+    "emoji": "👍",
+}
 
 
 def add_routes(app: web.Application, server: TestServer) -> None:
@@ -110,11 +122,18 @@ class _Handlers:
         body = await _body(request)
         user, chat = self._user_and_chat(body)
         text = body.get("text")
-        if not isinstance(text, str) or not text:
-            return _error(400, '"text" must be a non-empty string')
+        media = {k: body[k] for k in MEDIA if k in body}
+        if not media and (not isinstance(text, str) or not text):
+            return _error(
+                400, '"text" must be a non-empty string (or send one of ' + ", ".join(MEDIA) + ")"
+            )
         try:
             message, update = self.world.user_message(
-                chat, user, text=text, reply_to=body.get("reply_to_message_id")
+                chat,
+                user,
+                text=text if isinstance(text, str) and text else None,
+                reply_to=body.get("reply_to_message_id"),
+                media=media,
             )
         except LookupError as exc:
             return _error(404, str(exc))

@@ -41,7 +41,6 @@ class TestServer:
         self.host, self.port = host, port
         self.world = World(bot_username, privacy)
         self._runner: web.AppRunner | None = None
-        self._polling = False
         self._webhook_task: asyncio.Task[None] | None = None
 
     @property
@@ -107,17 +106,7 @@ class TestServer:
         return _reply({"ok": True, "result": result}, 200)
 
     async def _poll(self, params: dict[str, Any]) -> Any:
-        if self._polling:
-            raise ApiError(
-                409,
-                "Conflict: terminated by other getUpdates request; make sure that "
-                "only one bot instance is running",
-            )
-        self._polling = True
-        try:
-            return await api.long_poll(self.world, params)
-        finally:
-            self._polling = False
+        return await api.long_poll(self.world, params)
 
     async def _apply_fault(self, method: str) -> bool:
         """Act out an injected fault; True when the connection should be dropped."""

@@ -79,6 +79,7 @@ class World:
         self.faults: list[Fault] = []
         self.events: list[Event] = []
         self.delivered: set[int] = set()  # update ids handed to the bot (polling or webhook)
+        self.poller = 0  # the latest getUpdates request; older ones are terminated
         self.changed = asyncio.Condition()
         self._ids = itertools.count(1)
 
@@ -191,6 +192,7 @@ class World:
         reply_to: int | None = None,
         document: dict[str, Any] | None = None,
         caption: str | None = None,
+        media: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """A user's message in a chat; returns it and the update the bot gets (None if filtered)."""
         user = normalize_user(user)
@@ -213,6 +215,7 @@ class World:
                 entities = self.detect_entities(caption)
                 if entities:
                     fields["caption_entities"] = entities
+        fields.update(media or {})
         message = self.new_message(chat, user, **fields)
         if not self._bot_sees(chat, message):
             return message, None

@@ -1,0 +1,312 @@
+"""The bot end to end: the real Application, index and model, through the local Bot API server."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.testserver.client import ChatRef, User
+from bot.testserver.control import STICKER
+from index.builder import build_index
+from index.retriever import Retriever
+from index.settings import Settings
+from tests.botharness import Harness, running_bot
+from tests.conftest import write
+
+ANN = User(501, "Ann", "en")
+IVAN = User(502, "Иван", "ru")
+ADMIN = User(900, "Editor", "en")
+PRIVATE = ChatRef(ANN.id, "private")
+GROUP = ChatRef(-100777, "supergroup", "Newsroom")
+SEED_Q = "When was the Organization of Turkic States founded?"
+UNRELATED_Q = "Who won the 1966 FIFA World Cup final?"
+
+BotFactory = Callable[..., AbstractAsyncContextManager[Harness]]
+
+
+@pytest.fixture
+def make_bot(seed_index: Settings, embedder, tmp_path: Path) -> BotFactory:  # type: ignore[no-untyped-def]
+    """Start the server and a polling Application; `own_corpus=True` copies corpus and index."""
+
+    def make(own_corpus: bool = False, **overrides: Any) -> AbstractAsyncContextManager[Harness]:
+        settings = seed_index.with_overrides(
+            data_dir=tmp_path / "data", admin_ids=[ADMIN.id], **overrides
+        )
+        if own_corpus:
+            shutil.copytree(seed_index.corpus_dir, tmp_path / "corpus")
+            shutil.copytree(seed_index.index_dir, tmp_path / "index", symlinks=True)
+            settings = settings.with_overrides(
+                corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index"
+            )
+        return running_bot(settings, Retriever(settings, embedder))
+
+    return make
+
+
+@pytest.fixture
+async def tg(make_bot: BotFactory) -> AsyncIterator[Harness]:
+    async with make_bot() as harness:
+        yield harness
+        # No test should make the bot call a Bot API method the server does not know.
+        assert (await harness.client.calls())["unknown_methods"] == []
+
+
+def entity_text(message: dict[str, Any], kind: str) -> list[str]:
+    data = message["text"].encode("utf-16-le")
+    return [
+        data[e["offset"] * 2 : (e["offset"] + e["length"]) * 2].decode("utf-16-le")
+        for e in message["entities"]
+        if e["type"] == kind
+    ]
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    return [b["text"] for row in message["buttons"] for b in row]
+
+
+async def test_fixture_starts_fast_and_registers_commands(tg: Harness) -> None:
+    assert tg.startup_s < 1.0
+    commands = (await tg.client.http.get("/_test/commands")).json()["commands"]
+    assert any('"default"' in key for key in commands)
+    default = next(v for k, v in commands.items() if k.endswith("|"))
+    assert [c["command"] for c in default] == ["start", "ask", "sources", "help"]
+    assert any(k.endswith("|ru") for k in commands)
+
+
+async def test_private_question_gets_a_cited_excerpt(tg: Harness) -> None:
+    [reply] = await tg.ask(PRIVATE, ANN, SEED_Q)
+    assert "Founded in 2009" in reply["text"]
+    [quote] = entity_text(reply, "blockquote")
+    bold = entity_text(reply, "bold")
+    assert "Founded in 2009" in quote and any("Founded in 2009" in b for b in bold)
+    assert "Trend" in reply["text"] and "18 October 2025" in reply["text"]
+    assert buttons(reply)[0] == "Next ▶" and "Whole passage" in buttons(reply)
+    assert all(
+        len(b.get("callback_data", "").encode()) <= 64 for row in reply["buttons"] for b in row
+    )
+    actions = (await tg.client.http.get(f"/_test/chats/{PRIVATE.id}/actions")).json()["actions"]
+    assert "typing" in actions
+    assert (await tg.client.calls())["unknown_methods"] == []
+
+
+async def test_next_whole_passage_and_back_edit_in_place(tg: Harness) -> None:
+    [reply] = await tg.ask(PRIVATE, ANN, SEED_Q)
+    total = reply["text"].rsplit("/", 1)[-1]
+    _, [second] = await tg.press(PRIVATE, reply, ANN, "Next ▶")
+    assert second["message_id"] == reply["message_id"] and second["text"] != reply["text"]
+    assert second["text"].endswith(f"2/{total}") and "edit_date" in second
+    _, [whole] = await tg.press(PRIVATE, second, ANN, "Whole passage")
+    assert len(whole["text"]) >= len(second["text"]) and "Short excerpt" in buttons(whole)
+    _, [back] = await tg.press(PRIVATE, whole, ANN, "◀ Back")
+    assert back["text"].endswith(f"1/{total}")
+
+
+async def test_not_found_is_said_plainly(tg: Harness) -> None:
+    [reply] = await tg.ask(PRIVATE, ANN, UNRELATED_Q)
+    assert reply["text"].startswith("I found nothing on that in the articles.")
+    assert not entity_text(reply, "blockquote") and not reply["buttons"]
+
+
+async def test_groups_answer_only_when_addressed(tg: Harness) -> None:
+    assert await tg.silence(GROUP, ANN, "what a nice day, when was the OTS founded?") == []
+    [reply] = await tg.ask(GROUP, ANN, f"@khabar_test_bot {SEED_Q}")
+    assert "Founded in 2009" in reply["text"]
+    [follow] = await tg.ask(
+        GROUP,
+        ANN,
+        "How long does the ferry crossing between Baku and Aktau take?",
+        reply_to=reply["message_id"],
+    )
+    assert "eighteen hours" in follow["text"]
+    [asked] = await tg.ask(GROUP, ANN, f"/ask {SEED_Q}")
+    assert "Founded in 2009" in asked["text"] and asked["reply_to_message_id"]
+    [usage] = await tg.ask(GROUP, ANN, "/ask")
+    assert "/ask" in usage["text"]
+
+
+async def test_russian_interface(tg: Harness) -> None:
+    chat = ChatRef(IVAN.id)
+    [start] = await tg.ask(chat, IVAN, "/start")
+    assert "отвечает на вопросы" in start["text"] and "Trend" in start["text"]
+    [none] = await tg.ask(chat, IVAN, UNRELATED_Q)
+    assert none["text"].startswith("В статьях ничего об этом не нашлось")
+    [reply] = await tg.ask(chat, IVAN, SEED_Q)
+    assert "Founded in 2009" in reply["text"] and "октября" in reply["text"]
+    assert buttons(reply)[0] == "Далее ▶"
+
+
+async def test_start_help_sources(tg: Harness) -> None:
+    [start] = await tg.ask(PRIVATE, ANN, "/start")
+    assert "I know 3 articles" in start["text"] and "Trend" in start["text"]
+    assert "2024" in start["text"] and "2025" in start["text"]
+    [help_] = await tg.ask(PRIVATE, ANN, "/help")
+    assert "/sources" in help_["text"]
+    [sources] = await tg.ask(PRIVATE, ANN, "/sources")
+    assert "Articles 1–3 of 3" in sources["text"] and "Caspian ferry" in sources["text"]
+    links = [e for e in sources["entities"] if e["type"] == "text_link"]
+    assert [e["url"] for e in links] == ["https://news.example.com/caspian-ferry"]
+
+
+async def test_hostile_article_and_question_are_escaped(tg: Harness) -> None:
+    [reply] = await tg.ask(
+        PRIVATE, ANN, "<b>What</b> fruit did visitors taste at the harvest festival bazaar?"
+    )
+    # The server refuses invalid HTML, so getting here means the reply parsed; the article's
+    # markup shows as text and its javascript: link is gone.
+    assert "<script>alert(1)</script>" in reply["text"] and "<b>Evil</b> & Co" in reply["text"]
+    assert "dried apricots" in reply["text"]
+    assert not any(e["type"] == "text_link" for e in reply["entities"])
+    assert "Open article" not in buttons(reply)
+
+
+async def test_odd_messages_get_a_sensible_answer_or_none(tg: Harness) -> None:
+    sent = await tg.client.http.post(
+        "/_test/messages",
+        json={"chat": PRIVATE.as_json(), "from": ANN.as_json(), "sticker": STICKER},
+    )
+    replies, _ = await tg.client.replies(PRIVATE.id, sent.json()["seq"], wait=10)
+    assert [r["text"] for r in replies] == [
+        "Send me a question in words, and I will look for it in the articles."
+    ]
+    [huge] = await tg.ask(PRIVATE, ANN, "x" * 100_000)
+    assert "too long" in huge["text"]
+    [emoji] = await tg.ask(PRIVATE, ANN, "🤔🤔🤔")
+    assert emoji["text"]
+    sent = await tg.client.http.post(
+        "/_test/messages", json={"chat": GROUP.as_json(), "from": ANN.as_json(), "sticker": STICKER}
+    )
+    assert (await tg.client.replies(GROUP.id, sent.json()["seq"], wait=1.0))[0] == []
+
+
+async def test_buttons_after_a_restart_and_forged_data(make_bot: BotFactory) -> None:
+    async with make_bot() as first:
+        [reply] = await first.ask(PRIVATE, ANN, SEED_Q)
+    async with make_bot() as second:  # a new process would see the same data folder
+        # The chat lives on the old server; replay the same message on the new one.
+        [again] = await second.ask(PRIVATE, ANN, "warm up")
+        seq = (await second.client.history(PRIVATE.id))["seq"]
+        old = await second.client.press(
+            PRIVATE.id, again["message_id"], ANN, data=reply["buttons"][0][0]["callback_data"]
+        )
+        answer = await second.client.callback_answer(old["callback_query_id"])
+        assert answer is not None and answer["text"] == ""  # answered quietly, message edited
+        edits, _ = await second.client.replies(PRIVATE.id, seq, wait=5)
+        assert edits and "2/" in edits[0]["text"]
+        forged = await second.client.press(
+            PRIVATE.id, again["message_id"], ANN, data="n|zzzzzzzz|0"
+        )
+        assert (
+            "too old" in (await second.client.callback_answer(forged["callback_query_id"]))["text"]
+        )
+        junk = await second.client.press(PRIVATE.id, again["message_id"], ANN, data="<b>💥")
+        assert "too old" in (await second.client.callback_answer(junk["callback_query_id"]))["text"]
+
+
+async def test_inline_mode_offers_excerpts(tg: Harness) -> None:
+    results = await tg.client.inline(ANN, SEED_Q)
+    assert results and "Founded in 2009" in results[0]["input_message_content"]["message_text"]
+    assert results[0]["input_message_content"]["parse_mode"] == "HTML"
+    nothing = await tg.client.inline(ANN, UNRELATED_Q)
+    assert nothing is not None and nothing[0]["id"] == "none"
+
+
+async def test_admin_commands_are_enforced(tg: Harness) -> None:
+    [refused] = await tg.ask(PRIVATE, ANN, "/stats")
+    assert "only the editors" in refused["text"]
+    [refused] = await tg.ask(PRIVATE, ANN, "/reindex")
+    assert "only the editors" in refused["text"]
+    await tg.ask(ChatRef(ADMIN.id), ADMIN, SEED_Q)
+    [stats] = await tg.ask(ChatRef(ADMIN.id), ADMIN, "/stats")
+    assert "Articles: 3" in stats["text"] and "Questions answered: 1" in stats["text"]
+
+
+async def test_rate_limit_notifies_once(make_bot: BotFactory) -> None:
+    async with make_bot(answers_per_minute=2) as tg:
+        for _ in range(2):
+            [reply] = await tg.ask(PRIVATE, ANN, SEED_Q)
+            assert "Founded" in reply["text"]
+        [notice] = await tg.ask(PRIVATE, ANN, SEED_Q)
+        assert "wait a minute" in notice["text"]
+        assert await tg.silence(PRIVATE, ANN, SEED_Q) == []
+        [other] = await tg.ask(ChatRef(IVAN.id), IVAN, SEED_Q)  # others are unaffected
+        assert "Founded" in other["text"]
+
+
+async def test_allowed_chats_for_messages_buttons_and_inline(make_bot: BotFactory) -> None:
+    async with make_bot(allowed_chats=[ANN.id]) as tg:
+        [ok] = await tg.ask(PRIVATE, ANN, SEED_Q)
+        [no] = await tg.ask(ChatRef(IVAN.id), IVAN, SEED_Q)
+        assert "Founded" in ok["text"] and "недоступен" in no["text"]
+        assert await tg.silence(GROUP, ANN, f"/ask {SEED_Q}") == []
+        pressed = await tg.client.press(
+            IVAN.id, no["message_id"], IVAN, data=ok["buttons"][0][0]["callback_data"]
+        )
+        assert (
+            "недоступен" in (await tg.client.callback_answer(pressed["callback_query_id"]))["text"]
+        )
+        assert await tg.client.inline(IVAN, SEED_Q) == []
+        assert await tg.client.inline(ANN, SEED_Q)
+
+
+async def test_admin_uploads_an_article_and_it_becomes_searchable(
+    make_bot: BotFactory, tmp_path: Path
+) -> None:
+    article = (
+        b"---\ntitle: Gas pipeline to Europe\nsource: APA\ndate: 2025-11-01\n---\n"
+        b"The TAP pipeline carries Azerbaijani gas to Italy through Greece and Albania.\n"
+    )
+    async with make_bot(own_corpus=True) as tg:
+        admin_chat = ChatRef(ADMIN.id)
+        refused = await tg.client.send_document(PRIVATE, ANN, "gas.md", article)
+        [no] = (await tg.client.replies(PRIVATE.id, refused["seq"], wait=10))[0]
+        assert "only the editors" in no["text"]
+        assert not (tg.settings.corpus_dir / "uploads").exists()
+
+        sent = await tg.client.send_document(admin_chat, ADMIN, "../../gas.md", article)
+        replies, seq = await tg.client.replies(admin_chat.id, sent["seq"], wait=10)
+        assert "Saved gas.md" in replies[0]["text"]
+        while not any("searchable now" in r["text"] for r in replies):
+            more, seq = await tg.client.replies(admin_chat.id, seq, wait=60)
+            assert more, "the bot never said the upload was searchable"
+            replies += more
+        assert (tg.settings.corpus_dir / "uploads" / "gas.md").read_bytes() == article
+        assert not (tmp_path / "gas.md").exists() and not (tmp_path.parent / "gas.md").exists()
+        [answer] = await tg.ask(PRIVATE, ANN, "Where does the TAP pipeline carry gas?")
+        assert "Italy" in answer["text"] and "APA" in answer["text"]
+
+        again = await tg.client.send_document(admin_chat, ADMIN, "gas.md", article)
+        [exists] = (await tg.client.replies(admin_chat.id, again["seq"], wait=10))[0]
+        assert "already exists" in exists["text"]
+        for name, data, reason in [
+            ("photo.png", b"\x89PNG\r\n", "plain name"),
+            ("empty.md", b"", "empty"),
+            ("bin.txt", b"\x00\x01\x02binary", "binary"),
+        ]:
+            bad = await tg.client.send_document(admin_chat, ADMIN, name, data)
+            [refusal] = (await tg.client.replies(admin_chat.id, bad["seq"], wait=10))[0]
+            assert reason in refusal["text"], refusal["text"]
+        assert sorted(p.name for p in (tg.settings.corpus_dir / "uploads").iterdir()) == ["gas.md"]
+
+
+async def test_running_bot_picks_up_a_rebuilt_index(make_bot: BotFactory, embedder) -> None:  # type: ignore[no-untyped-def]
+    async with make_bot(own_corpus=True, reload_check_seconds=0.2) as tg:
+        [before] = await tg.ask(PRIVATE, ANN, "Which team won the chess olympiad open section?")
+        assert "found nothing" in before["text"]
+        write(
+            tg.settings.corpus_dir,
+            "chess.md",
+            "---\ntitle: Chess olympiad\n---\n"
+            "Uzbekistan won the open section of the chess olympiad in Chennai.\n",
+        )
+        build_index(tg.settings, embedder=embedder)
+        for _ in range(50):
+            if tg.service.retriever.info().articles == 4:
+                break
+            await __import__("asyncio").sleep(0.1)
+        [after] = await tg.ask(PRIVATE, ANN, "Which team won the chess olympiad open section?")
+        assert "Uzbekistan" in after["text"]
