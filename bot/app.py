@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -24,6 +23,7 @@ from index.settings import Settings
 from .documents import on_document
 from .handlers import Khabar
 from .questions import QuestionStore
+from .ratelimiter import RetryingRateLimiter
 from .service import AnswerService
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(max_retries=5))
+        .rate_limiter(RetryingRateLimiter())
         .concurrent_updates(64)
         .connection_pool_size(128)
         .get_updates_read_timeout(40)

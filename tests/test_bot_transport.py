@@ -1,0 +1,104 @@
+"""How the bot meets Telegram: webhook mode with its secret, and Telegram's failures."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import httpx
+
+from bot.app import ALLOWED_UPDATES, LOCAL_TOKEN, build_application
+from bot.service import AnswerService
+from bot.testserver.client import ChatRef, ControlClient, User
+from bot.testserver.server import TestServer
+from index.retriever import Retriever
+from index.settings import Settings
+from tests.botharness import Harness, running_bot
+
+ANN = User(601, "Ann", "en")
+CHAT = ChatRef(601)
+QUESTION = "When was the Organization of Turkic States founded?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_webhook_mode_checks_the_secret_token(
+    seed_index: Settings, embedder, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    server = await TestServer().start()
+    settings = seed_index.with_overrides(telegram_api_url=server.url, data_dir=tmp_path)
+    service = AnswerService(settings, Retriever(settings, embedder))
+    app = build_application(settings, LOCAL_TOKEN, service)
+    port = free_port()
+    client = ControlClient(server.url)
+    try:
+        async with app:
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_webhook(
+                listen="127.0.0.1",
+                port=port,
+                url_path="telegram",
+                webhook_url=f"http://127.0.0.1:{port}/telegram",
+                secret_token="Secret_42",
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            assert (
+                server.world.webhook is not None
+                and server.world.webhook["secret_token"] == "Secret_42"
+            )
+            sent = await client.say(CHAT, ANN, QUESTION)
+            [reply], _ = await client.replies(CHAT.id, sent["seq"], wait=30)
+            assert "Founded in 2009" in reply["text"]
+
+            forged = {
+                "update_id": 999,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": 601, "type": "private"},
+                    "from": {"id": 601, "is_bot": False, "first_name": "X"},
+                    "text": QUESTION,
+                },
+            }
+            async with httpx.AsyncClient() as http:
+                for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                    response = await http.post(
+                        f"http://127.0.0.1:{port}/telegram",
+                        content=json.dumps(forged),
+                        headers={"Content-Type": "application/json", **headers},
+                    )
+                    assert response.status_code == 403
+            await app.updater.stop()
+            await app.stop()
+    finally:
+        service.close()
+        await client.close()
+        await server.stop()
+
+
+async def _ask_once(tg: Harness, chat: ChatRef, user: User) -> list[dict]:  # type: ignore[type-arg]
+    sent = await tg.client.say(chat, user, QUESTION)
+    replies, seq = await tg.client.replies(chat.id, sent["seq"], wait=30)
+    more, _ = await tg.client.replies(chat.id, seq, wait=1.5)
+    return replies + more
+
+
+async def test_429_and_5xx_lose_no_answer(seed_index: Settings, embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = seed_index.with_overrides(data_dir=tmp_path)
+    async with running_bot(settings, Retriever(settings, embedder)) as tg:
+        await tg.client.fault("429", "sendMessage", retry_after=1)
+        replies = await _ask_once(tg, CHAT, ANN)
+        assert len(replies) == 1 and "Founded in 2009" in replies[0]["text"]
+        await tg.client.fault("502", "sendMessage")
+        replies = await _ask_once(tg, CHAT, ANN)
+        assert len(replies) == 1 and "Founded in 2009" in replies[0]["text"]
+        await tg.client.fault("502", "getUpdates", count=2)
+        replies = await _ask_once(tg, CHAT, ANN)
+        assert len(replies) == 1
+        statuses = [c["status"] for c in (await tg.client.calls("sendMessage"))["calls"]]
+        assert statuses.count(429) == 1 and statuses.count(502) == 1 and statuses.count(200) == 3

@@ -1,0 +1,132 @@
+"""The real entry points as processes: `khabar testserver`, `khabar bot`, `khabar run`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from index.settings import Settings
+
+QUESTION = "When was the Organization of Turkic States founded?"
+TOKEN = "555000:process-test-token-abcdefghijklmnop"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def khabar(*args: str, env: dict[str, str], **popen: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "index", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **popen,
+    )  # type: ignore[call-overload]
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+def ask_via_control(base: str, chat_id: int, text: str, timeout: float = 60) -> str:
+    sent = httpx.post(
+        f"{base}/_test/messages",
+        json={
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "first_name": "P", "language_code": "en"},
+            "text": text,
+        },
+    ).json()
+    reply = httpx.get(
+        f"{base}/_test/chats/{chat_id}/messages",
+        params={"wait": timeout, "since": sent["seq"]},
+        timeout=timeout + 5,
+    ).json()
+    bot = [m for m in reply["messages"] if m["from_bot"]]
+    assert bot, reply
+    return str(bot[-1]["text"])
+
+
+@pytest.fixture
+def env(seed_index: Settings, tmp_path: Path) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if not k.startswith(("KHABAR_", "TELEGRAM_"))}
+    out.update(
+        {
+            "KHABAR_CORPUS_DIR": str(seed_index.corpus_dir),
+            "KHABAR_INDEX_DIR": str(seed_index.index_dir),
+            "KHABAR_DATA_DIR": str(tmp_path / "data"),
+        }
+    )
+    return out
+
+
+@pytest.fixture
+def stop_all() -> Iterator[list[subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_server_and_bot_processes_exchange_a_message(
+    env: dict[str, str], stop_all: list, tmp_path: Path
+) -> None:  # type: ignore[type-arg]
+    port = free_port()
+    server = khabar("testserver", "--port", str(port), env=env)
+    stop_all.append(server)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/_test/health")
+    bot_env = {**env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": base}
+    bot = khabar("bot", env=bot_env)
+    stop_all.append(bot)
+    assert "Founded in 2009" in ask_via_control(base, 71, QUESTION)
+    bot.send_signal(signal.SIGINT)
+    _, err = bot.communicate(timeout=30)
+    assert TOKEN not in err and TOKEN.split(":")[1] not in err  # the token never reaches the log
+
+
+def test_bot_without_token_runs_the_local_test_chats(env: dict[str, str], stop_all: list) -> None:  # type: ignore[type-arg]
+    port = free_port()
+    bot = khabar("bot", "--port", str(port), env=env)
+    stop_all.append(bot)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/_test/health")
+    assert "Founded in 2009" in ask_via_control(base, 72, QUESTION)
+
+
+def test_run_gives_a_terminal_chat(env: dict[str, str]) -> None:
+    port = free_port()
+    proc = khabar("run", "--port", str(port), env=env, stdin=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(f"{QUESTION}\n:press 2\n:quit\n", timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Founded in 2009" in out and "Trend" in out
+    assert "[1] Next ▶" in out and "Whole passage" in out
