@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import logging
@@ -99,8 +100,13 @@ class Khabar:
             if verdict is Verdict.NOTIFY:
                 await message.reply_text(t(lang, "slow_down"))
             return
-        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+        # "typing" goes out while the answer is computed, not before it.
+        typing = asyncio.create_task(
+            context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+        )
         answer = await self.service.answer(question)
+        with contextlib.suppress(TelegramError):
+            await typing
         group = message.chat.type != ChatType.PRIVATE
         log.info(
             "question chat=%s ms=%.1f top=%.3f found=%s%s",
