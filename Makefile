@@ -33,7 +33,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@echo "Benchmarks take their inputs as arguments; see docs/benchmarks.md"
-	$(BIN)/python bench/bench_index.py ../shared/bench/bbc-news
+	$(BIN)/python bench/bench_index.py ../shared/bench/bbc-news --questions ../shared/eval/realtimeqa-dev/questions.jsonl
+	$(BIN)/python bench/bench_chat.py -n 100
 
 clean:
 	rm -rf $(VENV) data
