@@ -104,14 +104,15 @@ class Khabar:
         typing = asyncio.create_task(
             context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
         )
-        answer = await self.service.answer(question)
+        timed = await self.service.answer(question)
+        answer = timed.answer
         with contextlib.suppress(TelegramError):
             await typing
         group = message.chat.type != ChatType.PRIVATE
         log.info(
             "question chat=%s ms=%.1f top=%.3f found=%s%s",
             message.chat.type,
-            answer.elapsed_ms,
+            timed.elapsed_ms,
             answer.hits[0].score if answer.hits else 0.0,
             answer.found,
             f" text={question!r}" if self.settings.log_questions else "",
@@ -120,8 +121,7 @@ class Khabar:
             reply = render.render_not_found(answer.hits, lang)
         else:
             qid = self.questions.remember(question)
-            hits = [h for h in answer.hits if h.score >= self.service.threshold]
-            reply = render.render_hit(hits[0], 0, len(hits), lang, qid)
+            reply = render.render_hit(answer.shown[0], 0, len(answer.shown), lang, qid)
         await message.reply_text(
             reply.html,
             parse_mode=ParseMode.HTML,
@@ -307,8 +307,7 @@ class Khabar:
         question = self.questions.recall(parts[1])
         if question is None:
             return t(lang, "expired")
-        answer = await self.service.answer(question)
-        hits = [h for h in answer.hits if h.score >= self.service.threshold]
+        hits = (await self.service.answer(question)).answer.shown
         index = int(parts[2])
         if index >= len(hits):
             return t(lang, "no_more") if hits else t(lang, "expired")
@@ -327,10 +326,9 @@ class Khabar:
         if self.limiter.check(query.from_user.id) is not Verdict.ALLOW:
             await query.answer([], cache_time=5, is_personal=True)
             return
-        answer = await self.service.answer(query.query[:MAX_QUESTION], k=INLINE_RESULTS)
+        answer = (await self.service.answer(query.query[:MAX_QUESTION], k=INLINE_RESULTS)).answer
         results: list[Any] = []
-        hits = [h for h in answer.hits if h.score >= self.service.threshold] if answer.found else []
-        for index, hit in enumerate(hits):
+        for index, hit in enumerate(answer.shown):
             reply = render.render_hit(hit, index, 1, lang, "0")
             link = render.safe_url(hit.url)
             results.append(

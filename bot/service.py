@@ -13,16 +13,15 @@ from dataclasses import dataclass
 
 from index.builder import BuildReport, build_index
 from index.errors import KhabarError
-from index.retriever import Hit, IndexInfo, Retriever
+from index.retriever import Answer, IndexInfo, Retriever
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Answer:
-    hits: list[Hit]
-    found: bool
+class Timed:
+    answer: Answer
     elapsed_ms: float
 
 
@@ -39,20 +38,15 @@ class AnswerService:
         self.declined = 0
         self._times: deque[float] = deque(maxlen=1000)
 
-    @property
-    def threshold(self) -> float:
-        return self.retriever.threshold
-
-    async def answer(self, question: str, k: int | None = None) -> Answer:
+    async def answer(self, question: str, k: int | None = None) -> Timed:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        hits = await loop.run_in_executor(self._encoder, self.retriever.search, question, k)
+        answer = await loop.run_in_executor(self._encoder, self.retriever.answer, question, k)
         elapsed = (time.perf_counter() - started) * 1000
-        found = bool(hits) and hits[0].score >= self.threshold
         self.answered += 1
-        self.declined += 0 if found else 1
+        self.declined += 0 if answer.found else 1
         self._times.append(elapsed)
-        return Answer(hits, found, elapsed)
+        return Timed(answer, elapsed)
 
     async def warm_up(self) -> None:
         """Load the model in the worker thread right after start-up, so the first reader does

@@ -72,6 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, default=None, metavar="N", help="how many hits")
     ask.set_defaults(func=_cmd_ask)
 
+    evaluate = sub.add_parser("eval", parents=[common], help="measure answers on an evaluation set")
+    evaluate.add_argument(
+        "folder", metavar="DIR", help="a set: DIR/corpus/ and DIR/questions.jsonl"
+    )
+    evaluate.add_argument("--json", action="store_true", help="one JSON object")
+    evaluate.add_argument("--retriever", choices=["dense", "lexical", "hybrid"])
+    evaluate.add_argument(
+        "--unanswerable",
+        metavar="OTHER_DIR",
+        help="also ask OTHER_DIR's questions, which this corpus cannot answer",
+    )
+    evaluate.set_defaults(func=_cmd_eval)
+
     from bot.cli import add_commands  # the bot's commands: bot, run, testserver, chat
 
     add_commands(sub, common)
@@ -108,6 +121,30 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([h.as_json() for h in hits], ensure_ascii=False, indent=2))
     else:
         print(report.format_answer(retriever, args.question, args.k, hits))
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bot.render import render_hit, render_not_found
+
+    from .evaluate import evaluate
+    from .retriever import Answer
+
+    def render(answer: Answer) -> str:  # the bot's own reply, timed with the search
+        if not answer.found:
+            return render_not_found(answer.hits, "en").html
+        return render_hit(answer.shown[0], 0, len(answer.shown), "en", "0").html
+
+    kind = args.retriever or settings.retriever
+    other = Path(args.unanswerable) if args.unanswerable else None
+    result = evaluate(settings, Path(args.folder), kind, other, render)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        for key, value in result.items():
+            print(f"{key:<22} {value}")
     return 0
 
 

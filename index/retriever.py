@@ -61,6 +61,16 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """What a reader gets for a question: the hits worth showing, or none (`found` False)."""
+
+    question: str
+    hits: list[Hit]  # every hit, ranked; when nothing is found, the closest ones
+    found: bool
+    shown: list[Hit]  # the hits a reader pages through: those over the threshold
+
+
+@dataclass(frozen=True)
 class IndexInfo:
     generation: Path
     manifest: Manifest
@@ -143,6 +153,13 @@ class Retriever:
         if prompt is None:
             prompt = self._snapshot.manifest.query_prompt
         return self.embedder.encode_with_prompt(questions, prompt)
+
+    def answer(self, question: str, k: int | None = None) -> Answer:
+        """Search, then decide: an answer only when the best hit clears the threshold."""
+        hits = self.search(question, k)
+        shown = [h for h in hits if h.score >= self.threshold]
+        found = bool(hits) and hits[0].score >= self.threshold
+        return Answer(question, hits, found, shown if found else [])
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         question = normalize_question(question)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,7 @@ class Settings(BaseSettings):
 
     # --- answering ----------------------------------------------------------------------------
     results: int = Field(default=5, ge=1, le=20)
+    retriever: Literal["dense", "lexical", "hybrid"] = "dense"
     score_threshold: float | None = None
     excerpt_max_sentences: int = Field(default=3, ge=1, le=10)
     excerpt_max_words: int = Field(default=60, ge=10, le=400)

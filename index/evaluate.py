@@ -1,0 +1,174 @@
+"""`khabar eval`: how often the excerpt a reader sees first contains the answer.
+
+Reads the layout of an evaluation set (DIR/corpus/*.md, DIR/questions.jsonl), indexes the corpus
+into a throw-away index cached by content (a second run does not re-embed), asks every question
+through `Retriever.answer` and the bot's reply renderer, and reports the metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .builder import build_index
+from .errors import KhabarError
+from .retriever import Answer, Retriever
+from .settings import Settings
+
+RenderFn = Callable[[Answer], str]
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answers: list[str]
+    article: str
+
+
+def load_questions(path: Path) -> list[Question]:
+    if not path.is_file():
+        raise KhabarError(f"{path} is missing: an evaluation set needs questions.jsonl")
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                out.append(
+                    Question(
+                        str(row["id"]), row["question"], list(row["answers"]), str(row["article"])
+                    )
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise KhabarError(f"{path} line {number} is not a question ({exc})") from None
+    return out
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def contains_answer(text: str, answers: Iterable[str]) -> bool:
+    haystack = normalise(text)
+    return any(normalise(a) and normalise(a) in haystack for a in answers)
+
+
+def article_of(article_id: str) -> str:
+    """The evaluation sets name articles by file name without `.md`."""
+    return re.sub(r"\.md$", "", article_id.rsplit("/", 1)[-1])
+
+
+def corpus_key(corpus: Path, settings: Settings) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(corpus.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(corpus).as_posix().encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    recipe = [
+        settings.model,
+        settings.chunk_tokens,
+        settings.chunk_overlap_tokens,
+        settings.passage_prompt,
+    ]
+    digest.update(json.dumps(recipe).encode())
+    return digest.hexdigest()[:16]
+
+
+def eval_settings(settings: Settings, corpus: Path) -> Settings:
+    """Settings whose index is the cached throw-away index of `corpus`."""
+    cache = settings.data_dir / "eval-cache" / corpus_key(corpus, settings)
+    return settings.with_overrides(corpus_dir=corpus, index_dir=cache)
+
+
+def prepare(settings: Settings, corpus: Path) -> Retriever:
+    local = eval_settings(settings, corpus)
+    build_index(local)  # incremental: nothing to do on a second run
+    return Retriever(local)
+
+
+def run_questions(
+    retriever: Retriever, questions: list[Question], render: RenderFn | None
+) -> dict[str, Any]:
+    ranks_article: list[int | None] = []
+    passage1 = answer1 = answer3 = declined = 0
+    words: list[int] = []
+    times: list[float] = []
+    for q in questions:
+        started = time.perf_counter()
+        answer = retriever.answer(q.question, k=10)
+        if render is not None:
+            render(answer)
+        times.append((time.perf_counter() - started) * 1000)
+        articles = list(dict.fromkeys(article_of(h.article_id) for h in answer.hits))
+        ranks_article.append(articles.index(q.article) + 1 if q.article in articles else None)
+        if answer.hits and contains_answer(answer.hits[0].passage, q.answers):
+            passage1 += 1
+        if not answer.found:
+            declined += 1
+            continue
+        shown = answer.shown
+        words.append(len(shown[0].excerpt.split()))
+        if contains_answer(shown[0].excerpt, q.answers):
+            answer1 += 1
+        if any(contains_answer(h.excerpt, q.answers) for h in shown[:3]):
+            answer3 += 1
+    n = max(len(questions), 1)
+    ordered = sorted(times)
+    return {
+        "questions": len(questions),
+        "article@1": _pct(sum(1 for r in ranks_article if r == 1), n),
+        "article@5": _pct(sum(1 for r in ranks_article if r is not None and r <= 5), n),
+        "mrr@10": round(sum(1 / r for r in ranks_article if r is not None and r <= 10) / n, 4),
+        "passage_answer@1": _pct(passage1, n),
+        "answer@1": _pct(answer1, n),
+        "answer@3": _pct(answer3, n),
+        "not_found": round(declined / n, 4),
+        "excerpt_words": statistics.median(words) if words else 0,
+        "p50_ms": round(statistics.median(ordered), 2) if ordered else 0.0,
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2) if ordered else 0.0,
+    }
+
+
+def declined_share(retriever: Retriever, questions: list[Question]) -> float:
+    declined = sum(1 for q in questions if not retriever.answer(q.question).found)
+    return round(declined / max(len(questions), 1), 4)
+
+
+def _pct(count: int, total: int) -> float:
+    return round(100 * count / total, 1)
+
+
+def evaluate(
+    settings: Settings,
+    folder: Path,
+    retriever_kind: str,
+    unanswerable: Path | None,
+    render: RenderFn | None,
+) -> dict[str, Any]:
+    corpus = folder / "corpus"
+    if not corpus.is_dir():
+        raise KhabarError(
+            f"{corpus} is missing: an evaluation set is DIR/corpus and DIR/questions.jsonl"
+        )
+    retriever = prepare(settings.with_overrides(retriever=retriever_kind), corpus)
+    retriever.search("warm up")
+    result: dict[str, Any] = {
+        "set": folder.name,
+        "model": settings.model,
+        "retriever": retriever_kind,
+    }
+    result.update(run_questions(retriever, load_questions(folder / "questions.jsonl"), render))
+    if unanswerable is not None:
+        others = load_questions(unanswerable / "questions.jsonl")
+        result["unanswerable_set"] = unanswerable.name
+        result["declined_unanswerable"] = declined_share(retriever, others)
+    return result
