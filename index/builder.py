@@ -97,7 +97,7 @@ def build_index(
             old, changed, removed = None, sorted(scan.digests), []
         parsed = _parse(changed, scan, report)
         embedder = embedder or Embedder(
-            settings.model, settings.query_prompt, settings.passage_prompt
+            settings.model, settings.query_prompt, settings.passage_prompt, settings.data_dir
         )
         generation = layout.new_generation(index_dir)
         if old is not None and old_vectors is not None:

