@@ -139,10 +139,8 @@ def _dequantise(raw: bytes, elements: int) -> np.ndarray:
 def convert(folder: Path) -> None:
     """Write a sentence-transformers folder (XLM-RoBERTa, mean pooling, normalisation)."""
     import torch
-    from sentence_transformers import (
-        SentenceTransformer,
-        models,  # type: ignore[attr-defined]
-    )
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Normalize, Pooling, Transformer
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
     weights, tokenizer = _sources()
@@ -161,7 +159,6 @@ def convert(folder: Path) -> None:
         bos_token_id=0,
         eos_token_id=2,
         hidden_act="gelu",
-        position_embedding_type="absolute",
     )
     model = XLMRobertaModel(config, add_pooling_layer=False)
     positions = np.zeros((int(cfg["positions"]) + 2, hidden), dtype=np.float32)
@@ -214,10 +211,10 @@ def convert(folder: Path) -> None:
             }
         )
     )
-    transformer = models.Transformer(str(hf), max_seq_length=512)
-    pooling = models.Pooling(hidden, pooling_mode="mean")
+    transformer = Transformer(str(hf), max_seq_length=512)
+    pooling = Pooling(hidden, pooling_mode="mean")
     st = SentenceTransformer(
-        modules=[transformer, pooling, models.Normalize()],
+        modules=[transformer, pooling, Normalize()],
         device="cpu",
         prompts={"query": "query: ", "document": "passage: "},
     )
