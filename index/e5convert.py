@@ -140,9 +140,11 @@ def convert(folder: Path) -> None:
     """Write a sentence-transformers folder (XLM-RoBERTa, mean pooling, normalisation)."""
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import Normalize, Pooling, Transformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import XLMRobertaConfig, XLMRobertaModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.set_verbosity_error()  # the fresh model's "newly initialized" notes are expected
     weights, tokenizer = _sources()
     cfg, tensors = read_weights(weights)
     hidden = int(cfg["hidden"])

@@ -310,3 +310,33 @@ async def test_running_bot_picks_up_a_rebuilt_index(make_bot: BotFactory, embedd
             await __import__("asyncio").sleep(0.1)
         [after] = await tg.ask(PRIVATE, ANN, "Which team won the chess olympiad open section?")
         assert "Uzbekistan" in after["text"]
+
+
+async def test_reindex_runs_in_the_background_while_the_bot_answers(make_bot: BotFactory) -> None:
+    async with make_bot(own_corpus=True) as tg:
+        for i in range(60):
+            body = " ".join(
+                f"Bulletin {i} item {j} on grain exports and rail freight." for j in range(25)
+            )
+            write(
+                tg.settings.corpus_dir,
+                f"bulk/{i:02}.md",
+                f"---\ntitle: Bulletin {i}\n---\n{body}\n",
+            )
+        admin = ChatRef(ADMIN.id)
+        sent = await tg.client.say(admin, ADMIN, "/reindex")
+        [started], seq = await tg.client.replies(admin.id, sent["seq"], wait=10)
+        assert "Rebuilding" in started["text"]
+        assert tg.service.building
+        [busy] = await tg.ask(admin, ADMIN, "/reindex")
+        assert "already running" in busy["text"]
+        [meanwhile] = await tg.ask(PRIVATE, ANN, SEED_Q)  # answered from the old index
+        assert "Founded in 2009" in meanwhile["text"]
+        replies: list[dict[str, Any]] = []
+        while not any("Index rebuilt" in r["text"] for r in replies):
+            more, seq = await tg.client.replies(admin.id, seq, wait=120)
+            assert more, "the rebuild never finished"
+            replies += more
+        done = next(r for r in replies if "Index rebuilt" in r["text"])
+        assert "60 added" in done["text"] and "63 articles" in done["text"]
+        assert tg.service.retriever.info().articles == 63
