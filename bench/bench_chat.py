@@ -77,8 +77,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/chat.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="khabar-chat-"))
-    settings = Settings(_env_file=None, corpus_dir=args.corpus, index_dir=work / "index",  # type: ignore[call-arg]
-                        data_dir=work / "data", answers_per_minute=100_000)
+    settings = Settings(
+        _env_file=None,
+        corpus_dir=args.corpus,
+        index_dir=work / "index",  # type: ignore[call-arg]
+        data_dir=work / "data",
+        answers_per_minute=100_000,
+    )
     build_index(settings)
     questions = DEFAULT_QUESTIONS
     if args.questions:

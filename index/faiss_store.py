@@ -63,6 +63,12 @@ class FaissStore:
         scores, ids = self._index.search(queries, k)
         return scores, ids
 
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(ids), self.dimension), dtype=np.float32)
+        for row, vid in enumerate(ids):
+            out[row] = self._index.reconstruct(int(vid))
+        return out
+
     def save(self, folder: Path) -> None:
         path = folder / FILE_NAME
         faiss.write_index(self._index, str(path))

@@ -9,7 +9,7 @@ from pathlib import Path
 from .errors import IndexCorrupt, IndexMismatch
 
 FILE_NAME = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: passages_fts (BM25) in the text store
 
 
 @dataclass(frozen=True)

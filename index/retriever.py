@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import layout
+from . import fusion, layout
 from .articles import Article
 from .embedder import Embedder
 from .errors import IndexMismatch, IndexNotBuilt
@@ -21,6 +21,7 @@ from .textstore import TextStore
 from .vectorstore import VectorStore, load_store
 
 MAX_QUESTION_CHARS = 2000
+CANDIDATES = 50  # per ranking, before fusion
 DEFAULT_THRESHOLDS = {"all-minilm-l6-v2": 0.30}
 FALLBACK_THRESHOLD = 0.30
 
@@ -167,15 +168,35 @@ class Retriever:
             return []
         return self.search_vector(question, self.encode([question])[0], k)
 
+    def _rank(
+        self, snap: _Snapshot, question: str, vector: np.ndarray, n: int
+    ) -> list[tuple[int, float]]:
+        """(passage id, cosine) best first, by the configured retriever."""
+        mode = self.settings.retriever
+        dense: list[tuple[int, float]] = []
+        if mode != "lexical":
+            scores, ids = snap.vectors.search(vector[None, :], n)
+            dense = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+            if mode == "dense":
+                return dense
+        lexical = snap.text.lexical_search(question, n)
+        cosine = dict(dense)
+        missing = [pid for pid, _ in lexical if pid not in cosine]
+        if missing:
+            found = snap.vectors.vectors(np.array(missing, dtype=np.int64)) @ vector
+            cosine.update(zip(missing, (float(c) for c in found), strict=True))
+        if mode == "lexical":
+            return [(pid, cosine[pid]) for pid, _ in lexical]
+        return fusion.fuse(dense, lexical, cosine, self.settings.hybrid_weight)
+
     def search_vector(self, question: str, vector: np.ndarray, k: int | None = None) -> list[Hit]:
         k = k or self.settings.results
         snap = self._snapshot
-        scores, ids = snap.vectors.search(vector[None, :], k * 3)
-        ranked = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-        rows = snap.text.passages([pid for _, pid in ranked])
+        ranked = self._rank(snap, question, vector, max(k * 3, CANDIDATES))
+        rows = snap.text.passages([pid for pid, _ in ranked])
         hits: list[Hit] = []
         taken: dict[str, list[tuple[int, int]]] = {}
-        for score, pid in ranked:
+        for pid, score in ranked:
             row = rows.get(pid)
             if row is None:
                 continue

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import lexical
 from .articles import Article
 from .errors import IndexCorrupt
 
@@ -23,6 +24,9 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_by_article ON passages(article_id);
 CREATE INDEX IF NOT EXISTS articles_by_file ON articles(file);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+    terms, tokenize = 'unicode61 remove_diacritics 0'
+);
 """
 
 
@@ -118,6 +122,18 @@ class TextStore:
             out[pid] = PassageRow(pid, article, ord_, start, end, text)
         return out
 
+    def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]:
+        """Passage ids and BM25 scores (higher is better) for the question's words."""
+        match = lexical.match_query(question)
+        if match is None:
+            return []
+        rows = self._conn.execute(
+            "SELECT rowid, -bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? "
+            "ORDER BY bm25(passages_fts) LIMIT ?",
+            (match, k),
+        )
+        return [(int(pid), float(score)) for pid, score in rows]
+
     def articles(self) -> list[Article]:
         rows = self._conn.execute(
             "SELECT id, '', title, date, source, url, lang, author FROM articles ORDER BY id"
@@ -133,6 +149,11 @@ class TextStore:
 
     def remove_articles(self, article_ids: Iterable[str]) -> None:
         for article_id in article_ids:
+            self._conn.execute(
+                "DELETE FROM passages_fts WHERE rowid IN "
+                "(SELECT id FROM passages WHERE article_id = ?)",
+                (article_id,),
+            )
             self._conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
             self._conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
 
@@ -159,4 +180,9 @@ class TextStore:
         self._conn.executemany(
             "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?)",
             [(pid, a.id, n, s, e, a.text[s:e]) for n, (pid, s, e) in enumerate(passages)],
+        )
+        lang = lexical.guess_language(a.text, a.lang)
+        self._conn.executemany(
+            "INSERT INTO passages_fts (rowid, terms) VALUES (?, ?)",
+            [(pid, lexical.document(f"{a.title}\n{a.text[s:e]}", lang)) for pid, s, e in passages],
         )

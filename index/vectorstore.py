@@ -30,6 +30,9 @@ class VectorStore(Protocol):
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """For each query row, the top `k` (scores, ids); missing slots have id -1."""
 
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of these ids (n × dimension), for exact rescoring."""
+
     def save(self, folder: Path) -> None:
         """Write the store's files into `folder` (durably: fsynced)."""
 

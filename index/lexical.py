@@ -1,0 +1,79 @@
+"""Lexical search: BM25 over stemmed words, in SQLite FTS5 beside the passages.
+
+Words are lower-cased and stemmed by script and language: Snowball's English, Russian and
+Turkish stemmers (Turkish also for Azerbaijani, its close relative), and for Kazakh, which
+Snowball lacks, the first five letters — a crude stem that copes with agglutinative endings.
+The language is the article's `lang` when given, else guessed from its letters.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_KAZAKH = re.compile(r"[әғқңөұүһіӘҒҚҢӨҰҮҺІ]")
+_AZERBAIJANI = re.compile(r"[əƏ]")
+_TURKISH = re.compile(r"[ğışİĞŞ]")
+MAX_QUERY_TERMS = 32
+_STOP = frozenset(
+    """a an the of in on at to for from by with and or but is are was were be been being do does
+    did what which who whom whose when where why how that this these those it its as into than
+    then there their they he she his her him we our you your i me my not no has have had will
+    would can could should may might about also
+    и в во на не что как кто где когда почему какой какая какие каком это был была были быть
+    с со по за из к от до для о об а но или ли же то его ее её их он она они мы вы я
+    ve ile bir bu şu o da de mi mı mu mü ne için gibi daha en çok kim nerede nasıl hangi
+    və ilə nə üçün kimi ən harada necə hansı
+    және мен бұл ол үшін қалай қай кім қайда қашан""".split()
+)
+
+
+def guess_language(text: str, declared: str | None = None) -> str:
+    """en, ru, kk, tr or az: the declared language when it is one of them, else by letters."""
+    if declared and declared.lower()[:2] in ("en", "ru", "kk", "tr", "az"):
+        return declared.lower()[:2]
+    sample = text[:5000]
+    if _CYRILLIC.search(sample):
+        return "kk" if _KAZAKH.search(sample) else "ru"
+    if _AZERBAIJANI.search(sample):
+        return "az"
+    if _TURKISH.search(sample):
+        return "tr"
+    return "en"
+
+
+@lru_cache(maxsize=8)
+def _stemmer(name: str) -> Stemmer._Stemmer:
+    return Stemmer.Stemmer(name)
+
+
+def terms(text: str, lang: str) -> list[str]:
+    """The stemmed words of `text`, in order, stop words dropped."""
+    latin = _stemmer("turkish" if lang in ("tr", "az") else "english")
+    russian = _stemmer("russian")
+    out = []
+    for word in _WORD.findall(text.lower()):
+        if word in _STOP or (word.isdigit() and len(word) < 2):
+            continue
+        if _CYRILLIC.search(word):
+            out.append(word[:5] if lang == "kk" else russian.stemWord(word))
+        else:
+            out.append(latin.stemWord(word))
+    return out
+
+
+def document(text: str, lang: str) -> str:
+    """What FTS5 indexes for a passage: its stems separated by spaces."""
+    return " ".join(terms(text, lang))
+
+
+def match_query(question: str) -> str | None:
+    """An FTS5 MATCH expression: any of the question's stems (None when it has none)."""
+    stems = list(dict.fromkeys(terms(question, guess_language(question))))[:MAX_QUERY_TERMS]
+    if not stems:
+        return None
+    return " OR ".join('"' + s.replace('"', "") + '"' for s in stems)
