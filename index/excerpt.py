@@ -9,6 +9,7 @@ they help and the excerpt stays short enough to read on a phone.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .sentences import sentence_spans
@@ -69,15 +70,45 @@ def score_sentence(sentence: str, terms: set[str], question: str) -> float:
     return score
 
 
+def sentence_scores(
+    passage: str,
+    spans: Sequence[tuple[int, int]],
+    question: str,
+    dense: Sequence[float] | None = None,
+    lexical_weight: float = 1.0,
+) -> list[float]:
+    """How well each sentence answers: shared words, plus the model's similarity when given.
+
+    Both are scaled to 0–1 within the passage, so neither depends on the model's score range.
+    """
+    terms = question_terms(question)
+    lexical = [score_sentence(passage[s:e], terms, question) for s, e in spans]
+    top = max(lexical, default=0.0)
+    lexical = [x / top for x in lexical] if top > 0 else [0.0] * len(spans)
+    if not dense:
+        return lexical
+    low, high = min(dense), max(dense)
+    scaled = [(d - low) / (high - low) if high > low else 1.0 for d in dense]
+    return [d + lexical_weight * x for d, x in zip(scaled, lexical, strict=True)]
+
+
 def choose_excerpt(
-    passage: str, question: str, max_sentences: int = 3, max_words: int = 60, min_words: int = 12
+    passage: str,
+    question: str,
+    max_sentences: int = 3,
+    max_words: int = 60,
+    min_words: int = 12,
+    dense: Sequence[float] | None = None,
 ) -> Excerpt:
-    """The excerpt of `passage` that best answers `question`."""
+    """The excerpt of `passage` that best answers `question`.
+
+    `dense`, when given, is the model's similarity of the question to each sentence of
+    `sentence_spans(passage)`, in order.
+    """
     spans = sentence_spans(passage)
     if not spans:
         return Excerpt(0, len(passage), 0, len(passage))
-    terms = question_terms(question)
-    scores = [score_sentence(passage[s:e], terms, question) for s, e in spans]
+    scores = sentence_scores(passage, spans, question, dense)
     best = max(range(len(spans)), key=lambda i: (scores[i], -i))
     words = [len(passage[s:e].split()) for s, e in spans]
     lo = hi = best
@@ -86,7 +117,11 @@ def choose_excerpt(
         if not candidates:
             break
         total = sum(words[lo : hi + 1])
-        helpful = [i for i in candidates if scores[i] > 0 and total + words[i] <= max_words]
+        helpful = [
+            i
+            for i in candidates
+            if scores[i] > 0 and scores[i] >= 0.5 * scores[best] and total + words[i] <= max_words
+        ]
         if helpful:
             pick = max(helpful, key=lambda i: scores[i])
         elif total < min_words and total + words[candidates[0]] <= max_words:

@@ -15,9 +15,10 @@ from .embedder import Embedder
 from .errors import IndexMismatch, IndexNotBuilt
 from .excerpt import choose_excerpt
 from .manifest import Manifest
+from .sentences import sentence_spans
 from .settings import Settings
 from .textstore import FILE_NAME as SQLITE_FILE
-from .textstore import TextStore
+from .textstore import PassageRow, TextStore
 from .vectorstore import VectorStore, load_store
 
 MAX_QUESTION_CHARS = 2000
@@ -194,7 +195,7 @@ class Retriever:
         snap = self._snapshot
         ranked = self._rank(snap, question, vector, max(k * 3, CANDIDATES))
         rows = snap.text.passages([pid for pid, _ in ranked])
-        hits: list[Hit] = []
+        chosen: list[tuple[PassageRow, float]] = []
         taken: dict[str, list[tuple[int, int]]] = {}
         for pid, score in ranked:
             row = rows.get(pid)
@@ -205,33 +206,61 @@ class Retriever:
             if any(min(row.end, e) - max(row.start, s) > half for s, e in spans):
                 continue  # mostly the same text as a better passage: nothing new to show
             spans.append((row.start, row.end))
-            ex = choose_excerpt(
-                row.text,
-                question,
-                self.settings.excerpt_max_sentences,
-                self.settings.excerpt_max_words,
-            )
-            a = row.article
-            hits.append(
-                Hit(
-                    rank=len(hits) + 1,
-                    score=score,
-                    article_id=a.id,
-                    title=a.title,
-                    date=a.date,
-                    source=a.source,
-                    url=a.url,
-                    lang=a.lang,
-                    passage=row.text,
-                    passage_start=row.start,
-                    passage_end=row.end,
-                    excerpt=row.text[ex.start : ex.end],
-                    excerpt_start=row.start + ex.start,
-                    excerpt_end=row.start + ex.end,
-                    answer_start=row.start + ex.best_start,
-                    answer_end=row.start + ex.best_end,
-                )
-            )
-            if len(hits) == k:
+            chosen.append((row, score))
+            if len(chosen) == k:
                 break
-        return hits
+        dense = self._sentence_similarity(snap, [row.text for row, _ in chosen], vector)
+        return [
+            self._hit(rank, row, score, question, dense[rank - 1] if rank <= len(dense) else None)
+            for rank, (row, score) in enumerate(chosen, start=1)
+        ]
+
+    def _sentence_similarity(
+        self, snap: _Snapshot, passages: list[str], vector: np.ndarray
+    ) -> list[list[float]]:
+        """The model's similarity of the question to each sentence of the first passages.
+
+        One batch for the passages a reader sees first (`dense_excerpts` of them), so the
+        excerpt is chosen by meaning too, across languages, not by shared words alone.
+        """
+        passages = passages[: self.settings.dense_excerpts]
+        spans = [sentence_spans(p) for p in passages]
+        sentences = [p[s:e] for p, ss in zip(passages, spans, strict=True) for s, e in ss]
+        if len(sentences) < 2:
+            return []
+        matrix = self.embedder.encode_with_prompt(sentences, snap.manifest.passage_prompt) @ vector
+        out, cursor = [], 0
+        for ss in spans:
+            out.append([float(x) for x in matrix[cursor : cursor + len(ss)]])
+            cursor += len(ss)
+        return out
+
+    def _hit(
+        self, rank: int, row: PassageRow, score: float, question: str, dense: list[float] | None
+    ) -> Hit:
+        ex = choose_excerpt(
+            row.text,
+            question,
+            self.settings.excerpt_max_sentences,
+            self.settings.excerpt_max_words,
+            dense=dense or None,
+        )
+        a = row.article
+        return Hit(
+            rank=rank,
+            score=score,
+            article_id=a.id,
+            title=a.title,
+            date=a.date,
+            source=a.source,
+            url=a.url,
+            lang=a.lang,
+            passage=row.text,
+            passage_start=row.start,
+            passage_end=row.end,
+            excerpt=row.text[ex.start : ex.end],
+            excerpt_start=row.start + ex.start,
+            excerpt_end=row.start + ex.end,
+            answer_start=row.start + ex.best_start,
+            answer_end=row.start + ex.best_end,
+        )

