@@ -37,10 +37,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("sets", nargs="+", type=Path)
     parser.add_argument("--model", default="multilingual-e5-small")
-    parser.add_argument("--weights", default="0,0.02,0.05,0.1,0.15,0.2,0.3,0.5,1")
+    parser.add_argument("--weights", default="0,0.02,0.03,0.05,0.1,0.2")
+    parser.add_argument("--chunk-tokens", type=int, default=None)
     args = parser.parse_args()
     weights = [float(w) for w in args.weights.split(",")]
     base = Settings(_env_file=None, model=args.model)  # type: ignore[call-arg]
+    if args.chunk_tokens:
+        base = base.with_overrides(chunk_tokens=args.chunk_tokens)
     table = {}
     for folder in args.sets:
         retriever = prepare(base, folder / "corpus")

@@ -77,6 +77,10 @@ def build_index(
     corpus, index_dir = settings.corpus_dir, settings.index_dir
     if not corpus.is_dir():
         raise CorpusMissing(corpus)
+    if embedder is not None and embedder.name != settings.model:
+        raise ValueError(
+            f"embedder {embedder.name!r} is not the settings' model {settings.model!r}"
+        )
     with layout.build_lock(index_dir):
         layout.remove_stale(index_dir)
         report = BuildReport(full=True)

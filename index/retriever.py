@@ -105,6 +105,8 @@ class Retriever:
         self.embedder = embedder or Embedder(
             settings.model, settings.query_prompt, settings.passage_prompt, settings.data_dir
         )
+        if self.embedder.name != settings.model:
+            raise ValueError(f"embedder {self.embedder.name!r} is not the model {settings.model!r}")
         self._lock = threading.Lock()
         self._snapshot = self._load()
 

@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("data/index")
     data_dir: Path = Path("data")
-    model: str = "all-MiniLM-L6-v2"
+    model: str = "multilingual-e5-small"
     query_prompt: str | None = None
     passage_prompt: str | None = None
     chunk_tokens: int = Field(default=160, ge=16, le=2048)
@@ -34,8 +34,8 @@ class Settings(BaseSettings):
 
     # --- answering ----------------------------------------------------------------------------
     results: int = Field(default=5, ge=1, le=20)
-    retriever: Literal["dense", "lexical", "hybrid"] = "dense"
-    hybrid_weight: float = Field(default=0.1, ge=0, le=10)
+    retriever: Literal["dense", "lexical", "hybrid"] = "hybrid"
+    hybrid_weight: float = Field(default=0.02, ge=0, le=10)
     score_threshold: float | None = None
     excerpt_max_sentences: int = Field(default=3, ge=1, le=10)
     excerpt_max_words: int = Field(default=60, ge=10, le=400)

@@ -12,13 +12,14 @@ from index.embedder import Embedder
 from index.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+TEST_MODEL = "all-MiniLM-L6-v2"  # fast; the multilingual default has tests of its own
 SHIPPED_CORPUS = ROOT / "corpus"
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real default model, loaded once for the whole session."""
-    model = Embedder("all-MiniLM-L6-v2")
+    model = Embedder(TEST_MODEL)
     model.dimension  # noqa: B018 - load now, not inside the first timed test
     return model
 
@@ -30,6 +31,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "corpus_dir": tmp_path / "corpus",
             "index_dir": tmp_path / "index",
             "data_dir": tmp_path / "data",
+            "model": TEST_MODEL,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -89,7 +91,11 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     for name, text in EXTRA_ARTICLES.items():
         write(root / "corpus", name, text)
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, corpus_dir=root / "corpus", index_dir=root / "index", data_dir=root / "data"
+        _env_file=None,
+        corpus_dir=root / "corpus",
+        index_dir=root / "index",
+        data_dir=root / "data",
+        model=TEST_MODEL,
     )
     build_index(settings, embedder=embedder)
     return settings

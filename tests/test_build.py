@@ -160,6 +160,7 @@ def test_build_killed_half_way_leaves_the_old_index(
         **os.environ,
         "KHABAR_CORPUS_DIR": str(corpus),
         "KHABAR_INDEX_DIR": str(settings.index_dir),
+        "KHABAR_MODEL": settings.model,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "index", "index", "build"],

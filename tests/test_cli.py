@@ -39,6 +39,8 @@ def run_cli(settings, *args: str) -> tuple[int, str, str]:  # type: ignore[no-un
             str(settings.corpus_dir),
             "--index-dir",
             str(settings.index_dir),
+            "--model",
+            settings.model,
         ],
         capture_output=True,
         text=True,
@@ -69,9 +71,7 @@ def test_ask_json_has_the_documented_keys(built) -> None:  # type: ignore[no-unt
 
 
 def test_ask_plain_shows_excerpt_and_citation(built, capsys) -> None:  # type: ignore[no-untyped-def]
-    code = main(
-        ["ask", QUESTION, "--corpus", str(built.corpus_dir), "--index-dir", str(built.index_dir)]
-    )
+    code = main(["ask", QUESTION, "--index-dir", str(built.index_dir), "--model", built.model])
     out = capsys.readouterr().out
     assert code == 0
     assert "Founded in 2009" in out and "Trend" in out and "18 October 2025" in out
@@ -145,3 +145,77 @@ def test_index_from_another_model_says_rebuild(built) -> None:  # type: ignore[n
     (generation / MANIFEST).write_text(json.dumps(manifest))
     code, _, err = run_cli(built, "ask", QUESTION)
     assert code == 2 and "--full" in err and "Traceback" not in err
+
+
+def test_eval_reports_every_metric(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import TEST_MODEL, write
+
+    answerable, other = tmp_path / "set", tmp_path / "other"
+    write(
+        answerable,
+        "corpus/ferry.md",
+        "---\ntitle: Caspian ferry\n---\nThe summit was long. "
+        "The ferry from Baku to Aktau takes eighteen hours. Tickets are sold online.",
+    )
+    write(
+        answerable,
+        "corpus/wheat.md",
+        "---\ntitle: Wheat\n---\nKazakhstan harvested a record "
+        "wheat crop of 26 million tonnes this year.",
+    )
+    rows = [
+        {
+            "id": "1",
+            "question": "How long does the ferry from Baku to Aktau take?",
+            "answers": ["eighteen hours"],
+            "article": "ferry",
+        },
+        {
+            "id": "2",
+            "question": "How much wheat did Kazakhstan harvest?",
+            "answers": ["26 million tonnes"],
+            "article": "wheat",
+        },
+    ]
+    write(answerable, "questions.jsonl", "\n".join(json.dumps(r) for r in rows))
+    write(
+        other,
+        "questions.jsonl",
+        json.dumps(
+            {
+                "id": "x",
+                "question": "Who won the 1966 FIFA World Cup final?",
+                "answers": ["England"],
+                "article": "nowhere",
+            }
+        ),
+    )
+    monkeypatch.setenv("KHABAR_DATA_DIR", str(tmp_path / "data"))
+    args = ["eval", str(answerable), "--json", "--unanswerable", str(other), "--model", TEST_MODEL]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) >= {
+        "set",
+        "questions",
+        "model",
+        "retriever",
+        "article@1",
+        "article@5",
+        "mrr@10",
+        "passage_answer@1",
+        "answer@1",
+        "answer@3",
+        "not_found",
+        "excerpt_words",
+        "p50_ms",
+        "p95_ms",
+        "declined_unanswerable",
+    }
+    assert (result["set"], result["questions"], result["model"]) == ("set", 2, TEST_MODEL)
+    assert result["article@1"] == 100.0 and result["answer@1"] == 100.0
+    assert result["mrr@10"] == 1.0 and result["not_found"] == 0.0
+    assert result["declined_unanswerable"] == 1.0
+    assert 0 < result["excerpt_words"] <= 60
+    # The second run reuses the cached index: nothing is embedded again.
+    cache = list((tmp_path / "data" / "eval-cache").iterdir())
+    assert main(args) == 0 and list((tmp_path / "data" / "eval-cache").iterdir()) == cache
