@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     model: str = "multilingual-e5-small"
     query_prompt: str | None = None
     passage_prompt: str | None = None
-    chunk_tokens: int = Field(default=160, ge=16, le=2048)
+    chunk_tokens: int = Field(default=320, ge=16, le=2048)
     chunk_overlap_tokens: int = Field(default=40, ge=0, le=512)
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     max_article_bytes: int = Field(default=5_000_000, ge=1)
@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # --- answering ----------------------------------------------------------------------------
     results: int = Field(default=5, ge=1, le=20)
     retriever: Literal["dense", "lexical", "hybrid"] = "hybrid"
-    hybrid_weight: float = Field(default=0.02, ge=0, le=10)
+    hybrid_weight: float = Field(default=0.03, ge=0, le=10)
     score_threshold: float | None = None
     excerpt_max_sentences: int = Field(default=3, ge=1, le=10)
     excerpt_max_words: int = Field(default=60, ge=10, le=400)

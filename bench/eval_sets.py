@@ -1,0 +1,71 @@
+"""Run `khabar eval` on every development set and print a table (and JSON lines).
+
+    python bench/eval_sets.py ../shared/eval [--model M] [--retriever R] [--env KEY=VALUE ...]
+        [--out bench/results/eval.jsonl]
+
+xquad-en is also asked realtimeqa-dev's questions (which its corpus cannot answer) for
+`declined_unanswerable`. Extra settings go through the environment (e.g. KHABAR_CHUNK_TOKENS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SETS = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev"]
+COLUMNS = [
+    "passage_answer@1",
+    "answer@1",
+    "answer@3",
+    "article@1",
+    "mrr@10",
+    "not_found",
+    "excerpt_words",
+    "p50_ms",
+    "p95_ms",
+    "declined_unanswerable",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("root", type=Path, help="the folder holding the evaluation sets")
+    parser.add_argument("--model")
+    parser.add_argument("--retriever")
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE settings")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/eval.jsonl")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    env.update(dict(item.split("=", 1) for item in args.env))
+    rows = []
+    for name in SETS:
+        command = [sys.executable, "-m", "index", "eval", str(args.root / name), "--json"]
+        if args.model:
+            command += ["--model", args.model]
+        if args.retriever:
+            command += ["--retriever", args.retriever]
+        if name == "xquad-en":
+            command += ["--unanswerable", str(args.root / "realtimeqa-dev")]
+        done = subprocess.run(
+            command, env=env, cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        row = json.loads(done.stdout)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("a", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps({**row, "env": args.env}) + "\n")
+    print("\n| set | " + " | ".join(COLUMNS) + " |")
+    print("|---" * (len(COLUMNS) + 1) + "|")
+    for row in rows:
+        print(f"| {row['set']} | " + " | ".join(str(row.get(c, "")) for c in COLUMNS) + " |")
+
+
+if __name__ == "__main__":
+    main()
