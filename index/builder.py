@@ -22,6 +22,7 @@ from .chunking import chunk_text
 from .embedder import Embedder
 from .errors import ArticleError, CorpusMissing, KhabarError
 from .manifest import Manifest
+from .sentences import sentence_spans
 from .settings import Settings
 from .textstore import FILE_NAME as SQLITE_FILE
 from .textstore import TextStore
@@ -282,6 +283,8 @@ def _embed_articles(
     next_id = text.next_passage_id()
     ids: list[int] = []
     inputs: list[str] = []
+    sentences: list[list[tuple[int, int]]] = []
+    rows_of: list[tuple[str, Article, list[tuple[int, int, int]]]] = []
     for (rel, article), title, ttoks in zip(articles, titles, title_tokens, strict=True):
         max_tokens = max(16, limit - len(ttoks) - 1)
         spans = chunk_text(
@@ -293,12 +296,20 @@ def _embed_articles(
         )
         rows = [(next_id + i, s.start, s.end) for i, s in enumerate(spans)]
         next_id += len(rows)
-        text.add_article(rel, article, rows)
+        rows_of.append((rel, article, rows))
         for pid, start, end in rows:
+            passage = article.text[start:end]
             ids.append(pid)
-            inputs.append(embedding_text(title, article.text[start:end]))
+            inputs.append(embedding_text(title, passage))
+            shift = len(title) + 1  # sentence spans are into the passage, after "title\n"
+            sentences.append([(a + shift, b + shift) for a, b in sentence_spans(passage)])
     callback = progress(len(inputs)) if progress else None
-    matrix = embedder.encode_passages(inputs, settings.embed_batch_size, callback)
+    matrix, pooled = embedder.encode_passages(
+        inputs, settings.embed_batch_size, callback, sentences
+    )
+    by_id = dict(zip(ids, pooled, strict=True))
+    for rel, article, rows in rows_of:
+        text.add_article(rel, article, rows, [by_id[pid] for pid, _, _ in rows])
     vectors.add(np.array(ids, dtype=np.int64), matrix)
     return len(inputs)
 

@@ -128,21 +128,47 @@ class Embedder:
         return [[(int(a), int(b)) for a, b in spans] for spans in encoded["offset_mapping"]]
 
     def encode_passages(
-        self, texts: Sequence[str], batch_size: int = 32, progress: ProgressFn | None = None
-    ) -> np.ndarray:
-        """Vectors for `texts`, in order. Sorted by length internally so batches pad little."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        progress: ProgressFn | None = None,
+        sentences: Sequence[Sequence[tuple[int, int]]] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors for `texts`, in order, and — when `sentences` gives character spans into each
+        text — a vector for each of those sentences, pooled from the passage's own token
+        embeddings (the sentence read in its context, at no extra encoding cost).
+
+        Sorted by length internally so batches pad little.
+        """
+        dim = self.dimension
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        pooled: list[np.ndarray] = [np.zeros((0, dim), dtype=np.float16) for _ in texts]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         step = batch_size * 4
+        prompt = self.passage_prompt
         for begin in range(0, len(order), step):
             chunk = order[begin : begin + step]
-            vectors = self._encode([texts[i] for i in chunk], self.passage_prompt, batch_size)
-            out[chunk] = vectors
+            batch = [prompt + texts[i] for i in chunk]
+            if sentences is None:
+                out[chunk] = self._encode([texts[i] for i in chunk], prompt, batch_size)
+            else:
+                results: list[dict[str, Any]] = self.model.encode(  # type: ignore[assignment]
+                    batch, batch_size=batch_size, output_value=None, show_progress_bar=False
+                )
+                offsets = self.model.tokenizer(
+                    batch,
+                    return_offsets_mapping=True,
+                    truncation=True,
+                    max_length=self.model.max_seq_length,
+                )["offset_mapping"]
+                for index, result, spans in zip(chunk, results, offsets, strict=True):
+                    vector = result["sentence_embedding"].float().numpy()
+                    out[index] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+                    tokens = result["token_embeddings"].float().numpy()[: len(spans)]
+                    pooled[index] = _pool(tokens, spans, sentences[index], len(prompt))
             if progress:
                 progress(len(chunk))
-        return out
+        return out, pooled
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode_with_prompt(texts, self.query_prompt)
@@ -159,3 +185,22 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _pool(
+    tokens: np.ndarray,
+    offsets: Sequence[tuple[int, int]],
+    spans: Sequence[tuple[int, int]],
+    shift: int,
+) -> np.ndarray:
+    """Mean of the token embeddings inside each character span, L2-normalised, as float16."""
+    starts = np.array([a for a, _ in offsets])
+    ends = np.array([b for _, b in offsets])
+    real = ends > starts  # special tokens have empty offsets
+    out = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+    for row, (start, end) in enumerate(spans):
+        inside = real & (starts >= start + shift) & (ends <= end + shift)
+        if inside.any():
+            mean = tokens[inside].mean(axis=0)
+            out[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return out.astype(np.float16)

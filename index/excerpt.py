@@ -108,6 +108,8 @@ def choose_excerpt(
     spans = sentence_spans(passage)
     if not spans:
         return Excerpt(0, len(passage), 0, len(passage))
+    if dense is not None and len(dense) != len(spans):
+        dense = None  # not this passage's sentences: words alone decide
     scores = sentence_scores(passage, spans, question, dense)
     best = max(range(len(spans)), key=lambda i: (scores[i], -i))
     words = [len(passage[s:e].split()) for s, e in spans]

@@ -9,7 +9,7 @@ from pathlib import Path
 from .errors import IndexCorrupt, IndexMismatch
 
 FILE_NAME = "manifest.json"
-FORMAT_VERSION = 2  # 2: passages_fts (BM25) in the text store
+FORMAT_VERSION = 3  # 2: BM25 (passages_fts); 3: sentence vectors in passages
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from .embedder import Embedder
 from .errors import IndexMismatch, IndexNotBuilt
 from .excerpt import choose_excerpt
 from .manifest import Manifest
-from .sentences import sentence_spans
 from .settings import Settings
 from .textstore import FILE_NAME as SQLITE_FILE
 from .textstore import PassageRow, TextStore
@@ -211,31 +210,19 @@ class Retriever:
             chosen.append((row, score))
             if len(chosen) == k:
                 break
-        dense = self._sentence_similarity(snap, [row.text for row, _ in chosen], vector)
         return [
-            self._hit(rank, row, score, question, dense[rank - 1] if rank <= len(dense) else None)
+            self._hit(rank, row, score, question, self._sentence_similarity(snap, row, vector))
             for rank, (row, score) in enumerate(chosen, start=1)
         ]
 
-    def _sentence_similarity(
-        self, snap: _Snapshot, passages: list[str], vector: np.ndarray
-    ) -> list[list[float]]:
-        """The model's similarity of the question to each sentence of the first passages.
-
-        One batch for the passages a reader sees first (`dense_excerpts` of them), so the
-        excerpt is chosen by meaning too, across languages, not by shared words alone.
-        """
-        passages = passages[: self.settings.dense_excerpts]
-        spans = [sentence_spans(p) for p in passages]
-        sentences = [p[s:e] for p, ss in zip(passages, spans, strict=True) for s, e in ss]
-        if len(sentences) < 2:
+    @staticmethod
+    def _sentence_similarity(snap: _Snapshot, row: PassageRow, vector: np.ndarray) -> list[float]:
+        """The question's similarity to each sentence of the passage, from the sentence vectors
+        stored at indexing time (pooled from the passage's token embeddings)."""
+        if not row.sentences:
             return []
-        matrix = self.embedder.encode_with_prompt(sentences, snap.manifest.passage_prompt) @ vector
-        out, cursor = [], 0
-        for ss in spans:
-            out.append([float(x) for x in matrix[cursor : cursor + len(ss)]])
-            cursor += len(ss)
-        return out
+        matrix = np.frombuffer(row.sentences, dtype=np.float16).reshape(-1, snap.manifest.dimension)
+        return [float(x) for x in matrix.astype(np.float32) @ vector]
 
     def _hit(
         self, rank: int, row: PassageRow, score: float, question: str, dense: list[float] | None

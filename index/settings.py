@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     score_threshold: float | None = None
     excerpt_max_sentences: int = Field(default=3, ge=1, le=10)
     excerpt_max_words: int = Field(default=60, ge=10, le=400)
-    dense_excerpts: int = Field(default=3, ge=0, le=20)
 
     # --- Telegram -------------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = Field(

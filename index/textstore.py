@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from . import lexical
 from .articles import Article
 from .errors import IndexCorrupt
@@ -20,7 +22,8 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, ord INTEGER NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    sentences BLOB  -- float16 vectors of the passage's sentences, in order
 );
 CREATE INDEX IF NOT EXISTS passages_by_article ON passages(article_id);
 CREATE INDEX IF NOT EXISTS articles_by_file ON articles(file);
@@ -38,6 +41,7 @@ class PassageRow:
     start: int
     end: int
     text: str
+    sentences: bytes | None = None  # float16 sentence vectors (see add_article)
 
 
 class TextStore:
@@ -111,15 +115,30 @@ class TextStore:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._conn.execute(
-            'SELECT p.id, p.ord, p.start, p."end", p.text, a.id, a.title, a.date, a.source, '
-            "a.url, a.lang, a.author, a.text "
+            'SELECT p.id, p.ord, p.start, p."end", p.text, p.sentences, a.id, a.title, a.date, '
+            "a.source, a.url, a.lang, a.author, a.text "
             f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
             [int(i) for i in ids],
         )
         out = {}
-        for pid, ord_, start, end, text, aid, title, date, source, url, lang, author, atext in rows:
+        for (
+            pid,
+            ord_,
+            start,
+            end,
+            text,
+            sents,
+            aid,
+            title,
+            date,
+            source,
+            url,
+            lang,
+            author,
+            atext,
+        ) in rows:
             article = Article(aid, atext, title, date, source, url, lang, author)
-            out[pid] = PassageRow(pid, article, ord_, start, end, text)
+            out[pid] = PassageRow(pid, article, ord_, start, end, text, sents)
         return out
 
     def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]:
@@ -158,9 +177,14 @@ class TextStore:
             self._conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
 
     def add_article(
-        self, file: str, article: Article, passages: Sequence[tuple[int, int, int]]
+        self,
+        file: str,
+        article: Article,
+        passages: Sequence[tuple[int, int, int]],
+        sentence_vectors: Sequence[np.ndarray] | None = None,
     ) -> None:
-        """Store `article` and its passages given as (passage id, start, end)."""
+        """Store `article` and its passages given as (passage id, start, end), each with the
+        float16 vectors of its sentences (`sentence_spans` order) when given."""
         a = article
         self._conn.execute(
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -177,9 +201,13 @@ class TextStore:
                 a.content_hash,
             ),
         )
+        blobs = [v.astype(np.float16).tobytes() for v in sentence_vectors or []]
         self._conn.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?)",
-            [(pid, a.id, n, s, e, a.text[s:e]) for n, (pid, s, e) in enumerate(passages)],
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (pid, a.id, n, s, e, a.text[s:e], blobs[n] if blobs else None)
+                for n, (pid, s, e) in enumerate(passages)
+            ],
         )
         lang = lexical.guess_language(a.text, a.lang)
         self._conn.executemany(

@@ -13,6 +13,7 @@ from index.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_MODEL = "all-MiniLM-L6-v2"  # fast; the multilingual default has tests of its own
+TEST_CHUNK_TOKENS = 160  # MiniLM reads 256 tokens; the default (320) is for e5's 512
 SHIPPED_CORPUS = ROOT / "corpus"
 
 
@@ -32,6 +33,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "index_dir": tmp_path / "index",
             "data_dir": tmp_path / "data",
             "model": TEST_MODEL,
+            "chunk_tokens": TEST_CHUNK_TOKENS,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -96,6 +98,7 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
         index_dir=root / "index",
         data_dir=root / "data",
         model=TEST_MODEL,
+        chunk_tokens=TEST_CHUNK_TOKENS,
     )
     build_index(settings, embedder=embedder)
     return settings

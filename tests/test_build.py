@@ -195,3 +195,21 @@ def test_seed_question_over_the_shipped_corpus(shipped_corpus, make_settings, em
     assert top.source == "Trend" and top.date == "2025-10-18"
     assert top.score >= retriever.threshold
     assert ROOT.joinpath("corpus", top.article_id).is_file()
+
+
+@pytest.mark.slow
+def test_seed_question_with_the_default_multilingual_model(shipped_corpus, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from index.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        corpus_dir=shipped_corpus,
+        index_dir=tmp_path / "index",
+        data_dir=tmp_path / "data",
+    )
+    assert settings.model == "multilingual-e5-small" and settings.retriever == "hybrid"
+    build_index(settings)
+    retriever = Retriever(settings)
+    answer = retriever.answer("When was the Organization of Turkic States founded?")
+    assert answer.found and "Founded in 2009" in answer.shown[0].excerpt
+    assert retriever.answer("Who won the 1966 FIFA World Cup final?").found is False
