@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     results: int = Field(default=5, ge=1, le=20)
     retriever: Literal["dense", "lexical", "hybrid"] = "hybrid"
     hybrid_weight: float = Field(default=0.03, ge=0, le=10)
-    score_threshold: float | None = None
+    score_threshold: float | None = None  # None: the measured default of the model
     excerpt_max_sentences: int = Field(default=3, ge=1, le=10)
     excerpt_max_words: int = Field(default=60, ge=10, le=400)
 
