@@ -97,7 +97,7 @@ def choose_excerpt(
     question: str,
     max_sentences: int = 3,
     max_words: int = 60,
-    min_words: int = 12,
+    min_words: int = 25,
     dense: Sequence[float] | None = None,
 ) -> Excerpt:
     """The excerpt of `passage` that best answers `question`.
@@ -122,7 +122,7 @@ def choose_excerpt(
         helpful = [
             i
             for i in candidates
-            if scores[i] > 0 and scores[i] >= 0.5 * scores[best] and total + words[i] <= max_words
+            if scores[i] > 0 and scores[i] >= 0.3 * scores[best] and total + words[i] <= max_words
         ]
         if helpful:
             pick = max(helpful, key=lambda i: scores[i])
