@@ -46,6 +46,16 @@ def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
     )
 
 
+async def send_reply(message: Message, reply: Reply, do_quote: bool = False) -> None:
+    """Send a rendered reply (Telegram HTML and its buttons) in answer to `message`."""
+    await message.reply_text(
+        reply.html,
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(reply.buttons),
+        do_quote=do_quote,
+    )
+
+
 def lang_of(update: Update) -> str:
     user = update.effective_user
     return language(user.language_code if user else None)
@@ -122,12 +132,7 @@ class Khabar:
         else:
             qid = self.questions.remember(question)
             reply = render.render_hit(answer.shown[0], 0, len(answer.shown), lang, qid)
-        await message.reply_text(
-            reply.html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard(reply.buttons),
-            do_quote=group,
-        )
+        await send_reply(message, reply, do_quote=group)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Private chats: every text is a question. Groups: mentions and replies to the bot."""
@@ -208,12 +213,7 @@ class Khabar:
         if update.effective_message is None or not await self.guard(update):
             return
         reply = render.render_sources(self.service.retriever.articles(), 0, lang_of(update))
-        await update.effective_message.reply_text(
-            reply.html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard(reply.buttons),
-            link_preview_options=None,
-        )
+        await send_reply(update.effective_message, reply)
 
     async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

@@ -178,16 +178,21 @@ async def get_webhook_info(world: World, params: Params, files: dict[str, Upload
     }
 
 
-@method("sendMessage")
-async def send_message(world: World, params: Params, files: dict[str, Upload]) -> Any:
-    chat = _chat(world, params)
-    text, entities = limits.formatted(
+def _message_text(params: Params) -> tuple[str, list[dict[str, Any]]]:
+    """A message's text and entities after parsing, within Telegram's limits."""
+    return limits.formatted(
         params.get("text", ""),
         params.get("parse_mode"),
         params.get("entities"),
         limits.MAX_TEXT,
         "message text",
     )
+
+
+@method("sendMessage")
+async def send_message(world: World, params: Params, files: dict[str, Upload]) -> Any:
+    chat = _chat(world, params)
+    text, entities = _message_text(params)
     markup = limits.keyboard(params.get("reply_markup"))
     reply = _reply_to(chat, params)
     message = world.new_message(
@@ -219,13 +224,7 @@ async def edit_message_text(world: World, params: Params, files: dict[str, Uploa
         return True  # inline messages live in other users' chats: nothing to record here
     chat = _chat(world, params)
     message = _own_message(world, chat, params, "edit")
-    text, entities = limits.formatted(
-        params.get("text", ""),
-        params.get("parse_mode"),
-        params.get("entities"),
-        limits.MAX_TEXT,
-        "message text",
-    )
+    text, entities = _message_text(params)
     markup = limits.keyboard(params.get("reply_markup"))
     return await _apply_edit(
         world, chat, message, {"text": text, "entities": entities or None, "reply_markup": markup}

@@ -137,15 +137,7 @@ class _Handlers:
             )
         except LookupError as exc:
             return _error(404, str(exc))
-        await self.world.notify()
-        return web.json_response(
-            {
-                "ok": True,
-                "message": view(self.world, message),
-                "seq": len(self.world.events),
-                "update_id": update["update_id"] if update else None,
-            }
-        )
+        return await self._sent(message, update)
 
     async def document(self, request: web.Request) -> web.Response:
         body = await _body(request)
@@ -160,6 +152,10 @@ class _Handlers:
         message, update = self.world.user_message(
             chat, user, document=document, caption=body.get("caption")
         )
+        return await self._sent(message, update)
+
+    async def _sent(self, message: dict[str, Any], update: dict[str, Any] | None) -> web.Response:
+        """The answer to a user's message: it, the event number to wait from, its update."""
         await self.world.notify()
         return web.json_response(
             {
