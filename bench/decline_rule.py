@@ -18,6 +18,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from index import lexical  # noqa: E402
 from index.evaluate import load_questions, prepare  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
@@ -36,6 +37,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("root", type=Path)
     parser.add_argument("--model", default="multilingual-e5-small")
+    parser.add_argument("--feature", choices=["lead", "coverage"], default="lead")
+    parser.add_argument("--weights", default="0,1,2,4")
     args = parser.parse_args()
     base = Settings(_env_file=None, model=args.model)  # type: ignore[call-arg]
     data: dict[str, tuple[np.ndarray, np.ndarray, bool]] = {}
@@ -51,7 +54,11 @@ def main() -> None:
             ranked = retriever._rank(retriever._snapshot, q.question, v, 50)
             scores = sorted((s for _, s in ranked), reverse=True)[:10]
             c1.append(scores[0])
-            lead.append(scores[0] - float(np.mean(scores[1:])) if len(scores) > 1 else 0.0)
+            if args.feature == "coverage":
+                top = retriever._snapshot.text.passages([ranked[0][0]])[ranked[0][0]]
+                lead.append(lexical.coverage(q.question, top.article.title + "\n" + top.text))
+            else:
+                lead.append(scores[0] - float(np.mean(scores[1:])) if len(scores) > 1 else 0.0)
         data[f"{corpus}<-{questions}"] = (np.array(c1), np.array(lead), answerable)
         print(
             f"{corpus}<-{questions}: c1 median {np.median(c1):.3f}, lead median "
@@ -59,7 +66,7 @@ def main() -> None:
             flush=True,
         )
     names = list(data)
-    for weight in (0.0, 1.0, 2.0, 4.0):
+    for weight in (float(w) for w in args.weights.split(",")):
         print(f"\nrule c1 + {weight} * lead >= T   (share declined)")
         print("T        " + "  ".join(f"{n[:24]:>24}" for n in names))
         values = {n: data[n][0] + weight * data[n][1] for n in names}

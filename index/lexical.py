@@ -66,6 +66,15 @@ def terms(text: str, lang: str) -> list[str]:
     return out
 
 
+def coverage(question: str, passage: str) -> float:
+    """The share of the question's stems that occur in the passage (0–1)."""
+    lang = guess_language(question)
+    asked = set(terms(question, lang))
+    if not asked:
+        return 0.0
+    return len(asked & set(terms(passage, lang))) / len(asked)
+
+
 def document(text: str, lang: str) -> str:
     """What FTS5 indexes for a passage: its stems separated by spaces."""
     return " ".join(terms(text, lang))
