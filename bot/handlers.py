@@ -215,14 +215,22 @@ class Khabar:
         reply = render.render_sources(self.service.retriever.articles(), 0, lang_of(update))
         await send_reply(update.effective_message, reply)
 
-    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def admin_message(self, update: Update) -> tuple[Message, str] | None:
+        """The message and interface language of an admin's command; others are refused."""
         message = update.effective_message
         if message is None:
-            return
+            return None
         lang = lang_of(update)
         if not self.is_admin(update):
             await message.reply_text(t(lang, "admins_only"))
+            return None
+        return message, lang
+
+    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        admin = await self.admin_message(update)
+        if admin is None:
             return
+        message, lang = admin
         info = self.service.info()
         await message.reply_text(
             t(
@@ -239,13 +247,10 @@ class Khabar:
         )
 
     async def on_reindex(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        if message is None:
+        admin = await self.admin_message(update)
+        if admin is None:
             return
-        lang = lang_of(update)
-        if not self.is_admin(update):
-            await message.reply_text(t(lang, "admins_only"))
-            return
+        message, lang = admin
         if self.service.building:
             await message.reply_text(t(lang, "reindex_busy"))
             return

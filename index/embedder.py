@@ -170,9 +170,6 @@ class Embedder:
                 progress(len(chunk))
         return out, pooled
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.encode_with_prompt(texts, self.query_prompt)
-
     def encode_with_prompt(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         return self._encode(list(texts), prompt, max(len(texts), 1))
 

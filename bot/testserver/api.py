@@ -296,11 +296,17 @@ async def send_chat_action(world: World, params: Params, files: dict[str, Upload
     return True
 
 
-@method("answerCallbackQuery")
-async def answer_callback_query(world: World, params: Params, files: dict[str, Upload]) -> Any:
-    query = world.callbacks.get(str(params.get("callback_query_id")))
+def _unanswered(queries: dict[str, dict[str, Any]], query_id: Any) -> dict[str, Any]:
+    """A callback or inline query that exists and has not been answered yet."""
+    query = queries.get(str(query_id))
     if query is None or query.get("answer") is not None:
         raise bad("query is too old and response timeout expired or query ID is invalid")
+    return query
+
+
+@method("answerCallbackQuery")
+async def answer_callback_query(world: World, params: Params, files: dict[str, Upload]) -> Any:
+    query = _unanswered(world.callbacks, params.get("callback_query_id"))
     text = params.get("text") or ""
     if len(text) > limits.MAX_CALLBACK_ANSWER:
         raise bad("MESSAGE_TOO_LONG")
@@ -315,9 +321,7 @@ async def answer_callback_query(world: World, params: Params, files: dict[str, U
 
 @method("answerInlineQuery")
 async def answer_inline_query(world: World, params: Params, files: dict[str, Upload]) -> Any:
-    query = world.inline_queries.get(str(params.get("inline_query_id")))
-    if query is None or query.get("answer") is not None:
-        raise bad("query is too old and response timeout expired or query ID is invalid")
+    query = _unanswered(world.inline_queries, params.get("inline_query_id"))
     results = params.get("results")
     if isinstance(results, str):
         results = json.loads(results)
