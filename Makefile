@@ -31,10 +31,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot index tests bench
 	$(BIN)/mypy bot index
 
+# Benchmarks take their inputs as arguments (see docs/benchmarks.md); SHARED points at the
+# evaluation sets and the benchmark corpus. Results go to bench/results/*.json.
+SHARED ?= ../shared
 bench: $(STAMP)
-	@echo "Benchmarks take their inputs as arguments; see docs/benchmarks.md"
-	$(BIN)/python bench/bench_index.py ../shared/bench/bbc-news --questions ../shared/eval/realtimeqa-dev/questions.jsonl
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,bench]"
+	$(BIN)/python bench/bench_index.py $(SHARED)/bench/bbc-news \
+		--questions $(SHARED)/eval/realtimeqa-dev/questions.jsonl --keep data/bench
+	$(BIN)/python bench/bench_load.py data/bench/corpus --index-dir data/bench/index \
+		--questions $(SHARED)/eval/realtimeqa-dev/questions.jsonl
+	$(BIN)/python bench/bench_vectors.py --sizes 100000 1000000
 	$(BIN)/python bench/bench_chat.py -n 100
+	$(BIN)/python bench/eval_sets.py $(SHARED)/eval
 
 clean:
 	rm -rf $(VENV) data

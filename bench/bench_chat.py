@@ -82,6 +82,7 @@ def main() -> None:
         corpus_dir=args.corpus,
         index_dir=work / "index",  # type: ignore[call-arg]
         data_dir=work / "data",
+        models_dir=Settings().model_cache,  # the converted/exported models, made once
         answers_per_minute=100_000,
     )
     build_index(settings)

@@ -1,11 +1,18 @@
-"""Index build and search speed on a real corpus (default: ../shared/bench/bbc-news).
+"""Index build and question speed on a real corpus, side by side with the LangChain peer.
 
-    python bench/bench_index.py CORPUS [--questions QUESTIONS.jsonl] [--runs 3] [--out FILE]
+    python bench/bench_index.py CORPUS [--questions SET_DIR/questions.jsonl] [--runs 3]
+        [--peer | --no-peer] [--out FILE]
 
 Copies CORPUS to a temporary folder, then measures, each build as a real `khabar index build`
 process: a full build (wall time, passages/s, peak memory), a no-change rebuild, adding one
-article, removing one; then the in-process `Retriever.search` time per question. Prints a
-table and writes JSON (default bench/results/index.json).
+article, removing one (medians of --runs); the bare model's own encode rate on the same passages
+(same runtime, same batches, nothing else); the peer (bench/peer_langchain.py: LangChain FAISS +
+HuggingFaceEmbeddings + recursive splitter, same model, same passage size) built from the same
+articles in the same run. Then question latency, question in, rendered reply out, in-process,
+over the questions of the set next to QUESTIONS (its `corpus/` is added to the index first),
+and the peer's `similarity_search` over the same. Prints a table and writes JSON (default
+bench/results/index.json). Settings (KHABAR_MODEL, KHABAR_RUNTIME, ...) come from the
+environment.
 """
 
 from __future__ import annotations
@@ -14,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -35,18 +41,29 @@ FALLBACK_QUESTIONS = [
 ]
 
 
+def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str, float]:
+    """Run a process; (wall seconds, its stdout, its own peak resident MiB)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode:
+            raise SystemExit(f"{' '.join(command)} failed:\n{err.read()[-3000:]}")
+        return seconds, out.read(), usage.ru_maxrss / 1024
+
+
 def build(corpus: Path, index_dir: Path, *extra: str) -> tuple[float, str]:
+    seconds, out, _ = build_peak(corpus, index_dir, *extra)
+    return seconds, out
+
+
+def build_peak(corpus: Path, index_dir: Path, *extra: str) -> tuple[float, str, float]:
     env = {**os.environ, "KHABAR_CORPUS_DIR": str(corpus), "KHABAR_INDEX_DIR": str(index_dir)}
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "index", "index", "build", "-q", *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    return time.perf_counter() - started, proc.stdout
+    return run([sys.executable, "-m", "index", "index", "build", "-q", *extra], env)
 
 
 def passages_of(summary: str) -> int:
@@ -63,30 +80,131 @@ def load_questions(path: Path | None) -> list[str]:
         return [json.loads(line)["question"] for line in f if line.strip()]
 
 
+def bare_encode_rate(index_dir: Path) -> tuple[float, int]:
+    """Passages per second of the model alone on the index's own passages (same runtime,
+    batch size and passage prompt; length-sorted batches like the builder), in a subprocess."""
+    code = f"""
+import sqlite3, time, json
+from pathlib import Path
+from index.embedder import Embedder
+from index.settings import Settings
+from index import layout
+settings = Settings()
+generation = layout.current_generation(Path({str(index_dir)!r}))
+db = sqlite3.connect(generation / "khabar.sqlite")
+texts = [r[0] for r in db.execute("select text from passages")]
+embedder = Embedder.from_settings(settings)
+embedder.dimension
+started = time.perf_counter()
+embedder.encode_passages(texts, batch_size=settings.embed_batch_size)
+print(json.dumps([len(texts) / (time.perf_counter() - started), len(texts)]))
+"""
+    _, out, _ = run([sys.executable, "-c", code], dict(os.environ))
+    rate, n = json.loads(out.strip().splitlines()[-1])
+    return float(rate), int(n)
+
+
+def question_latency(corpus: Path, index_dir: Path, questions: list[str]) -> dict[str, float]:
+    """Question in, rendered reply out, in-process, as the bot's handler does it."""
+    from bot import render
+    from index.retriever import Retriever
+    from index.settings import Settings
+
+    retriever = Retriever(Settings(corpus_dir=corpus, index_dir=index_dir))
+    retriever.answer(questions[0])
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        answer = retriever.answer(question)
+        if answer.found:
+            render.render_hit(answer.shown[0], 0, len(answer.shown), "en", "1")
+        else:
+            render.render_not_found(answer.hits, "en")
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {
+        "questions": len(times),
+        "p50_ms": round(statistics.median(times), 2),
+        "p99_ms": round(times[int(0.99 * (len(times) - 1))], 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
-    parser.add_argument("--questions", type=Path, help="a questions.jsonl for search timing")
+    parser.add_argument("--questions", type=Path, help="a questions.jsonl for question timing")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/index.json")
+    parser.add_argument(
+        "--keep", type=Path, help="work in this folder and keep it (corpus/, index/) for reuse"
+    )
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="khabar-bench-"))
+    from index.embedder import resolve_model
+    from index.settings import Settings
+
+    settings = Settings()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="khabar-bench-"))
+    if args.keep and work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
     corpus, index_dir = work / "corpus", work / "index"
     shutil.copytree(args.corpus, corpus)
     result: dict[str, object] = {
         "corpus": str(args.corpus),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
+        "model": settings.model,
+        "runtime": settings.runtime,
+        "retriever": settings.retriever,
+        "chunk_tokens": settings.chunk_tokens,
     }
+    model_path = resolve_model(settings.model, settings.model_cache)
+    # Export/convert the model before timing anything (a one-time cost, not a build's).
+    run(
+        [
+            sys.executable,
+            "-c",
+            "from index.embedder import Embedder; from index.settings import "
+            "Settings; Embedder.from_settings(Settings()).dimension",
+        ],
+        dict(os.environ),
+    )
 
-    seconds, summary = build(corpus, index_dir)
+    seconds, summary, peak = build_peak(corpus, index_dir)
     passages = passages_of(summary)
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result["full_build_s"] = round(seconds, 1)
     result["passages"] = passages
     result["passages_per_s"] = round(passages / seconds, 1)
-    result["full_build_peak_mib"] = round(peak_mib)
+    result["full_build_peak_mib"] = round(peak)
+    rate, _ = bare_encode_rate(index_dir)
+    result["bare_model_passages_per_s"] = round(rate, 1)
+    result["overhead_ratio"] = round(rate / (passages / seconds), 2)
+
+    if args.peer:
+        store = work / "peer"
+        seconds, out, peak = run(
+            [
+                sys.executable,
+                str(ROOT / "bench/peer_langchain.py"),
+                "build",
+                str(corpus),
+                str(store),
+                "--model",
+                model_path,
+                "--chunk-tokens",
+                str(settings.chunk_tokens),
+                "--overlap",
+                str(settings.chunk_overlap_tokens),
+            ]
+        )
+        peer = json.loads(out.strip().splitlines()[-1])
+        result["peer_full_build_s"] = round(seconds, 1)
+        result["peer_passages"] = peer["passages"]
+        result["peer_passages_per_s"] = round(peer["passages"] / seconds, 1)
+        result["peer_full_build_peak_mib"] = round(peak)
+        result["build_speedup_vs_peer"] = round(seconds / float(result["full_build_s"]), 2)
 
     result["no_change_rebuild_s"] = round(
         statistics.median(build(corpus, index_dir)[0] for _ in range(args.runs)), 2
@@ -102,22 +220,38 @@ def main() -> None:
     result["remove_one_s"] = round(statistics.median(removes), 2)
     result["add_one_s"] = round(statistics.median(adds), 2)
 
-    from index.retriever import Retriever
-    from index.settings import Settings
-
-    retriever = Retriever(Settings(_env_file=None, corpus_dir=corpus, index_dir=index_dir))
     questions = load_questions(args.questions)
-    retriever.search(questions[0])
-    times = []
-    for question in questions:
-        started = time.perf_counter()
-        retriever.search(question)
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    result["questions"] = len(times)
-    result["search_p50_ms"] = round(statistics.median(times), 2)
-    result["search_p95_ms"] = round(times[int(0.95 * (len(times) - 1))], 2)
-    shutil.rmtree(work, ignore_errors=True)
+    if args.questions and (args.questions.parent / "corpus").is_dir():
+        shutil.copytree(args.questions.parent / "corpus", corpus / "question-set")
+        build(corpus, index_dir)
+    latency = question_latency(corpus, index_dir, questions)
+    result["questions"] = latency["questions"]
+    result["question_p50_ms"] = latency["p50_ms"]
+    result["question_p99_ms"] = latency["p99_ms"]
+    if args.peer and args.questions:
+        command = [
+            sys.executable,
+            str(ROOT / "bench/peer_langchain.py"),
+            "query",
+            str(work / "peer"),
+            str(args.questions),
+            "--model",
+            model_path,
+            "--chunk-tokens",
+            str(settings.chunk_tokens),
+            "--overlap",
+            str(settings.chunk_overlap_tokens),
+        ]
+        if (corpus / "question-set").is_dir():
+            command += ["--add", str(corpus / "question-set")]
+        peer = json.loads(run(command)[1].strip().splitlines()[-1])
+        result["peer_question_p50_ms"] = peer["p50_ms"]
+        result["peer_question_p99_ms"] = peer["p99_ms"]
+        result["question_speedup_vs_peer"] = round(
+            peer["p50_ms"] / float(result["question_p50_ms"]), 2
+        )
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))

@@ -56,7 +56,7 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(RetryingRateLimiter())
+        .rate_limiter(RetryingRateLimiter(overall_max_rate=settings.telegram_max_rate))
         .concurrent_updates(64)
         .connection_pool_size(128)
         .get_updates_read_timeout(40)

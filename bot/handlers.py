@@ -110,14 +110,15 @@ class Khabar:
             if verdict is Verdict.NOTIFY:
                 await message.reply_text(t(lang, "slow_down"))
             return
-        # "typing" goes out while the answer is computed, not before it.
-        typing = asyncio.create_task(
-            context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-        )
-        timed = await self.service.answer(question)
+        # "typing" goes out only when the answer takes a while (under load, or a rebuild): a
+        # reply in milliseconds needs no indicator, and each call counts against flood limits.
+        answering = asyncio.ensure_future(self.service.answer(question))
+        done, _ = await asyncio.wait({answering}, timeout=self.settings.typing_after_seconds)
+        if not done:
+            with contextlib.suppress(TelegramError):
+                await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+        timed = await answering
         answer = timed.answer
-        with contextlib.suppress(TelegramError):
-            await typing
         group = message.chat.type != ChatType.PRIVATE
         log.info(
             "question chat=%s ms=%.1f top=%.3f found=%s%s",

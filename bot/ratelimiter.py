@@ -21,9 +21,13 @@ Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 class RetryingRateLimiter(AIORateLimiter):
     def __init__(
-        self, max_retries: int = 5, server_error_retries: int = 4, backoff: float = 0.5
+        self,
+        max_retries: int = 5,
+        server_error_retries: int = 4,
+        backoff: float = 0.5,
+        overall_max_rate: float = 30,
     ) -> None:
-        super().__init__(max_retries=max_retries)
+        super().__init__(max_retries=max_retries, overall_max_rate=overall_max_rate)
         self._server_error_retries = server_error_retries
         self._backoff = backoff
 

@@ -19,6 +19,26 @@ from index.settings import Settings
 log = logging.getLogger(__name__)
 
 
+MAX_BATCH = 32
+
+
+@dataclass
+class _Request:
+    question: str
+    k: int | None
+    future: asyncio.Future[Answer]
+    alone: bool = False
+
+
+def _settle(request: _Request, outcome: Answer | BaseException) -> None:
+    if request.future.done():  # the asker went away (cancelled)
+        return
+    if isinstance(outcome, BaseException):
+        request.future.set_exception(outcome)
+    else:
+        request.future.set_result(outcome)
+
+
 @dataclass(frozen=True)
 class Timed:
     answer: Answer
@@ -37,16 +57,68 @@ class AnswerService:
         self.answered = 0
         self.declined = 0
         self._times: deque[float] = deque(maxlen=1000)
+        self._waiting: list[_Request] = []
+        self._draining = False
+        self._drainer: asyncio.Task[None] | None = None
+        self.batches = 0
 
     async def answer(self, question: str, k: int | None = None) -> Timed:
+        """The answer to one question. Questions that arrive while the model is busy wait
+        together and are encoded in one batch next (no added delay when the bot is idle)."""
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(self._encoder, self.retriever.answer, question, k)
+        request = _Request(question, k, loop.create_future())
+        self._waiting.append(request)
+        if not self._draining:
+            self._draining = True
+            self._drainer = loop.create_task(self._drain())
+        answer = await request.future
         elapsed = (time.perf_counter() - started) * 1000
         self.answered += 1
         self.declined += 0 if answer.found else 1
         self._times.append(elapsed)
         return Timed(answer, elapsed)
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+                self.batches += 1
+                try:
+                    answers = await loop.run_in_executor(
+                        self._encoder,
+                        self.retriever.answer_many,
+                        [r.question for r in batch],
+                        [r.k for r in batch],
+                    )
+                except Exception as exc:
+                    if len(batch) == 1:
+                        _settle(batch[0], exc)
+                        continue
+                    # One bad question must not fail the others: ask them one by one.
+                    self._waiting[:0] = [
+                        _Request(r.question, r.k, r.future, alone=True) for r in batch
+                    ]
+                    await self._drain_alone(loop)
+                    continue
+                for request, answer in zip(batch, answers, strict=True):
+                    _settle(request, answer)
+        finally:
+            self._draining = False
+
+    async def _drain_alone(self, loop: asyncio.AbstractEventLoop) -> None:
+        while self._waiting and self._waiting[0].alone:
+            request = self._waiting.pop(0)
+            try:
+                answer = await loop.run_in_executor(
+                    self._encoder, self.retriever.answer, request.question, request.k
+                )
+            except Exception as exc:
+                _settle(request, exc)
+            else:
+                _settle(request, answer)
 
     async def warm_up(self) -> None:
         """Load the model in the worker thread right after start-up, so the first reader does

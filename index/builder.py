@@ -97,13 +97,11 @@ def build_index(
             old.text.close()
             report.seconds = time.perf_counter() - started
             return report
-        old_vectors = _old_vectors(old, report)
+        old_vectors = _old_vectors(old, settings, report)
         if old_vectors is None:
             old, changed, removed = None, sorted(scan.digests), []
         parsed = _parse(changed, scan, report)
-        embedder = embedder or Embedder(
-            settings.model, settings.query_prompt, settings.passage_prompt, settings.data_dir
-        )
+        embedder = embedder or Embedder.from_settings(settings)
         generation = layout.new_generation(index_dir)
         if old is not None and old_vectors is not None:
             old.text.close()
@@ -111,7 +109,7 @@ def build_index(
             vectors = old_vectors
         else:
             text = TextStore.create(generation / SQLITE_FILE)
-            vectors = new_store("faiss", embedder.dimension)
+            vectors = new_store("faiss", embedder.dimension, **settings.store_options)
         _update(settings, embedder, text, vectors, parsed, scan.digests, removed, report, progress)
         _publish(settings, embedder, generation, text, vectors, report)
         report.seconds = time.perf_counter() - started
@@ -130,9 +128,12 @@ def _reusable(previous: Path | None, settings: Settings, report: BuildReport) ->
             and manifest.chunk_tokens == settings.chunk_tokens
             and manifest.chunk_overlap_tokens == settings.chunk_overlap_tokens
             and settings.passage_prompt in (None, manifest.passage_prompt)
+            and manifest.precision == settings.precision
         )
         if not same:
-            report.note = "model or chunking changed since the last build: rebuilt in full"
+            report.note = (
+                "model, runtime precision or chunking changed since the last build: rebuilt in full"
+            )
             return None
         text = TextStore.open_readonly(previous / SQLITE_FILE)
     except KhabarError as exc:
@@ -142,12 +143,16 @@ def _reusable(previous: Path | None, settings: Settings, report: BuildReport) ->
     return _Previous(previous, manifest, text)
 
 
-def _old_vectors(old: _Previous | None, report: BuildReport) -> VectorStore | None:
+def _old_vectors(
+    old: _Previous | None, settings: Settings, report: BuildReport
+) -> VectorStore | None:
     """The previous vectors, or None (and a full rebuild) when they cannot be read."""
     if old is None:
         return None
     try:
-        return load_store(old.manifest.store, old.generation, old.manifest.dimension)
+        return load_store(
+            old.manifest.store, old.generation, old.manifest.dimension, **settings.store_options
+        )
     except KhabarError as exc:
         old.text.close()
         report.note = f"the previous index could not be reused ({exc}): rebuilt in full"
@@ -244,6 +249,7 @@ def _publish(
         passage_prompt=embedder.passage_prompt,
         query_prompt=embedder.query_prompt,
         store=vectors.kind,
+        precision=settings.precision,
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         articles=report.articles,
         passages=report.passages,

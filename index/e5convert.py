@@ -36,13 +36,13 @@ _BLOCK = 32
 _BLOCK_BYTES = 18
 
 
-def model_folder(data_dir: Path) -> Path:
-    return data_dir / "models" / NAME
+def model_folder(models_dir: Path) -> Path:
+    return models_dir / NAME
 
 
-def ensure_model(data_dir: Path) -> Path:
+def ensure_model(models_dir: Path) -> Path:
     """The converted model's folder, converting (and checking) it on first use."""
-    folder = model_folder(data_dir)
+    folder = model_folder(models_dir)
     if (folder / "modules.json").is_file():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)

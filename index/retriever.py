@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,9 +112,7 @@ class Retriever:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(
-            settings.model, settings.query_prompt, settings.passage_prompt, settings.data_dir
-        )
+        self.embedder = embedder or Embedder.from_settings(settings)
         if self.embedder.name != settings.model:
             raise ValueError(f"embedder {self.embedder.name!r} is not the model {settings.model!r}")
         self._lock = threading.Lock()
@@ -138,7 +137,9 @@ class Retriever:
                 f'settings name {self.settings.model!r} — run "khabar index build" to rebuild '
                 f"it, or set KHABAR_MODEL={manifest.model}"
             )
-        vectors = load_store(manifest.store, generation, manifest.dimension)
+        vectors = load_store(
+            manifest.store, generation, manifest.dimension, **self.settings.store_options
+        )
         text = TextStore.open_readonly(generation / SQLITE_FILE)
         return _Snapshot(generation, manifest, vectors, text)
 
@@ -183,7 +184,24 @@ class Retriever:
 
     def answer(self, question: str, k: int | None = None) -> Answer:
         """Search, then decide: an answer only when the best hit clears the threshold."""
-        hits = self.search(question, k)
+        return self._decide(question, self.search(question, k))
+
+    def answer_many(
+        self, questions: Sequence[str], ks: Sequence[int | None] | None = None
+    ) -> list[Answer]:
+        """`answer` for several questions, their vectors computed in one batch (the model's
+        cost per question falls when the bot is busy); same answers as one by one."""
+        ks = list(ks) if ks is not None else [None] * len(questions)
+        cleaned = [normalize_question(q) for q in questions]
+        asked = [q for q in cleaned if q]
+        vectors = iter(self.encode(asked) if asked else [])
+        answers = []
+        for question, clean, k in zip(questions, cleaned, ks, strict=True):
+            hits = self.search_vector(clean, next(vectors), k) if clean else []
+            answers.append(self._decide(question, hits))
+        return answers
+
+    def _decide(self, question: str, hits: list[Hit]) -> Answer:
         shown = [h for h in hits if self.confidence(question, h) >= self.threshold_for(question, h)]
         found = bool(shown) and shown[0] is hits[0]
         return Answer(question, hits, found, shown if found else [])

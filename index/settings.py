@@ -24,13 +24,17 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("data/index")
     data_dir: Path = Path("data")
+    models_dir: Path | None = None  # None: data_dir/models
     model: str = "multilingual-e5-small"
+    runtime: Literal["onnx-int8", "onnx", "torch"] = "onnx"
     query_prompt: str | None = None
     passage_prompt: str | None = None
     chunk_tokens: int = Field(default=320, ge=16, le=2048)
     chunk_overlap_tokens: int = Field(default=40, ge=0, le=512)
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     max_article_bytes: int = Field(default=5_000_000, ge=1)
+    ann_min_vectors: int = Field(default=200_000, ge=1)
+    ann_nprobe: int = Field(default=24, ge=1, le=65536)
 
     # --- answering ----------------------------------------------------------------------------
     results: int = Field(default=5, ge=1, le=20)
@@ -52,6 +56,8 @@ class Settings(BaseSettings):
     allowed_chats: list[int] = Field(default_factory=list)
     admin_ids: list[int] = Field(default_factory=list)
     answers_per_minute: int = Field(default=20, ge=1)
+    telegram_max_rate: float = Field(default=30, gt=0)
+    typing_after_seconds: float = Field(default=0.3, ge=0)
     log_questions: bool = False
     max_upload_bytes: int = Field(default=2_000_000, ge=1)
     webhook_url: str | None = None
@@ -59,6 +65,20 @@ class Settings(BaseSettings):
     webhook_port: int = 8443
     webhook_secret: SecretStr | None = None
     reload_check_seconds: float = Field(default=2.0, gt=0)
+
+    @property
+    def precision(self) -> str:
+        """The precision of the vectors `runtime` makes (ONNX float32 equals torch's)."""
+        return "int8" if self.runtime == "onnx-int8" else "float32"
+
+    @property
+    def model_cache(self) -> Path:
+        """Where converted and exported models are kept (made once, reused by every index)."""
+        return self.models_dir or self.data_dir / "models"
+
+    @property
+    def store_options(self) -> dict[str, int]:
+        return {"ann_min_vectors": self.ann_min_vectors, "nprobe": self.ann_nprobe}
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields replaced (ignores None values: unset CLI flags)."""

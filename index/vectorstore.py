@@ -37,17 +37,18 @@ class VectorStore(Protocol):
         """Write the store's files into `folder` (durably: fsynced)."""
 
 
-def new_store(kind: str, dimension: int) -> VectorStore:
+def new_store(kind: str, dimension: int, **options: int) -> VectorStore:
+    """An empty store; `options` are the engine's tuning (FAISS: ann_min_vectors, nprobe)."""
     if kind == "faiss":
         from .faiss_store import FaissStore
 
-        return FaissStore.empty(dimension)
+        return FaissStore.empty(dimension, **options)
     raise ValueError(f"unknown vector store {kind!r}; known: faiss")
 
 
-def load_store(kind: str, folder: Path, dimension: int) -> VectorStore:
+def load_store(kind: str, folder: Path, dimension: int, **options: int) -> VectorStore:
     if kind == "faiss":
         from .faiss_store import FaissStore
 
-        return FaissStore.load(folder, dimension)
+        return FaissStore.load(folder, dimension, **options)
     raise ValueError(f"unknown vector store {kind!r}; known: faiss")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,27 @@ TEST_CHUNK_TOKENS = 160  # MiniLM reads 256 tokens; the default (320) is for e5'
 SHIPPED_CORPUS = ROOT / "corpus"
 
 
+DEFAULT_RUNTIME = Settings.model_fields["runtime"].default
+
+
+@pytest.fixture(scope="session", autouse=True)
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One folder of converted/exported models for the session (KHABAR_MODELS_DIR), so each
+    test's own data folder does not export the model again; starts empty, like a new user's."""
+    folder = tmp_path_factory.mktemp("models")
+    before = os.environ.get("KHABAR_MODELS_DIR")
+    os.environ["KHABAR_MODELS_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("KHABAR_MODELS_DIR", None)
+    else:
+        os.environ["KHABAR_MODELS_DIR"] = before
+
+
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The real default model, loaded once for the whole session."""
-    model = Embedder(TEST_MODEL)
+def embedder(models_dir: Path) -> Embedder:
+    """The real test model on the default runtime, loaded once for the whole session."""
+    model = Embedder(TEST_MODEL, models_dir=models_dir, runtime=DEFAULT_RUNTIME)
     model.dimension  # noqa: B018 - load now, not inside the first timed test
     return model
 

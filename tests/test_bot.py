@@ -90,8 +90,16 @@ async def test_private_question_gets_a_cited_excerpt(tg: Harness) -> None:
         len(b.get("callback_data", "").encode()) <= 64 for row in reply["buttons"] for b in row
     )
     actions = (await tg.client.http.get(f"/_test/chats/{PRIVATE.id}/actions")).json()["actions"]
-    assert "typing" in actions
+    assert "typing" not in actions  # answered in milliseconds: no indicator, one call fewer
     assert (await tg.client.calls())["unknown_methods"] == []
+
+
+async def test_slow_answers_show_typing_first(make_bot: BotFactory) -> None:
+    async with make_bot(typing_after_seconds=0) as tg:
+        [reply] = await tg.ask(PRIVATE, ANN, SEED_Q)
+        assert "Founded in 2009" in reply["text"]
+        path = f"/_test/chats/{PRIVATE.id}/actions"
+        assert "typing" in (await tg.client.http.get(path)).json()["actions"]
 
 
 async def test_next_whole_passage_and_back_edit_in_place(tg: Harness) -> None:

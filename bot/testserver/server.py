@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 from typing import Any
 
 from aiohttp import BodyPartReader, ClientSession, ClientTimeout, web
@@ -79,6 +80,7 @@ class TestServer:
     # --- the Bot API ----------------------------------------------------------------------------
     async def _bot_api(self, request: web.Request) -> web.Response:
         token, name = request.match_info["token"], request.match_info["method"]
+        at = time.time()  # when the call arrived (a long poll is recorded when it ends)
         match = TOKEN.match(token)
         if not match:
             return _reply(ApiError(401, "Unauthorized").payload(), 401)
@@ -86,7 +88,7 @@ class TestServer:
         handler = api.METHODS.get(name.lower())
         if handler is None:
             self.world.unknown_methods.append(name)
-            self.world.calls.append({"method": name, "status": 404})
+            self.world.calls.append({"method": name, "status": 404, "at": at})
             return _reply(ApiError(404, "Not Found").payload(), 404)
         try:
             raw, files = await _read_params(request)
@@ -100,9 +102,13 @@ class TestServer:
             else:
                 result = await handler(self.world, params, files)
         except ApiError as exc:
-            self.world.calls.append({"method": name, "status": exc.code, "error": exc.description})
+            self.world.calls.append(
+                {"method": name, "status": exc.code, "error": exc.description, "at": at}
+            )
             return _reply(exc.payload(), exc.code)
-        self.world.calls.append({"method": name, "status": 200, "params": _loggable(params)})
+        self.world.calls.append(
+            {"method": name, "status": 200, "params": _loggable(params), "at": at}
+        )
         return _reply({"ok": True, "result": result}, 200)
 
     async def _poll(self, params: dict[str, Any]) -> Any:

@@ -1,0 +1,173 @@
+"""The bot as deployed, under load, through the local Bot API server; and its start-up.
+
+    python bench/bench_load.py CORPUS [--questions QUESTIONS.jsonl] [--chats 100]
+        [--total 2000] [--index-dir DIR] [--max-rate 1000] [--out bench/results/load.json]
+
+Builds the index of CORPUS into --index-dir (kept and reused across runs), starts the test
+server in this process and `khabar bot` as a separate process pointed at it (a real token-shaped
+token, the real Application, long polling over HTTP), then measures:
+- start-up: from launching `khabar bot` to its first getUpdates call, and to its first answer;
+- resident memory of the bot process with the index loaded, after the load;
+- load: `--chats` private chats ask at once, each asking its next question as soon as the
+  previous one is answered, `--total` questions in all: answers per second, p50/p99
+  message-to-reply time, and that every question got exactly one reply.
+Telegram itself allows about 30 messages per second; the local server has no flood limit, so
+KHABAR_TELEGRAM_MAX_RATE is raised to --max-rate to measure Khabar's own capacity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.testserver.client import ChatRef, ControlClient, User  # noqa: E402
+from bot.testserver.server import TestServer  # noqa: E402
+
+TOKEN = "123456:LOAD-benchmark-token-not-secret"
+FALLBACK = ["When was the Organization of Turkic States founded?", "What is the OTS?"]
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def first_call(client: ControlClient, method: str, timeout: float = 120) -> float:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        calls = (await client.calls(method))["calls"]
+        if calls:
+            return float(calls[0]["at"])
+        await asyncio.sleep(0.01)
+    raise SystemExit(f"no {method} call within {timeout} s")
+
+
+async def chat_worker(
+    client: ControlClient, chat_no: int, questions: list[str], latencies: list[float]
+) -> tuple[int, int]:
+    """Ask questions in one private chat, one after another; (asked, replies seen)."""
+    user, chat = User(10_000 + chat_no), ChatRef(10_000 + chat_no)
+    replies_seen = 0
+    for question in questions:
+        began = time.perf_counter()
+        sent = await client.say(chat, user, question)
+        replies, _ = await client.replies(chat.id, sent["seq"], wait=60)
+        if not replies:
+            raise SystemExit(f"chat {chat.id}: no reply to {question!r}")
+        latencies.append((time.perf_counter() - began) * 1000)
+        replies_seen += len(replies)
+    return len(questions), replies_seen
+
+
+async def measure(args: argparse.Namespace, env: dict[str, str], questions: list[str]) -> dict:
+    server = await TestServer().start()
+    client = ControlClient(server.url)
+    result: dict[str, object] = {}
+    bot = None
+    try:
+        env = {**env, "TELEGRAM_API_URL": server.url, "TELEGRAM_BOT_TOKEN": TOKEN}
+        first_user, first_chat = User(1), ChatRef(1)
+        launched = time.time()
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "index", "bot"], env=env, cwd=ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        polled = await first_call(client, "getUpdates")
+        result["startup_to_first_getupdates_s"] = round(polled - launched, 2)
+        sent = await client.say(first_chat, first_user, questions[0])
+        replies, _ = await client.replies(first_chat.id, sent["seq"], wait=120)
+        assert replies, "no first answer"
+        result["startup_to_first_answer_s"] = round(time.time() - launched, 2)
+        result["rss_idle_mib"] = round(rss_mib(bot.pid))
+
+        per_chat = [[] for _ in range(args.chats)]
+        for i in range(args.total):
+            per_chat[i % args.chats].append(questions[i % len(questions)])
+        latencies: list[float] = []
+        started = time.perf_counter()
+        counts = await asyncio.gather(
+            *(chat_worker(client, n, qs, latencies) for n, qs in enumerate(per_chat))
+        )
+        wall = time.perf_counter() - started
+        await asyncio.sleep(1.0)  # let any duplicate reply arrive before counting
+        asked = sum(a for a, _ in counts)
+        replies_total = 0
+        for n in range(args.chats):
+            history = await client.history(10_000 + n)
+            replies_total += sum(1 for m in history["messages"] if m["from_bot"])
+        latencies.sort()
+        result.update({
+            "chats": args.chats,
+            "questions": asked,
+            "bot_replies": replies_total,
+            "lost": max(0, asked - replies_total),
+            "duplicated": max(0, replies_total - asked),
+            "wall_s": round(wall, 2),
+            "answers_per_s": round(asked / wall, 1),
+            "reply_p50_ms": round(statistics.median(latencies), 1),
+            "reply_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
+            "rss_after_load_mib": round(rss_mib(bot.pid)),
+        })
+    finally:
+        if bot is not None:
+            bot.terminate()
+            try:
+                _, err = bot.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+                err = ""
+            if bot.returncode not in (0, -15):
+                print(err[-3000:], file=sys.stderr)
+        await client.close()
+        await server.stop()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--questions", type=Path)
+    parser.add_argument("--chats", type=int, default=100)
+    parser.add_argument("--total", type=int, default=2000)
+    parser.add_argument("--index-dir", type=Path, default=ROOT / "data/bench-index")
+    parser.add_argument("--max-rate", type=float, default=1000)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/load.json")
+    args = parser.parse_args()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    env.update({
+        "KHABAR_CORPUS_DIR": str(args.corpus.resolve()),
+        "KHABAR_INDEX_DIR": str(args.index_dir.resolve()),
+        "KHABAR_DATA_DIR": str((args.index_dir.parent / "bot-data").resolve()),
+        "KHABAR_MODELS_DIR": os.environ.get("KHABAR_MODELS_DIR", str(ROOT / "data/models")),
+        "KHABAR_ANSWERS_PER_MINUTE": "100000",
+        "KHABAR_TELEGRAM_MAX_RATE": str(args.max_rate),
+    })
+    subprocess.run([sys.executable, "-m", "index", "index", "build", "-q"], env=env, cwd=ROOT,
+                   check=True)
+    questions = FALLBACK
+    if args.questions:
+        with args.questions.open(encoding="utf-8") as f:
+            questions = [json.loads(line)["question"] for line in f if line.strip()]
+    result = asyncio.run(measure(args, env, questions))
+    result = {"corpus": str(args.corpus), "max_rate": args.max_rate, **result}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    for key, value in result.items():
+        print(f"{key:<32} {value}")
+
+
+if __name__ == "__main__":
+    main()

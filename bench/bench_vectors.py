@@ -1,0 +1,148 @@
+"""Scale of the vector index: exact FAISS against the approximate indexes, on synthetic vectors.
+
+    python bench/bench_vectors.py [--sizes 100000 1000000] [--dim 384] [--queries 500]
+        [--out bench/results/vectors.json]
+
+Vectors are clustered like sentence embeddings (a few thousand topic centres, spread around
+them) and L2-normalised; queries are drawn the same way. For each size: build time, memory
+(resident growth while building), p50/p99 single-query search time and recall@10 against exact
+search, for exact (`IndexFlatIP`, what Khabar uses below KHABAR_ANN_MIN_VECTORS), Khabar's IVF
+(`index.faiss_store.build_ivf`, at several nprobe) and HNSW (for comparison).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from index.faiss_store import build_ivf, ivf_lists  # noqa: E402
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def clustered(n: int, dim: int, rng: np.random.Generator, centres: np.ndarray) -> np.ndarray:
+    out = np.empty((n, dim), dtype=np.float32)
+    step = 100_000
+    for begin in range(0, n, step):
+        m = min(step, n - begin)
+        which = rng.integers(0, len(centres), m)
+        block = centres[which] + rng.normal(scale=0.07, size=(m, dim)).astype(np.float32)
+        out[begin : begin + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def timed_search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[list[float], np.ndarray]:
+    times, found = [], []
+    for q in queries:
+        started = time.perf_counter()
+        _, ids = index.search(q[None, :], k)
+        times.append((time.perf_counter() - started) * 1000)
+        found.append(ids[0])
+    return times, np.array(found)
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(
+        np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth, strict=True)])
+    )
+
+
+def row(name: str, build_s: float, mem: float, times: list[float], rec: float) -> dict:
+    ordered = sorted(times)
+    return {
+        "index": name,
+        "build_s": round(build_s, 2),
+        "memory_mib": round(mem, 1),
+        "p50_ms": round(statistics.median(ordered), 3),
+        "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 3),
+        "recall@10": round(rec, 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--nprobe", type=int, nargs="+", default=[8, 16, 24, 32, 64])
+    parser.add_argument("--hnsw", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/vectors.json")
+    args = parser.parse_args()
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(4096, args.dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    results = []
+    for n in args.sizes:
+        data = clustered(n, args.dim, rng, centres)
+        queries = clustered(args.queries, args.dim, rng, centres)
+        ids = np.arange(n, dtype=np.int64)
+        print(f"\n{n:,} vectors of {args.dim} dimensions, {args.queries} queries", flush=True)
+
+        before = rss_mib()
+        started = time.perf_counter()
+        exact = faiss.IndexIDMap2(faiss.IndexFlatIP(args.dim))
+        exact.add_with_ids(data, ids)
+        build = time.perf_counter() - started
+        times, truth = timed_search(exact, queries, 10)
+        results.append({"n": n, **row("exact (flat)", build, rss_mib() - before, times, 1.0)})
+        print(results[-1], flush=True)
+
+        before = rss_mib()
+        started = time.perf_counter()
+        ivf = build_ivf(data, ids)
+        build = time.perf_counter() - started
+        mem = rss_mib() - before
+        for nprobe in args.nprobe:
+            ivf.nprobe = nprobe
+            times, found = timed_search(ivf, queries, 10)
+            name = f"IVF{ivf_lists(n)} nprobe={nprobe}"
+            results.append({"n": n, **row(name, build, mem, times, recall(found, truth))})
+            print(results[-1], flush=True)
+        del ivf
+
+        if args.hnsw:
+            before = rss_mib()
+            started = time.perf_counter()
+            hnsw = faiss.IndexHNSWFlat(args.dim, 32, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = 64
+            hnsw.add(data)
+            build = time.perf_counter() - started
+            mem = rss_mib() - before
+            for ef in (32, 64):
+                hnsw.hnsw.efSearch = ef
+                times, found = timed_search(hnsw, queries, 10)
+                results.append(
+                    {"n": n, **row(f"HNSW32 ef={ef}", build, mem, times, recall(found, truth))}
+                )
+                print(results[-1], flush=True)
+            del hnsw
+        del exact, data
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps({"threads": faiss.omp_get_max_threads(), "rows": results}, indent=2)
+    )
+    print("\n| vectors | index | build s | memory MiB | p50 ms | p99 ms | recall@10 |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['n']:,} | {r['index']} | {r['build_s']} | {r['memory_mib']} | {r['p50_ms']} "
+            f"| {r['p99_ms']} | {r['recall@10']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""The two ways Khabar runs a model: ONNX Runtime (fast, no torch at run time) and
+sentence-transformers on torch (any model). Both turn texts into L2-normalised vectors and
+can hand back each token's embedding with its character offsets (for sentence vectors).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from .errors import ModelUnavailable
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+Spans = list[tuple[int, int]]
+TokenOutput = tuple[np.ndarray, np.ndarray, Spans]  # vector, token embeddings, token offsets
+
+
+class Encoder(Protocol):
+    dimension: int
+    max_seq_length: int
+    prompts: dict[str, str]
+    precision: str
+
+    def token_spans(self, texts: Sequence[str]) -> list[Spans]:
+        """Character spans of each text's tokens (no special tokens, no truncation)."""
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        """Normalised float32 vectors, one row per text."""
+
+    def encode_tokens(self, texts: Sequence[str], batch_size: int) -> list[TokenOutput]:
+        """Per text: its normalised vector, its token embeddings and their character offsets."""
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+class OnnxEncoder:
+    """A model exported by `onnx_export`, run by onnxruntime with the `tokenizers` library."""
+
+    def __init__(self, folder: Path, precision: str = "int8", threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        from .onnx_export import CONFIG_FILE, FLOAT_FILE, INT8_FILE
+
+        config: dict[str, Any] = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        self.precision = precision
+        self.dimension = int(config["dimension"])
+        self.max_seq_length = int(config["max_seq_length"])
+        self.prompts: dict[str, str] = dict(config.get("prompts") or {})
+        self._inputs: list[str] = list(config["inputs"])
+        self._pooling = str(config["pooling"])
+        self._pad_id = int(config.get("pad_id", 0))
+        self._plain = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._plain.no_truncation()
+        self._plain.no_padding()
+        self._model_tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._model_tokenizer.no_padding()
+        self._model_tokenizer.enable_truncation(self.max_seq_length)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or max(1, min(os.cpu_count() or 1, 8))
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        path = folder / (INT8_FILE if precision == "int8" else FLOAT_FILE)
+        try:
+            self._session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            raise ModelUnavailable(
+                f"{path} cannot be loaded ({type(exc).__name__}); delete {folder} to re-export it"
+            ) from None
+
+    def token_spans(self, texts: Sequence[str]) -> list[Spans]:
+        encodings = self._plain.encode_batch(list(texts), add_special_tokens=False)
+        return [[(int(a), int(b)) for a, b in e.offsets] for e in encodings]
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for begin in range(0, len(texts), max(1, batch_size)):
+            batch = list(texts[begin : begin + batch_size])
+            hidden, mask, _ = self._run(batch)
+            out[begin : begin + len(batch)] = self._pool(hidden, mask)
+        return out
+
+    def encode_tokens(self, texts: Sequence[str], batch_size: int) -> list[TokenOutput]:
+        results: list[TokenOutput] = []
+        for begin in range(0, len(texts), max(1, batch_size)):
+            hidden, mask, offsets = self._run(list(texts[begin : begin + batch_size]))
+            vectors = self._pool(hidden, mask)
+            for row, spans in enumerate(offsets):
+                results.append((vectors[row], hidden[row, : len(spans)], spans))
+        return results
+
+    def _run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[Spans]]:
+        encodings = self._model_tokenizer.encode_batch(texts, add_special_tokens=True)
+        width = max((len(e.ids) for e in encodings), default=1)
+        ids = np.full((len(texts), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, {name: feed[name] for name in self._inputs})[0]
+        offsets = [[(int(a), int(b)) for a, b in e.offsets] for e in encodings]
+        return np.asarray(hidden, dtype=np.float32), mask, offsets
+
+    def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self._pooling == "cls":
+            return _normalise(hidden[:, 0])
+        weights = mask[..., None].astype(np.float32)
+        summed = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return _normalise(summed)
+
+
+class TorchEncoder:
+    """Any sentence-transformers model, on torch."""
+
+    precision = "float32"
+
+    def __init__(self, path: str, name: str) -> None:
+        if os.path.isdir(path):
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no network
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        try:
+            self.model: SentenceTransformer = SentenceTransformer(path, device="cpu")
+        except Exception as exc:
+            raise ModelUnavailable(
+                f"could not load the model {name!r} ({type(exc).__name__}: {exc}); "
+                "set KHABAR_MODEL to a sentence-transformers model name or a local folder"
+            ) from exc
+        get = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
+        dimension = get()
+        if not dimension:
+            raise ModelUnavailable(f"the model {name!r} does not report its dimension")
+        self.dimension = int(dimension)
+        self.max_seq_length = int(self.model.max_seq_length or 512)
+        self.prompts: dict[str, str] = dict(getattr(self.model, "prompts", None) or {})
+
+    def token_spans(self, texts: Sequence[str]) -> list[Spans]:
+        tokenizer: Any = self.model.tokenizer
+        encoded = tokenizer(
+            list(texts), add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
+        return [[(int(a), int(b)) for a, b in spans] for spans in encoded["offset_mapping"]]
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_tokens(self, texts: Sequence[str], batch_size: int) -> list[TokenOutput]:
+        results: list[dict[str, Any]] = self.model.encode(  # type: ignore[assignment]
+            list(texts), batch_size=batch_size, output_value=None, show_progress_bar=False
+        )
+        offsets = self.model.tokenizer(
+            list(texts),
+            return_offsets_mapping=True,
+            truncation=True,
+            max_length=self.model.max_seq_length,
+        )["offset_mapping"]
+        out: list[TokenOutput] = []
+        for result, spans in zip(results, offsets, strict=True):
+            vector = _normalise(result["sentence_embedding"].float().numpy())
+            tokens = result["token_embeddings"].float().numpy()[: len(spans)]
+            out.append((vector, tokens, [(int(a), int(b)) for a, b in spans]))
+        return out

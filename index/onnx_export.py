@@ -1,0 +1,212 @@
+"""A sentence-transformers model exported once to ONNX (float32 and int8) in the models folder.
+
+The exported folder holds everything the ONNX runtime needs — `model.onnx`, `model-int8.onnx`,
+`tokenizer.json` and `khabar-onnx.json` (pooling, maximum length, prompts, input names, and the
+cosines measured against the torch model) — so answering never imports torch or
+sentence-transformers. Exporting does, once; it runs on first use and is checked before use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "khabar-onnx.json"
+FLOAT_FILE = "model.onnx"
+INT8_FILE = "model-int8.onnx"
+EXPORT_VERSION = 1
+MIN_FLOAT_COSINE = 0.9999
+MIN_INT8_COSINE = 0.97
+CHECK_TEXTS = (
+    "When was the Organization of Turkic States founded?",
+    "Founded in 2009 on the ancient Azerbaijani land of Nakhchivan, the Organization has "
+    "become an important platform for cooperation among Turkic states.",
+    "Организация тюркских государств была основана в 2009 году в Нахчыване.",
+    "Türk Devletleri Teşkilatı 2009 yılında Nahçıvan'da kuruldu.",
+    "Түркі мемлекеттері ұйымы қашан құрылды?",
+    "Türk Dövlətləri Təşkilatı 2009-cu ildə Naxçıvanda yaradılıb.",
+    "short",
+)
+
+
+class NotExportable(ModelUnavailable):
+    """The model's pipeline is not a plain transformer + pooling: keep it on torch."""
+
+
+def onnx_folder(models_dir: Path, name: str, resolved: str) -> Path:
+    """Where the export of this model lives; a local model folder that changes gets a new one."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip("/")).strip("-")[:60] or "model"
+    return models_dir / "onnx" / f"{slug}-{_fingerprint(resolved)}"
+
+
+def _fingerprint(resolved: str) -> str:
+    digest = hashlib.sha256(f"{EXPORT_VERSION}\0{resolved}".encode())
+    path = Path(resolved)
+    if path.is_dir():
+        for item in sorted(path.rglob("*")):
+            if item.is_file() and item.suffix in {".json", ".safetensors", ".bin", ".txt"}:
+                stat = item.stat()
+                digest.update(f"\0{item.relative_to(path)}\0{stat.st_size}".encode())
+    return digest.hexdigest()[:12]
+
+
+def read_config(folder: Path) -> dict[str, Any] | None:
+    path = folder / CONFIG_FILE
+    if not (path.is_file() and (folder / FLOAT_FILE).is_file() and (folder / INT8_FILE).is_file()):
+        return None
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if data.get("version") == EXPORT_VERSION else None
+
+
+def ensure_onnx(name: str, resolved: str, models_dir: Path) -> Path:
+    """The exported folder of the model, exporting and checking it first if needed."""
+    folder = onnx_folder(models_dir, name, resolved)
+    if read_config(folder) is not None:
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        export(resolved, staging)
+        if read_config(folder) is not None:  # another process finished first
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def export(resolved: str, out: Path) -> dict[str, Any]:
+    """Export `resolved` (a sentence-transformers name or folder) into `out`, and check it."""
+    log.warning("exporting %s to ONNX, once (under a minute)", resolved)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))  # the quantiser logs every tensor at INFO
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's warnings are about code paths unused
+            return _export(resolved, out)
+    finally:
+        root.setLevel(level)
+
+
+def _export(resolved: str, out: Path) -> dict[str, Any]:
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    model = SentenceTransformer(resolved, device="cpu")
+    pooling = _pooling_mode(model)
+    transformer = model[0]
+    tokenizer: Any = model.tokenizer
+    if not getattr(tokenizer, "is_fast", False):
+        raise NotExportable("the model's tokenizer has no fast (tokenizer.json) version")
+    tokenizer.save_pretrained(str(out))
+    if not (out / "tokenizer.json").is_file():
+        raise NotExportable("the model's tokenizer could not be saved as tokenizer.json")
+    inputs = [
+        n
+        for n in ("input_ids", "attention_mask", "token_type_ids")
+        if n in tokenizer.model_input_names
+    ]
+    auto_model: Any = transformer.auto_model
+    auto_model.eval()
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = auto_model
+
+        def forward(self, *tensors: Any) -> Any:
+            return self.inner(**dict(zip(inputs, tensors, strict=True))).last_hidden_state
+
+    sample = tokenizer(
+        ["a short text", "a longer text to export with"], padding=True, return_tensors="pt"
+    )
+    axes = {n: {0: "batch", 1: "tokens"} for n in [*inputs, "last_hidden_state"]}
+    with torch.no_grad():
+        torch.onnx.export(
+            LastHidden(),
+            tuple(sample[n] for n in inputs),
+            str(out / FLOAT_FILE),
+            input_names=inputs,
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(out / FLOAT_FILE), str(out / INT8_FILE), weight_type=QuantType.QInt8, per_channel=True
+    )
+    config: dict[str, Any] = {
+        "version": EXPORT_VERSION,
+        "source": resolved,
+        "inputs": inputs,
+        "pooling": pooling,
+        "max_seq_length": int(model.max_seq_length or 512),
+        "dimension": int(auto_model.config.hidden_size),
+        "pad_id": int(tokenizer.pad_token_id or 0),
+        "prompts": dict(getattr(model, "prompts", None) or {}),
+    }
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
+    reference = model.encode(list(CHECK_TEXTS), normalize_embeddings=True, convert_to_numpy=True)
+    from .encoders import OnnxEncoder
+
+    for precision, minimum in (("float32", MIN_FLOAT_COSINE), ("int8", MIN_INT8_COSINE)):
+        ours = OnnxEncoder(out, precision).encode(list(CHECK_TEXTS), batch_size=4)
+        cosine = float(np.min(np.sum(ours * reference, axis=1)))
+        config[f"cosine_{precision}"] = round(cosine, 5)
+        if cosine < minimum:
+            raise ModelUnavailable(
+                f"the ONNX export ({precision}) differs from the model (cosine {cosine:.4f} < "
+                f"{minimum}); set KHABAR_RUNTIME=torch"
+            )
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
+    log.info(
+        "exported %s to ONNX: cosine float32 %.5f, int8 %.5f",
+        resolved,
+        config["cosine_float32"],
+        config["cosine_int8"],
+    )
+    return config
+
+
+def _pooling_mode(model: Any) -> str:
+    modules = list(model)
+    kinds = [type(m).__name__ for m in modules]
+    if kinds[:2] != ["Transformer", "Pooling"] or any(k != "Normalize" for k in kinds[2:]):
+        raise NotExportable(f"the model's modules are {kinds}, not Transformer + Pooling")
+    pooling = modules[1]
+    mode = getattr(pooling, "pooling_mode", None)
+    if mode is None and hasattr(pooling, "get_pooling_mode_str"):
+        mode = pooling.get_pooling_mode_str()
+    if isinstance(mode, list | tuple):
+        mode = "+".join(str(m) for m in mode)
+    if getattr(pooling, "include_prompt", True) is False:
+        raise NotExportable("the model leaves the prompt out of its pooling")
+    if mode not in {"mean", "cls"}:
+        raise NotExportable(f"the model pools by {mode!r}; only mean and cls are exported")
+    return str(mode)

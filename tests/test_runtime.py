@@ -1,0 +1,64 @@
+"""The ONNX runtime: exported once, the same vectors as sentence-transformers on torch, and no
+torch imported when answering."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from index import onnx_export
+from index.embedder import Embedder
+from tests.conftest import ROOT, TEST_MODEL
+
+TEXTS = [
+    "When was the Organization of Turkic States founded?",
+    "Организация тюркских государств была основана в 2009 году.",
+    "Türk Devletleri Teşkilatı 2009 yılında kuruldu.",
+    "word " * 400,  # longer than the model reads: truncated the same way
+]
+
+
+def test_onnx_vectors_match_torch(embedder: Embedder, models_dir: Path) -> None:
+    torch_model = Embedder(TEST_MODEL, runtime="torch")
+    onnx_model = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx")
+    int8_model = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx-int8")
+    reference, ref_sentences = torch_model.encode_passages(TEXTS, sentences=[[(0, 20)]] * 4)
+    vectors, sentences = onnx_model.encode_passages(TEXTS, sentences=[[(0, 20)]] * 4)
+    assert np.min(np.sum(vectors * reference, axis=1)) > 0.9999
+    for ours, theirs in zip(sentences, ref_sentences, strict=True):
+        assert float(ours.astype(np.float32)[0] @ theirs.astype(np.float32)[0]) > 0.999
+    quantised, _ = int8_model.encode_passages(TEXTS)
+    assert np.min(np.sum(quantised * reference, axis=1)) > onnx_export.MIN_INT8_COSINE
+    assert onnx_model.token_spans(TEXTS[:3]) == torch_model.token_spans(TEXTS[:3])
+    assert onnx_model.max_tokens == torch_model.max_tokens
+    assert (onnx_model.precision, int8_model.precision) == ("float32", "int8")
+
+
+def test_export_is_checked_cached_and_reused(embedder: Embedder, models_dir: Path) -> None:
+    folders = [p for p in (models_dir / "onnx").iterdir() if not p.name.startswith(".")]
+    assert folders, "the session's embedder exported the model"
+    config = json.loads((folders[0] / onnx_export.CONFIG_FILE).read_text())
+    assert config["cosine_float32"] >= onnx_export.MIN_FLOAT_COSINE
+    assert config["cosine_int8"] >= onnx_export.MIN_INT8_COSINE
+    stamp = (folders[0] / onnx_export.FLOAT_FILE).stat().st_mtime_ns
+    Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx").dimension  # noqa: B018
+    assert (folders[0] / onnx_export.FLOAT_FILE).stat().st_mtime_ns == stamp
+
+
+def test_answering_on_onnx_never_imports_torch(embedder: Embedder, models_dir: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from index.embedder import Embedder; "
+        f"e = Embedder({TEST_MODEL!r}, models_dir=Path({str(models_dir)!r}), runtime='onnx'); "
+        "v = e.encode_with_prompt(['hello'], e.query_prompt); "
+        "print(v.shape[1], 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KHABAR_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["384", "False", "False"]
