@@ -82,8 +82,12 @@ async def measure(args: argparse.Namespace, env: dict[str, str], questions: list
         first_user, first_chat = User(1), ChatRef(1)
         launched = time.time()
         bot = subprocess.Popen(
-            [sys.executable, "-m", "index", "bot"], env=env, cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "index", "bot"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         polled = await first_call(client, "getUpdates")
         result["startup_to_first_getupdates_s"] = round(polled - launched, 2)
@@ -109,18 +113,20 @@ async def measure(args: argparse.Namespace, env: dict[str, str], questions: list
             history = await client.history(10_000 + n)
             replies_total += sum(1 for m in history["messages"] if m["from_bot"])
         latencies.sort()
-        result.update({
-            "chats": args.chats,
-            "questions": asked,
-            "bot_replies": replies_total,
-            "lost": max(0, asked - replies_total),
-            "duplicated": max(0, replies_total - asked),
-            "wall_s": round(wall, 2),
-            "answers_per_s": round(asked / wall, 1),
-            "reply_p50_ms": round(statistics.median(latencies), 1),
-            "reply_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
-            "rss_after_load_mib": round(rss_mib(bot.pid)),
-        })
+        result.update(
+            {
+                "chats": args.chats,
+                "questions": asked,
+                "bot_replies": replies_total,
+                "lost": max(0, asked - replies_total),
+                "duplicated": max(0, replies_total - asked),
+                "wall_s": round(wall, 2),
+                "answers_per_s": round(asked / wall, 1),
+                "reply_p50_ms": round(statistics.median(latencies), 1),
+                "reply_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
+                "rss_after_load_mib": round(rss_mib(bot.pid)),
+            }
+        )
     finally:
         if bot is not None:
             bot.terminate()
@@ -147,16 +153,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/load.json")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    env.update({
-        "KHABAR_CORPUS_DIR": str(args.corpus.resolve()),
-        "KHABAR_INDEX_DIR": str(args.index_dir.resolve()),
-        "KHABAR_DATA_DIR": str((args.index_dir.parent / "bot-data").resolve()),
-        "KHABAR_MODELS_DIR": os.environ.get("KHABAR_MODELS_DIR", str(ROOT / "data/models")),
-        "KHABAR_ANSWERS_PER_MINUTE": "100000",
-        "KHABAR_TELEGRAM_MAX_RATE": str(args.max_rate),
-    })
-    subprocess.run([sys.executable, "-m", "index", "index", "build", "-q"], env=env, cwd=ROOT,
-                   check=True)
+    env.update(
+        {
+            "KHABAR_CORPUS_DIR": str(args.corpus.resolve()),
+            "KHABAR_INDEX_DIR": str(args.index_dir.resolve()),
+            "KHABAR_DATA_DIR": str((args.index_dir.parent / "bot-data").resolve()),
+            "KHABAR_MODELS_DIR": os.environ.get("KHABAR_MODELS_DIR", str(ROOT / "data/models")),
+            "KHABAR_ANSWERS_PER_MINUTE": "100000",
+            "KHABAR_TELEGRAM_MAX_RATE": str(args.max_rate),
+        }
+    )
+    subprocess.run(
+        [sys.executable, "-m", "index", "index", "build", "-q"], env=env, cwd=ROOT, check=True
+    )
     questions = FALLBACK
     if args.questions:
         with args.questions.open(encoding="utf-8") as f:

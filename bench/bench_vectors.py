@@ -79,7 +79,9 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--nprobe", type=int, nargs="+", default=[8, 16, 24, 32, 64])
-    parser.add_argument("--hnsw", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--hnsw-max", type=int, default=200_000, help="build HNSW only up to this size (slow)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/vectors.json")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
@@ -114,7 +116,7 @@ def main() -> None:
             print(results[-1], flush=True)
         del ivf
 
-        if args.hnsw:
+        if n <= args.hnsw_max:
             before = rss_mib()
             started = time.perf_counter()
             hnsw = faiss.IndexHNSWFlat(args.dim, 32, faiss.METRIC_INNER_PRODUCT)

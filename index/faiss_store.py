@@ -168,9 +168,10 @@ def build_ivf(vectors: np.ndarray, ids: np.ndarray, nlist: int | None = None) ->
     nlist = nlist or ivf_lists(n)
     quantizer = faiss.IndexFlatIP(dimension)
     index = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
-    sample = min(n, nlist * 64)
+    sample = min(n, nlist * 40)  # faiss wants >= 39 per list
     rng = np.random.default_rng(0)
     train = vectors[rng.choice(n, sample, replace=False)] if sample < n else vectors
+    index.cp.niter = 12  # enough for the lists to settle; training time is linear in it
     index.train(np.ascontiguousarray(train, dtype=np.float32))
     index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # reconstruct/remove by id
     index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
