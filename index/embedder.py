@@ -46,6 +46,8 @@ def resolve_model(name: str, models_dir: Path | None = None) -> str:
 
 
 Runtime = Literal["onnx-int8", "onnx", "torch"]
+BULK_PASSAGES = 256  # from this many passages at once, float32 encoding runs on torch
+ONNX_BATCH = 8  # ONNX Runtime slows down with larger batches of long passages (memory traffic)
 
 
 class Embedder:
@@ -70,6 +72,7 @@ class Embedder:
         self._query_prompt = query_prompt
         self._passage_prompt = passage_prompt
         self._encoder: Encoder | None = None
+        self._bulk: Encoder | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -106,6 +109,25 @@ class Embedder:
                 precision = "int8" if self.runtime == "onnx-int8" else "float32"
                 return OnnxEncoder(folder, precision)
         return TorchEncoder(path, self.name)
+
+    def bulk_encoder(self, passages: int) -> tuple[Encoder, int]:
+        """The encoder for `passages` passages at once, and its batch size cap.
+
+        ONNX Runtime answers single questions 2-3x faster than torch, but torch encodes long
+        batches faster here (9.5 against 7.2 passages/s for e5 at 300+ tokens) and its vectors
+        are the same (cosine 1.0): a large float32 job runs on torch when it is installed; a
+        small one (adding an article) stays on ONNX and never pays torch's import.
+        """
+        if self.runtime != "onnx" or passages < BULK_PASSAGES:
+            return self.encoder, ONNX_BATCH if self.runtime != "torch" else 1 << 16
+        with self._lock:
+            if self._bulk is None:
+                try:
+                    self._bulk = TorchEncoder(resolve_model(self.name, self.models_dir), self.name)
+                except (ImportError, ModelUnavailable) as exc:
+                    log.info("encoding passages on ONNX Runtime (%s)", exc)
+                    self._bulk = self.encoder
+        return self._bulk, ONNX_BATCH if self._bulk is self._encoder else 1 << 16
 
     @property
     def precision(self) -> str:
@@ -160,15 +182,17 @@ class Embedder:
         out = np.zeros((len(texts), dim), dtype=np.float32)
         pooled: list[np.ndarray] = [np.zeros((0, dim), dtype=np.float16) for _ in texts]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        step = batch_size * 4
         prompt = self.passage_prompt
+        encoder, cap = self.bulk_encoder(len(texts))
+        batch_size = max(1, min(batch_size, cap))
+        step = batch_size * 4
         for begin in range(0, len(order), step):
             chunk = order[begin : begin + step]
             batch = [prompt + texts[i] for i in chunk]
             if sentences is None:
-                out[chunk] = self.encoder.encode(batch, batch_size)
+                out[chunk] = encoder.encode(batch, batch_size)
             else:
-                results = self.encoder.encode_tokens(batch, batch_size)
+                results = encoder.encode_tokens(batch, batch_size)
                 for index, (vector, tokens, spans) in zip(chunk, results, strict=True):
                     out[index] = vector
                     pooled[index] = _pool(tokens, spans, sentences[index], len(prompt))

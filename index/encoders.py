@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -66,19 +67,34 @@ class OnnxEncoder:
         self._model_tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._model_tokenizer.no_padding()
         self._model_tokenizer.enable_truncation(self.max_seq_length)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or max(1, min(os.cpu_count() or 1, 8))
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        path = folder / (INT8_FILE if precision == "int8" else FLOAT_FILE)
-        try:
-            self._session = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:
-            raise ModelUnavailable(
-                f"{path} cannot be loaded ({type(exc).__name__}); delete {folder} to re-export it"
-            ) from None
+        self._path = folder / (INT8_FILE if precision == "int8" else FLOAT_FILE)
+        self._threads = threads or max(1, min(os.cpu_count() or 1, 8))
+        self._session_lock = threading.Lock()
+        self._session_: ort.InferenceSession | None = None
+        if not self._path.is_file():
+            raise ModelUnavailable(f"{self._path} is missing; delete {folder} to re-export it")
+
+    @property
+    def _session(self) -> Any:
+        """The inference session, created on first use (tokenising alone does not need it)."""
+        with self._session_lock:
+            if self._session_ is None:
+                import onnxruntime as ort
+
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = self._threads
+                options.inter_op_num_threads = 1
+                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                try:
+                    self._session_ = ort.InferenceSession(
+                        str(self._path), options, providers=["CPUExecutionProvider"]
+                    )
+                except Exception as exc:
+                    raise ModelUnavailable(
+                        f"{self._path} cannot be loaded ({type(exc).__name__}); delete "
+                        f"{self._path.parent} to export it again"
+                    ) from None
+            return self._session_
 
     def token_spans(self, texts: Sequence[str]) -> list[Spans]:
         encodings = self._plain.encode_batch(list(texts), add_special_tokens=False)

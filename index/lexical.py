@@ -19,6 +19,8 @@ _KAZAKH = re.compile(r"[әғқңөұүһіӘҒҚҢӨҰҮҺІ]")
 _AZERBAIJANI = re.compile(r"[əƏ]")
 _TURKISH = re.compile(r"[ğışİĞŞ]")
 MAX_QUERY_TERMS = 32
+COMMON_FRACTION = 0.25
+MIN_TERMS = 3
 _STOP = frozenset(
     """a an the of in on at to for from by with and or but is are was were be been being do does
     did what which who whom whose when where why how that this these those it its as into than
@@ -80,9 +82,29 @@ def document(text: str, lang: str) -> str:
     return " ".join(terms(text, lang))
 
 
+def query_terms(question: str) -> list[str]:
+    """The question's distinct stems, in order (at most MAX_QUERY_TERMS)."""
+    return list(dict.fromkeys(terms(question, guess_language(question))))[:MAX_QUERY_TERMS]
+
+
+def as_match(stems: list[str]) -> str | None:
+    """An FTS5 MATCH expression: any of these stems (None when there are none)."""
+    quoted = ['"' + s.replace('"', "") + '"' for s in stems if s.replace('"', "")]
+    return " OR ".join(quoted) if quoted else None
+
+
 def match_query(question: str) -> str | None:
     """An FTS5 MATCH expression: any of the question's stems (None when it has none)."""
-    stems = list(dict.fromkeys(terms(question, guess_language(question))))[:MAX_QUERY_TERMS]
-    if not stems:
-        return None
-    return " OR ".join('"' + s.replace('"', "") + '"' for s in stems)
+    return as_match(query_terms(question))
+
+
+def selective(stems: list[str], frequency: dict[str, int], passages: int) -> list[str]:
+    """The stems worth searching for: those in at most COMMON_FRACTION of the passages (a stem
+    in half the corpus adds almost nothing to BM25 but makes it score half the corpus), and
+    always the MIN_TERMS rarest that occur at all."""
+    present = [s for s in stems if frequency.get(s, 0) > 0]
+    kept = [s for s in present if frequency[s] <= COMMON_FRACTION * passages]
+    if len(kept) < MIN_TERMS:
+        rarest = sorted(present, key=lambda s: frequency[s])[:MIN_TERMS]
+        kept = [s for s in present if s in rarest]
+    return kept

@@ -47,6 +47,7 @@ class PassageRow:
 class TextStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self._vocab: int | None = None  # passages, once the vocabulary table is attached
 
     @classmethod
     def create(cls, path: Path) -> TextStore:
@@ -143,7 +144,11 @@ class TextStore:
 
     def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]:
         """Passage ids and BM25 scores (higher is better) for the question's words."""
-        match = lexical.match_query(question)
+        stems = lexical.query_terms(question)
+        if not stems:
+            return []
+        frequency, passages = self._frequencies(stems)
+        match = lexical.as_match(lexical.selective(stems, frequency, passages))
         if match is None:
             return []
         rows = self._conn.execute(
@@ -152,6 +157,20 @@ class TextStore:
             (match, k),
         )
         return [(int(pid), float(score)) for pid, score in rows]
+
+    def _frequencies(self, stems: list[str]) -> tuple[dict[str, int], int]:
+        """How many passages hold each stem, and how many passages there are."""
+        if self._vocab is None:
+            self._conn.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab "
+                "USING fts5vocab(main, passages_fts, row)"
+            )
+            self._vocab = int(self._conn.execute("SELECT count(*) FROM passages").fetchone()[0])
+        marks = ",".join("?" * len(stems))
+        rows = self._conn.execute(
+            f"SELECT term, doc FROM temp.passages_vocab WHERE term IN ({marks})", stems
+        )
+        return {str(term): int(doc) for term, doc in rows}, self._vocab
 
     def articles(self) -> list[Article]:
         rows = self._conn.execute(

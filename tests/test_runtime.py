@@ -62,3 +62,23 @@ def test_answering_on_onnx_never_imports_torch(embedder: Embedder, models_dir: P
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["384", "False", "False"]
+
+
+def test_large_float32_jobs_encode_on_torch_with_the_same_vectors(
+    embedder: Embedder, models_dir: Path
+) -> None:
+    from index.embedder import BULK_PASSAGES
+    from index.encoders import OnnxEncoder, TorchEncoder
+
+    model = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx")
+    assert isinstance(model.bulk_encoder(3)[0], OnnxEncoder)
+    assert isinstance(model.bulk_encoder(BULK_PASSAGES)[0], TorchEncoder)
+    texts = [
+        f"Passage number {i} about the Caspian ferry and wheat. " * (1 + i % 7)
+        for i in range(BULK_PASSAGES)
+    ]
+    many, _ = model.encode_passages(texts)
+    few, _ = model.encode_passages(texts[:5])
+    assert np.min(np.sum(many[:5] * few, axis=1)) > 0.9999
+    int8 = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx-int8")
+    assert isinstance(int8.bulk_encoder(BULK_PASSAGES)[0], OnnxEncoder)  # int8 stays int8
