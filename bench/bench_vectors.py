@@ -3,11 +3,14 @@
     python bench/bench_vectors.py [--sizes 100000 1000000] [--dim 384] [--queries 500]
         [--out bench/results/vectors.json]
 
-Vectors are clustered like sentence embeddings (a few thousand topic centres, spread around
-them) and L2-normalised; queries are drawn the same way. For each size: build time, memory
-(resident growth while building), p50/p99 single-query search time and recall@10 against exact
-search, for exact (`IndexFlatIP`, what Khabar uses below KHABAR_ANN_MIN_VECTORS), Khabar's IVF
-(`index.faiss_store.build_ivf`, at several nprobe) and HNSW (for comparison).
+Vectors are clustered like sentence embeddings: each is a topic centre plus noise (cosine about
+0.93 to its centre), L2-normalised; queries are drawn the same way. With `--like INDEX_DIR`
+the centres are the real passage vectors of a built Khabar index (so the synthetic set has the
+real model's anisotropy and topic structure); otherwise 4,096 random directions.
+For each size: build time, memory (resident growth while building), p50/p99 single-query
+search time and recall@10 against exact search, for exact (`IndexFlatIP`, what Khabar uses
+below KHABAR_ANN_MIN_VECTORS), Khabar's IVF (`index.faiss_store.build_ivf`, at several
+nprobe) and HNSW (for comparison).
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ def clustered(n: int, dim: int, rng: np.random.Generator, centres: np.ndarray) -
     for begin in range(0, n, step):
         m = min(step, n - begin)
         which = rng.integers(0, len(centres), m)
-        block = centres[which] + rng.normal(scale=0.07, size=(m, dim)).astype(np.float32)
+        noise = rng.normal(scale=0.4 / np.sqrt(dim), size=(m, dim)).astype(np.float32)
+        block = centres[which] + noise
         out[begin : begin + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
     return out
 
@@ -82,11 +86,23 @@ def main() -> None:
     parser.add_argument(
         "--hnsw-max", type=int, default=200_000, help="build HNSW only up to this size (slow)"
     )
+    parser.add_argument("--like", type=Path, help="a built index whose vectors are the centres")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/vectors.json")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
-    centres = rng.normal(size=(4096, args.dim)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    if args.like:
+        from index import layout
+
+        generation = layout.current_generation(args.like)
+        assert generation is not None, f"no index in {args.like}"
+        real = faiss.read_index(str(generation / "vectors.faiss"))
+        centres = real.index.reconstruct_n(0, real.ntotal) if hasattr(real, "index") else None
+        if centres is None:
+            centres = faiss.downcast_index(real).reconstruct_n(0, real.ntotal)
+        args.dim = centres.shape[1]
+    else:
+        centres = rng.normal(size=(4096, args.dim)).astype(np.float32)
+    centres = (centres / np.linalg.norm(centres, axis=1, keepdims=True)).astype(np.float32)
     results = []
     for n in args.sizes:
         data = clustered(n, args.dim, rng, centres)

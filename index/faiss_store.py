@@ -21,8 +21,8 @@ import numpy as np
 from .errors import IndexCorrupt
 
 FILE_NAME = "vectors.faiss"
-DEFAULT_ANN_MIN_VECTORS = 200_000
-DEFAULT_NPROBE = 24
+DEFAULT_ANN_MIN_VECTORS = 50_000
+DEFAULT_NPROBE = 16
 
 
 def ivf_lists(n: int) -> int:

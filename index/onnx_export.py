@@ -54,8 +54,10 @@ def onnx_folder(models_dir: Path, name: str, resolved: str) -> Path:
 
 
 def _fingerprint(resolved: str) -> str:
-    digest = hashlib.sha256(f"{EXPORT_VERSION}\0{resolved}".encode())
     path = Path(resolved)
+    if path.is_dir():
+        resolved = str(path.resolve())  # the same folder by any path is the same model
+    digest = hashlib.sha256(f"{EXPORT_VERSION}\0{resolved}".encode())
     if path.is_dir():
         for item in sorted(path.rglob("*")):
             if item.is_file() and item.suffix in {".json", ".safetensors", ".bin", ".txt"}:

@@ -33,8 +33,8 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(default=40, ge=0, le=512)
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     max_article_bytes: int = Field(default=5_000_000, ge=1)
-    ann_min_vectors: int = Field(default=200_000, ge=1)
-    ann_nprobe: int = Field(default=24, ge=1, le=65536)
+    ann_min_vectors: int = Field(default=50_000, ge=1)
+    ann_nprobe: int = Field(default=16, ge=1, le=65536)
 
     # --- answering ----------------------------------------------------------------------------
     results: int = Field(default=5, ge=1, le=20)
