@@ -101,15 +101,18 @@ async def _post_init(app: Application) -> None:
     app.bot_data["watch"] = asyncio.create_task(
         khabar.service.watch(khabar.settings.reload_check_seconds)
     )
+    # Load the model beside polling, so the first reader does not wait for it.
+    app.bot_data["warm_up"] = asyncio.create_task(khabar.service.warm_up())
 
 
 async def _post_shutdown(app: Application) -> None:
     khabar: Khabar = app.bot_data["khabar"]
-    task = app.bot_data.pop("watch", None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    for name in ("watch", "warm_up"):
+        task = app.bot_data.pop(name, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     khabar.questions.close()
 
 
