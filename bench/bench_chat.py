@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import read_questions, save_and_print  # noqa: E402
 from bot.testserver.client import ChatRef, User  # noqa: E402
 from index.builder import build_index  # noqa: E402
 from index.retriever import Retriever  # noqa: E402
@@ -86,15 +86,9 @@ def main() -> None:
         answers_per_minute=100_000,
     )
     build_index(settings)
-    questions = DEFAULT_QUESTIONS
-    if args.questions:
-        with args.questions.open(encoding="utf-8") as f:
-            questions = [json.loads(line)["question"] for line in f if line.strip()]
+    questions = read_questions(args.questions, DEFAULT_QUESTIONS)
     result = asyncio.run(measure(settings, questions, args.n))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    for key, value in result.items():
-        print(f"{key:<26} {value}")
+    save_and_print(dict(result), args.out)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import read_questions, save_and_print  # noqa: E402
+from index.settings import Settings  # noqa: E402
+
 FALLBACK_QUESTIONS = [
     "Why did Chelsea sack Adrian Mutu?",
     "What did the Bank of England decide about interest rates?",
@@ -73,13 +76,6 @@ def passages_of(summary: str) -> int:
     raise ValueError(summary)
 
 
-def load_questions(path: Path | None) -> list[str]:
-    if path is None:
-        return FALLBACK_QUESTIONS
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line)["question"] for line in f if line.strip()]
-
-
 def bare_encode_rate(index_dir: Path) -> tuple[float, int]:
     """Passages per second of the model alone on the index's own passages (same runtime,
     batch size and passage prompt; length-sorted batches like the builder), in a subprocess."""
@@ -104,11 +100,26 @@ print(json.dumps([len(texts) / (time.perf_counter() - started), len(texts)]))
     return float(rate), int(n)
 
 
+def peer_command(settings: Settings, model_path: str, action: str, *paths: Path) -> list[str]:
+    """A `bench/peer_langchain.py` command with Khabar's model and passage size."""
+    return [
+        sys.executable,
+        str(ROOT / "bench/peer_langchain.py"),
+        action,
+        *map(str, paths),
+        "--model",
+        model_path,
+        "--chunk-tokens",
+        str(settings.chunk_tokens),
+        "--overlap",
+        str(settings.chunk_overlap_tokens),
+    ]
+
+
 def question_latency(corpus: Path, index_dir: Path, questions: list[str]) -> dict[str, float]:
     """Question in, rendered reply out, in-process, as the bot's handler does it."""
     from bot import render
     from index.retriever import Retriever
-    from index.settings import Settings
 
     retriever = Retriever(Settings(corpus_dir=corpus, index_dir=index_dir))
     retriever.answer(questions[0])
@@ -142,7 +153,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from index.embedder import resolve_model
-    from index.settings import Settings
 
     settings = Settings()
     work = args.keep or Path(tempfile.mkdtemp(prefix="khabar-bench-"))
@@ -184,21 +194,7 @@ def main() -> None:
 
     if args.peer:
         store = work / "peer"
-        seconds, out, peak = run(
-            [
-                sys.executable,
-                str(ROOT / "bench/peer_langchain.py"),
-                "build",
-                str(corpus),
-                str(store),
-                "--model",
-                model_path,
-                "--chunk-tokens",
-                str(settings.chunk_tokens),
-                "--overlap",
-                str(settings.chunk_overlap_tokens),
-            ]
-        )
+        seconds, out, peak = run(peer_command(settings, model_path, "build", corpus, store))
         peer = json.loads(out.strip().splitlines()[-1])
         result["peer_full_build_s"] = round(seconds, 1)
         result["peer_passages"] = peer["passages"]
@@ -220,7 +216,7 @@ def main() -> None:
     result["remove_one_s"] = round(statistics.median(removes), 2)
     result["add_one_s"] = round(statistics.median(adds), 2)
 
-    questions = load_questions(args.questions)
+    questions = read_questions(args.questions, FALLBACK_QUESTIONS)
     if args.questions and (args.questions.parent / "corpus").is_dir():
         shutil.copytree(args.questions.parent / "corpus", corpus / "question-set")
         build(corpus, index_dir)
@@ -229,19 +225,7 @@ def main() -> None:
     result["question_p50_ms"] = latency["p50_ms"]
     result["question_p99_ms"] = latency["p99_ms"]
     if args.peer and args.questions:
-        command = [
-            sys.executable,
-            str(ROOT / "bench/peer_langchain.py"),
-            "query",
-            str(work / "peer"),
-            str(args.questions),
-            "--model",
-            model_path,
-            "--chunk-tokens",
-            str(settings.chunk_tokens),
-            "--overlap",
-            str(settings.chunk_overlap_tokens),
-        ]
+        command = peer_command(settings, model_path, "query", work / "peer", args.questions)
         if (corpus / "question-set").is_dir():
             command += ["--add", str(corpus / "question-set")]
         peer = json.loads(run(command)[1].strip().splitlines()[-1])
@@ -253,12 +237,7 @@ def main() -> None:
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    width = max(len(k) for k in result)
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
-    print(f"(written to {args.out})")
+    save_and_print(result, args.out)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import read_questions, save_and_print  # noqa: E402
 from bot.testserver.client import ChatRef, ControlClient, User  # noqa: E402
 from bot.testserver.server import TestServer  # noqa: E402
 
@@ -166,16 +166,9 @@ def main() -> None:
     subprocess.run(
         [sys.executable, "-m", "index", "index", "build", "-q"], env=env, cwd=ROOT, check=True
     )
-    questions = FALLBACK
-    if args.questions:
-        with args.questions.open(encoding="utf-8") as f:
-            questions = [json.loads(line)["question"] for line in f if line.strip()]
+    questions = read_questions(args.questions, FALLBACK)
     result = asyncio.run(measure(args, env, questions))
-    result = {"corpus": str(args.corpus), "max_rate": args.max_rate, **result}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    for key, value in result.items():
-        print(f"{key:<32} {value}")
+    save_and_print({"corpus": str(args.corpus), "max_rate": args.max_rate, **result}, args.out)
 
 
 if __name__ == "__main__":

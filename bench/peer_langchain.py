@@ -84,6 +84,8 @@ def build(args: argparse.Namespace) -> None:
 def query(args: argparse.Namespace) -> None:
     from langchain_community.vectorstores import FAISS
 
+    from bench.common import read_questions
+
     store = FAISS.load_local(
         str(args.store), embeddings(args.model), allow_dangerous_deserialization=True
     )
@@ -92,8 +94,7 @@ def query(args: argparse.Namespace) -> None:
         store.add_documents(
             splitter(args.model, args.chunk_tokens, args.overlap).split_documents(docs)
         )
-    with args.questions.open(encoding="utf-8") as f:
-        questions = [json.loads(line)["question"] for line in f if line.strip()]
+    questions = read_questions(args.questions, [])
     store.similarity_search(questions[0], k=5)
     times = []
     for question in questions:

@@ -48,7 +48,6 @@ class OnnxEncoder:
     """A model exported by `onnx_export`, run by onnxruntime with the `tokenizers` library."""
 
     def __init__(self, folder: Path, precision: str = "int8", threads: int | None = None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         from .onnx_export import CONFIG_FILE, FLOAT_FILE, INT8_FILE
@@ -70,7 +69,7 @@ class OnnxEncoder:
         self._path = folder / (INT8_FILE if precision == "int8" else FLOAT_FILE)
         self._threads = threads or max(1, min(os.cpu_count() or 1, 8))
         self._session_lock = threading.Lock()
-        self._session_: ort.InferenceSession | None = None
+        self._session_: Any = None
         if not self._path.is_file():
             raise ModelUnavailable(f"{self._path} is missing; delete {folder} to re-export it")
 
