@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 
 from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.error import InvalidToken
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -18,10 +20,12 @@ from telegram.ext import (
     filters,
 )
 
+from index.errors import KhabarError
 from index.settings import Settings
 
 from .documents import on_document
 from .handlers import Khabar
+from .poller import HandledStore, Poller
 from .questions import QuestionStore
 from .ratelimiter import RetryingRateLimiter
 from .service import AnswerService
@@ -117,23 +121,53 @@ async def _post_shutdown(app: Application) -> None:
 
 
 @contextlib.asynccontextmanager
-async def polling(app: Application) -> AsyncIterator[Application]:
-    """Run `app` with long polling inside the current event loop (for tests and local runs)."""
+async def polling(app: Application) -> AsyncIterator[Poller]:
+    """Run `app` with long polling inside the current event loop. Updates are confirmed to
+    Telegram only once handled (see `poller.py`), so a restart loses no question."""
+    khabar: Khabar = app.bot_data["khabar"]
     async with app:  # initialize() and shutdown(); the hooks are what run_polling() also calls
         if app.post_init:
             await app.post_init(app)
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(
-            timeout=10, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1, poll_interval=0.0
-        )
+        handled = HandledStore(khabar.settings.data_dir / "bot.sqlite", app.bot.id)
+        poller = Poller(app, handled, ALLOWED_UPDATES)
+        app.bot_data["poller"] = poller
+        poller.start()
         try:
-            yield app
+            yield poller
         finally:
-            await app.updater.stop()
+            await poller.stop()
             await app.stop()
             if app.post_shutdown:
                 await app.post_shutdown(app)
+            handled.close()
+
+
+async def until_stopped(poller: Poller | None = None) -> None:
+    """Until SIGINT/SIGTERM (or the poller ends: it raises why, e.g. a refused token)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    waits: set[asyncio.Future[object]] = {asyncio.ensure_future(stop.wait())}
+    if poller is not None:
+        waits.add(asyncio.ensure_future(poller.wait()))
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for future in pending:
+        future.cancel()
+    for future in done:
+        future.result()
+
+
+async def serve_polling(app: Application) -> None:
+    try:
+        async with polling(app) as poller:
+            await until_stopped(poller)
+    except InvalidToken:
+        raise KhabarError(
+            "Telegram refused the bot token: check TELEGRAM_BOT_TOKEN (from @BotFather)"
+        ) from None
 
 
 def run_telegram(settings: Settings, service: AnswerService) -> None:
@@ -152,4 +186,4 @@ def run_telegram(settings: Settings, service: AnswerService) -> None:
             bootstrap_retries=-1,
         )
     else:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)
+        asyncio.run(serve_polling(app))

@@ -3,14 +3,11 @@ all in one process. What `khabar run` and `khabar bot` do when no Telegram token
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import signal
 
 from index.settings import Settings
 
-from .app import LOCAL_TOKEN, build_application, polling
+from .app import LOCAL_TOKEN, build_application, polling, until_stopped
 from .chat import TerminalChat
 from .service import AnswerService
 from .testserver.server import TestServer
@@ -24,7 +21,7 @@ async def run_local(settings: Settings, port: int, with_chat: bool) -> None:
     service = AnswerService(local)
     app = build_application(local, LOCAL_TOKEN, service)
     try:
-        async with polling(app):
+        async with polling(app) as poller:
             print(
                 f"Local test chats: Bot API at {server.url} (control API under {server.url}/_test/)"
             )
@@ -32,19 +29,10 @@ async def run_local(settings: Settings, port: int, with_chat: bool) -> None:
                 await TerminalChat(server.url, app.bot.username).run()
             else:
                 print(f"Chat with the bot from another terminal: khabar chat --server {server.url}")
-                await _until_stopped()
+                await until_stopped(poller)
     finally:
         service.close()
         await server.stop()
-
-
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
 
 
 async def serve_forever(host: str, port: int) -> None:
@@ -54,6 +42,6 @@ async def serve_forever(host: str, port: int) -> None:
         f"control API under {server.url}/_test/"
     )
     try:
-        await _until_stopped()
+        await until_stopped()
     finally:
         await server.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -67,7 +68,9 @@ class World:
         self.bot_id = 0
         self.chats: dict[int, Chat] = {}
         self.updates: list[dict[str, Any]] = []
-        self.update_ids = itertools.count(1)
+        # Like Telegram, update ids go up one by one from a starting point chosen at random
+        # (Telegram picks a new random start after a week without updates).
+        self.update_ids = itertools.count(random.randrange(10_000_000, 900_000_000))
         self.allowed_updates: list[str] | None = None
         self.webhook: dict[str, Any] | None = None
         self.commands: dict[str, list[dict[str, str]]] = {}
