@@ -25,7 +25,7 @@ from index.settings import Settings
 
 from .documents import on_document
 from .handlers import Khabar
-from .poller import HandledStore, Poller
+from .poller import Poller, UpdateJournal
 from .questions import QuestionStore
 from .ratelimiter import RetryingRateLimiter
 from .service import AnswerService
@@ -122,15 +122,15 @@ async def _post_shutdown(app: Application) -> None:
 
 @contextlib.asynccontextmanager
 async def polling(app: Application) -> AsyncIterator[Poller]:
-    """Run `app` with long polling inside the current event loop. Updates are confirmed to
-    Telegram only once handled (see `poller.py`), so a restart loses no question."""
+    """Run `app` with long polling inside the current event loop. Updates are journaled in the
+    data folder before Telegram forgets them (see `poller.py`), so a restart loses no question."""
     khabar: Khabar = app.bot_data["khabar"]
     async with app:  # initialize() and shutdown(); the hooks are what run_polling() also calls
         if app.post_init:
             await app.post_init(app)
         await app.start()
-        handled = HandledStore(khabar.settings.data_dir / "bot.sqlite", app.bot.id)
-        poller = Poller(app, handled, ALLOWED_UPDATES)
+        journal = UpdateJournal(khabar.settings.data_dir / "bot.sqlite", app.bot.id)
+        poller = Poller(app, journal, ALLOWED_UPDATES)
         app.bot_data["poller"] = poller
         poller.start()
         try:
@@ -140,7 +140,7 @@ async def polling(app: Application) -> AsyncIterator[Poller]:
             await app.stop()
             if app.post_shutdown:
                 await app.post_shutdown(app)
-            handled.close()
+            journal.close()
 
 
 async def until_stopped(poller: Poller | None = None) -> None:

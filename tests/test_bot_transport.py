@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 
@@ -102,3 +103,38 @@ async def test_429_and_5xx_lose_no_answer(seed_index: Settings, embedder, tmp_pa
         assert len(replies) == 1
         statuses = [c["status"] for c in (await tg.client.calls("sendMessage"))["calls"]]
         assert statuses.count(429) == 1 and statuses.count(502) == 1 and statuses.count(200) == 3
+
+
+async def test_drops_slow_calls_and_a_server_restart_lose_and_repeat_nothing(
+    seed_index: Settings, embedder, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Connection drops, a slow Telegram and the server going away mid-poll: every question
+    gets exactly one reply once the server is back; no update is handled twice."""
+    settings = seed_index.with_overrides(data_dir=tmp_path)
+    async with running_bot(settings, Retriever(settings, embedder)) as tg:
+        await tg.client.fault("drop", "getUpdates", count=2)
+        await tg.client.fault("drop", "sendMessage", count=1)
+        await tg.client.fault("delay", "sendMessage", count=1, seconds=2.0)
+        chats = [ChatRef(700 + i) for i in range(4)]
+        users = [User(700 + i, f"U{i}", "en") for i in range(4)]
+        sent = [await tg.client.say(c, u, QUESTION) for c, u in zip(chats, users, strict=True)]
+        for chat, s in zip(chats, sent, strict=True):
+            replies, _ = await tg.client.replies(chat.id, s["seq"], wait=30)
+            assert len(replies) == 1 and "Founded in 2009" in replies[0]["text"]
+
+        # The server goes away while the bot is waiting in getUpdates, and comes back.
+        await tg.server.stop()
+        await asyncio.sleep(2.0)  # the bot's polls fail meanwhile and back off
+        await tg.server.start()
+        later = [ChatRef(710 + i) for i in range(3)]
+        sent = [await tg.client.say(c, User(c.id, "V", "en"), QUESTION) for c in later]
+        for chat, s in zip(later, sent, strict=True):
+            replies, _ = await tg.client.replies(chat.id, s["seq"], wait=30)
+            assert len(replies) == 1 and "Founded in 2009" in replies[0]["text"]
+
+        await asyncio.sleep(1.5)  # anything repeated would have arrived by now
+        for chat in chats + later:
+            history = (await tg.client.history(chat.id))["messages"]
+            assert [m["from_bot"] for m in history] == [False, True], history
+        assert tg.app.bot_data["poller"].skipped == 0
+        assert tg.server.world.faults == []  # every injected fault did happen

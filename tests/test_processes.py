@@ -132,3 +132,99 @@ def test_run_gives_a_terminal_chat(env: dict[str, str]) -> None:
     assert proc.returncode == 0, err
     assert "Founded in 2009" in out and "Trend" in out
     assert "[1] Next ▶" in out and "Whole passage" in out
+
+
+def _say(base: str, chat_id: int, text: str) -> int:
+    sent = httpx.post(
+        f"{base}/_test/messages",
+        json={
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "first_name": "P", "language_code": "en"},
+            "text": text,
+        },
+    ).json()
+    return int(sent["seq"])
+
+
+def _bot_messages(base: str, chat_id: int, wait: float = 0, since: int = 0) -> list[str]:
+    data = httpx.get(
+        f"{base}/_test/chats/{chat_id}/messages",
+        params={"wait": wait, "since": since},
+        timeout=wait + 5,
+    ).json()
+    return [m["text"] for m in data["messages"] if m["from_bot"]]
+
+
+def _wait_in_flight(base: str, timeout: float = 30) -> None:
+    """Until the bot has fetched every update and every injected slow call has begun."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = httpx.get(f"{base}/_test/updates").json()["pending"]
+        faults = httpx.get(f"{base}/_test/faults").json()["faults"]
+        if not pending and not faults:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the bot did not take the questions")
+
+
+def test_a_restarted_bot_answers_what_was_in_flight_once(
+    env: dict[str, str], stop_all: list
+) -> None:  # type: ignore[type-arg]
+    """Killed (SIGKILL) or stopped (SIGTERM) with questions in flight: after the restart every
+    question has exactly one reply."""
+    port = free_port()
+    server = khabar("testserver", "--port", str(port), env=env)
+    stop_all.append(server)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/_test/health")
+    bot_env = {
+        **env,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": base,
+        "KHABAR_TYPING_AFTER_SECONDS": "0",  # "typing" before every answer: the slow call
+    }
+    bot = khabar("bot", env=bot_env)
+    stop_all.append(bot)
+    assert "Founded in 2009" in ask_via_control(base, 80, QUESTION)
+
+    # Telegram takes 30 s to answer "typing": five questions are in the bot's hands when it dies.
+    chats = [81, 82, 83, 84, 85]
+    httpx.post(
+        f"{base}/_test/faults",
+        json={"kind": "delay", "method": "sendChatAction", "count": 5, "seconds": 30},
+    )
+    for chat in chats:
+        _say(base, chat, QUESTION)
+    _wait_in_flight(base)
+    bot.kill()
+    bot.wait(timeout=10)
+    assert all(_bot_messages(base, chat) == [] for chat in chats)
+    httpx.delete(f"{base}/_test/faults")
+
+    again = khabar("bot", env=bot_env)
+    stop_all.append(again)
+    for chat in chats:
+        replies = _bot_messages(base, chat, wait=60)
+        assert len(replies) == 1 and "Founded in 2009" in replies[0]
+
+    # A stop (SIGTERM) lets the questions in hand finish first.
+    stopped = [91, 92, 93]
+    httpx.post(
+        f"{base}/_test/faults",
+        json={"kind": "delay", "method": "sendChatAction", "count": 3, "seconds": 2},
+    )
+    for chat in stopped:
+        _say(base, chat, QUESTION)
+    _wait_in_flight(base)
+    again.send_signal(signal.SIGTERM)
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err
+    for chat in stopped:
+        replies = _bot_messages(base, chat)
+        assert len(replies) == 1 and "Founded in 2009" in replies[0]
+
+    third = khabar("bot", env=bot_env)
+    stop_all.append(third)
+    assert "Founded in 2009" in ask_via_control(base, 99, QUESTION)
+    for chat in chats + stopped:  # nothing was answered a second time
+        assert len(_bot_messages(base, chat)) == 1

@@ -46,6 +46,7 @@ def add_routes(app: web.Application, server: TestServer) -> None:
     r.add_get("/_test/commands", handlers.commands)
     r.add_get("/_test/updates", handlers.updates)
     r.add_post("/_test/faults", handlers.add_fault)
+    r.add_get("/_test/faults", handlers.list_faults)
     r.add_delete("/_test/faults", handlers.clear_faults)
     r.add_get("/_test/health", handlers.health)
 
@@ -310,6 +311,12 @@ class _Handlers:
             )
         )
         return web.json_response({"ok": True})
+
+    async def list_faults(self, request: web.Request) -> web.Response:
+        """The faults not yet acted out (a fault with count N is taken by the next N calls)."""
+        return web.json_response(
+            {"ok": True, "faults": [vars(fault) for fault in self.world.faults]}
+        )
 
     async def clear_faults(self, request: web.Request) -> web.Response:
         self.world.faults.clear()
