@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from index.errors import KhabarError
+from index.redact import redact_secrets
 from index.settings import Settings
 
 from .documents import on_document
@@ -51,6 +52,8 @@ COMMANDS = {
 
 def build_application(settings: Settings, token: str, service: AnswerService) -> Application:
     """The real python-telegram-bot Application with Khabar's handlers, pointed at the API URL."""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    redact_secrets([token, secret])
     api = settings.telegram_api_url.rstrip("/")
     questions = QuestionStore(settings.data_dir / "bot.sqlite")
     khabar = Khabar(settings, service, questions)

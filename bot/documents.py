@@ -26,7 +26,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return  # documents in groups are the group's business, not articles for the bot
     lang = lang_of(update)
     document = message.document
-    shown = html.escape((document.file_name or "file")[:100])
+    shown = html.escape(uploads.printable(document.file_name or "file")[:100])
     if not khabar.is_admin(update):
         await message.reply_text(t(lang, "admins_only"))
         return

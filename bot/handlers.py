@@ -301,8 +301,8 @@ class Khabar:
                 reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply.buttons)
             )
         except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                raise
+            # Pressed twice, or on a message since deleted or not the bot's: nothing to change.
+            log.info("button press left the message as it was: %s", exc.message)
 
     async def _button_reply(self, parts: list[str], lang: str) -> Reply | str:
         """The new message content for a button, or a short notice to show instead."""

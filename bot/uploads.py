@@ -18,6 +18,11 @@ class UploadRefused(KhabarError):
     """The document cannot go into the corpus; the message says why."""
 
 
+def printable(text: str) -> str:
+    """`text` with control and format characters (NUL, RTL overrides, …) shown as "?"."""
+    return "".join("?" if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
+
+
 def safe_name(name: str | None) -> str:
     """A plain file name: no folders, no dots in front, no control characters, a known type."""
     raw = unicodedata.normalize("NFC", name or "")

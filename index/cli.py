@@ -12,7 +12,11 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
 from .errors import KhabarError
+from .redact import redact_secrets, scrub
 from .settings import Settings
 
 EXIT_ERROR = 2
@@ -36,13 +40,39 @@ def main(argv: Sequence[str] | None = None) -> int:
             index_dir=getattr(args, "index_dir", None),
             model=getattr(args, "model", None),
         )
+        token, secret = settings.telegram_bot_token, settings.webhook_secret
+        redact_secrets([s.get_secret_value() if s else None for s in (token, secret)])
         result: int = args.func(args, settings)
         return result
+    except ValidationError as exc:
+        print(f"khabar: {settings_problem(exc)}", file=sys.stderr)
+        return EXIT_ERROR
     except KhabarError as exc:
-        print(f"khabar: {exc}", file=sys.stderr)
+        print(f"khabar: {scrub(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    except SettingsError as exc:
+        print(f"khabar: {exc} (see .env.example)", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line (and the traceback with -v), secrets scrubbed
+        print(
+            f"khabar: unexpected {type(exc).__name__}: {scrub(str(exc))[:500]} "
+            "(run again with -v for the details, and please report it)",
+            file=sys.stderr,
+        )
+        if getattr(args, "verbose", False):
+            logging.getLogger("khabar").error("unexpected error", exc_info=exc)
+        return 1
+
+
+def settings_problem(error: ValidationError) -> str:
+    """Which settings are wrong and why, without echoing their values (they may be secrets)."""
+    problems = []
+    for item in error.errors():
+        field = "_".join(str(part) for part in item["loc"] if not isinstance(part, int))
+        problems.append(f"KHABAR_{field.upper()}: {item['msg']}")
+    return "invalid setting " + "; ".join(problems) + " (see .env.example)"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IDS_HELP = "a list of numeric ids, like [123, -100456] or 123,-100456"
 
 
 class Settings(BaseSettings):
@@ -53,8 +57,8 @@ class Settings(BaseSettings):
         default="https://api.telegram.org",
         validation_alias=AliasChoices("TELEGRAM_API_URL", "KHABAR_TELEGRAM_API_URL"),
     )
-    allowed_chats: list[int] = Field(default_factory=list)
-    admin_ids: list[int] = Field(default_factory=list)
+    allowed_chats: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     answers_per_minute: int = Field(default=20, ge=1)
     telegram_max_rate: float = Field(default=30, gt=0)
     typing_after_seconds: float = Field(default=0.3, ge=0)
@@ -65,6 +69,20 @@ class Settings(BaseSettings):
     webhook_port: int = 8443
     webhook_secret: SecretStr | None = None
     reload_check_seconds: float = Field(default=2.0, gt=0)
+
+    @field_validator("allowed_chats", "admin_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        """Ids as a JSON list (`[1, 2]`) or separated by commas or spaces (`1, 2`)."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise ValueError(IDS_HELP) from None
+        return [part for part in re.split(r"[\s,]+", text) if part]
 
     @property
     def precision(self) -> str:
