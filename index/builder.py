@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +22,8 @@ from . import layout
 from .articles import READER_VERSION, Article, FileResult, iter_corpus_files, read_article_bytes
 from .chunking import chunk_text
 from .embedder import Embedder
-from .errors import ArticleError, CorpusMissing, KhabarError
-from .manifest import Manifest
+from .errors import ArticleError, CorpusMissing, IndexWriteFailed, KhabarError
+from .manifest import Manifest, file_digest
 from .sentences import sentence_spans
 from .settings import Settings
 from .textstore import FILE_NAME as SQLITE_FILE
@@ -103,17 +105,30 @@ def build_index(
         parsed = _parse(changed, scan, report)
         embedder = embedder or Embedder.from_settings(settings)
         generation = layout.new_generation(index_dir)
-        if old is not None and old_vectors is not None:
-            old.text.close()
-            text = TextStore.copy_of(old.generation / SQLITE_FILE, generation / SQLITE_FILE)
-            vectors = old_vectors
-        else:
-            text = TextStore.create(generation / SQLITE_FILE)
-            vectors = new_store("faiss", embedder.dimension, **settings.store_options)
-        _update(settings, embedder, text, vectors, parsed, scan.digests, removed, report, progress)
-        _publish(settings, embedder, generation, text, vectors, report)
+        try:
+            if old is not None and old_vectors is not None:
+                old.text.close()
+                text = TextStore.copy_of(old.generation / SQLITE_FILE, generation / SQLITE_FILE)
+                vectors = old_vectors
+            else:
+                text = TextStore.create(generation / SQLITE_FILE)
+                vectors = new_store("faiss", embedder.dimension, **settings.store_options)
+            _update(
+                settings, embedder, text, vectors, parsed, scan.digests, removed, report, progress
+            )
+            _publish(settings, embedder, generation, text, vectors, report)
+        except (OSError, sqlite3.Error) as exc:
+            if layout.current_generation(index_dir) != generation:
+                shutil.rmtree(generation, ignore_errors=True)  # give the space back now
+            raise IndexWriteFailed(index_dir, _reason(exc)) from exc
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _reason(exc: OSError | sqlite3.Error) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _reusable(previous: Path | None, settings: Settings, report: BuildReport) -> _Previous | None:
@@ -241,6 +256,7 @@ def _publish(
     report.unchanged = report.articles - report.added - report.changed
     text.close()
     vectors.save(generation)
+    files = sorted(p for p in generation.iterdir() if p.is_file())
     Manifest(
         model=settings.model,
         dimension=vectors.dimension,
@@ -254,7 +270,8 @@ def _publish(
         articles=report.articles,
         passages=report.passages,
         reader_version=READER_VERSION,
-        file_sizes={p.name: p.stat().st_size for p in generation.iterdir() if p.is_file()},
+        file_sizes={p.name: p.stat().st_size for p in files},
+        file_digests={p.name: file_digest(p) for p in files},
     ).save(generation)
     layout.publish(settings.index_dir, generation)
     report.published = True

@@ -30,6 +30,17 @@ class BuildLocked(KhabarError):
         )
 
 
+class IndexWriteFailed(KhabarError):
+    """Writing a new index failed (disk full, no permission…); the published one is intact."""
+
+    def __init__(self, index_dir: object, reason: str) -> None:
+        super().__init__(
+            f"could not write the new index in {index_dir} ({reason}) — the current index is "
+            "unchanged and still answers; free some disk space or fix the folder's permissions, "
+            'then run "khabar index build" again'
+        )
+
+
 class CorpusMissing(KhabarError):
     def __init__(self, corpus_dir: object) -> None:
         super().__init__(

@@ -109,7 +109,10 @@ class FaissStore:
     def save(self, folder: Path) -> None:
         self._reorganise()
         path = folder / FILE_NAME
-        faiss.write_index(self._index, str(path))
+        try:
+            faiss.write_index(self._index, str(path))
+        except RuntimeError as exc:  # FAISS reports a failed write (disk full…) this way
+            raise OSError(f"could not write {path.name}: {_first_line(exc)}") from None
         fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ class Manifest:
     precision: str = "float32"  # "int8" when built with KHABAR_RUNTIME=onnx-int8
     reader_version: int = 0
     file_sizes: dict[str, int] = field(default_factory=dict)
+    file_digests: dict[str, str] = field(default_factory=dict)  # BLAKE2b of each file
     format_version: int = FORMAT_VERSION
     built_at: str = ""
     articles: int = 0
@@ -60,3 +62,23 @@ class Manifest:
                 raise IndexCorrupt(f"{path} is missing")
             if path.stat().st_size != size:
                 raise IndexCorrupt(f"{path} has been truncated or altered")
+        for name, digest in self.file_digests.items():
+            if file_digest(self.folder_file(folder, name)) != digest:
+                raise IndexCorrupt(f"{folder / name} has been altered since it was written")
+
+    @staticmethod
+    def folder_file(folder: Path, name: str) -> Path:
+        path = folder / name
+        if not path.is_file():
+            raise IndexCorrupt(f"{path} is missing")
+        return path
+
+
+def file_digest(path: Path) -> str:
+    """A fast checksum of a file (BLAKE2b, read in 1 MiB blocks): catches flipped bytes that
+    leave the size alone, which FAISS and SQLite would otherwise load without noticing."""
+    digest = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
