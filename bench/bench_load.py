@@ -10,7 +10,10 @@ token, the real Application, long polling over HTTP), then measures:
 - resident memory of the bot process with the index loaded, after the load;
 - load: `--chats` private chats ask at once, each asking its next question as soon as the
   previous one is answered, `--total` questions in all: answers per second, p50/p99
-  message-to-reply time, and that every question got exactly one reply.
+  message-to-reply time, that every question got exactly one reply, and that each reply is
+  the one this process computes for that question (same index, same model, rendered alike);
+- memory over the run: the bot's resident memory sampled every half second; growth is the
+  median of the last quarter of the run minus that of the first quarter.
 Telegram itself allows about 30 messages per second; the local server has no flood limit, so
 KHABAR_TELEGRAM_MAX_RATE is raised to --max-rate to measure Khabar's own capacity.
 """
@@ -56,11 +59,15 @@ async def first_call(client: ControlClient, method: str, timeout: float = 120) -
 
 
 async def chat_worker(
-    client: ControlClient, chat_no: int, questions: list[str], latencies: list[float]
-) -> tuple[int, int]:
-    """Ask questions in one private chat, one after another; (asked, replies seen)."""
+    client: ControlClient,
+    chat_no: int,
+    questions: list[str],
+    latencies: list[float],
+    expected: dict[str, str],
+) -> tuple[int, int, int]:
+    """Ask questions in one private chat, one after another; (asked, replies, wrong replies)."""
     user, chat = User(10_000 + chat_no), ChatRef(10_000 + chat_no)
-    replies_seen = 0
+    replies_seen = wrong = 0
     for question in questions:
         began = time.perf_counter()
         sent = await client.say(chat, user, question)
@@ -69,10 +76,37 @@ async def chat_worker(
             raise SystemExit(f"chat {chat.id}: no reply to {question!r}")
         latencies.append((time.perf_counter() - began) * 1000)
         replies_seen += len(replies)
-    return len(questions), replies_seen
+        if question in expected and replies[0]["text"].strip() != expected[question]:
+            wrong += 1
+    return len(questions), replies_seen, wrong
 
 
-async def measure(args: argparse.Namespace, env: dict[str, str], questions: list[str]) -> dict:
+async def sample_rss(pid: int, samples: list[float], every: float = 0.5) -> None:
+    while True:
+        samples.append(rss_mib(pid))
+        await asyncio.sleep(every)
+
+
+def expected_replies(env: dict[str, str], questions: list[str]) -> dict[str, str]:
+    """Each distinct question's reply, computed here before the bot starts (same settings)."""
+    from index.settings import Settings
+    from tests.botharness import expected_text
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        from index.retriever import Retriever
+
+        retriever = Retriever(Settings())
+        return {q: expected_text(retriever, q) for q in dict.fromkeys(questions)}
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+async def measure(
+    args: argparse.Namespace, env: dict[str, str], questions: list[str], expected: dict[str, str]
+) -> dict:
     server = await TestServer().start()
     client = ControlClient(server.url)
     result: dict[str, object] = {}
@@ -101,13 +135,17 @@ async def measure(args: argparse.Namespace, env: dict[str, str], questions: list
         for i in range(args.total):
             per_chat[i % args.chats].append(questions[i % len(questions)])
         latencies: list[float] = []
+        rss: list[float] = []
+        sampler = asyncio.create_task(sample_rss(bot.pid, rss))
         started = time.perf_counter()
         counts = await asyncio.gather(
-            *(chat_worker(client, n, qs, latencies) for n, qs in enumerate(per_chat))
+            *(chat_worker(client, n, qs, latencies, expected) for n, qs in enumerate(per_chat))
         )
         wall = time.perf_counter() - started
+        sampler.cancel()
+        quarter = max(1, len(rss) // 4)
         await asyncio.sleep(1.0)  # let any duplicate reply arrive before counting
-        asked = sum(a for a, _ in counts)
+        asked = sum(a for a, _, _ in counts)
         replies_total = 0
         for n in range(args.chats):
             history = await client.history(10_000 + n)
@@ -120,11 +158,21 @@ async def measure(args: argparse.Namespace, env: dict[str, str], questions: list
                 "bot_replies": replies_total,
                 "lost": max(0, asked - replies_total),
                 "duplicated": max(0, replies_total - asked),
+                "checked_against_in_process": sum(
+                    1 for qs in per_chat for q in qs if q in expected
+                ),
+                "wrong": sum(w for _, _, w in counts),
                 "wall_s": round(wall, 2),
                 "answers_per_s": round(asked / wall, 1),
                 "reply_p50_ms": round(statistics.median(latencies), 1),
                 "reply_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
                 "rss_after_load_mib": round(rss_mib(bot.pid)),
+                "rss_first_quarter_mib": round(statistics.median(rss[:quarter])),
+                "rss_last_quarter_mib": round(statistics.median(rss[-quarter:])),
+                "rss_growth_mib": round(
+                    statistics.median(rss[-quarter:]) - statistics.median(rss[:quarter])
+                ),
+                "rss_max_mib": round(max(rss)),
             }
         )
     finally:
@@ -151,6 +199,9 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path, default=ROOT / "data/bench-index")
     parser.add_argument("--max-rate", type=float, default=1000)
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/load.json")
+    parser.add_argument(
+        "--no-check", action="store_true", help="skip comparing replies with in-process answers"
+    )
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     env.update(
@@ -167,7 +218,8 @@ def main() -> None:
         [sys.executable, "-m", "index", "index", "build", "-q"], env=env, cwd=ROOT, check=True
     )
     questions = read_questions(args.questions, FALLBACK)
-    result = asyncio.run(measure(args, env, questions))
+    expected = {} if args.no_check else expected_replies(env, questions)
+    result = asyncio.run(measure(args, env, questions, expected))
     save_and_print({"corpus": str(args.corpus), "max_rate": args.max_rate, **result}, args.out)
 
 

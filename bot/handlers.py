@@ -128,12 +128,8 @@ class Khabar:
             answer.found,
             f" text={question!r}" if self.settings.log_questions else "",
         )
-        if not answer.found:
-            reply = render.render_not_found(answer.hits, lang)
-        else:
-            qid = self.questions.remember(question)
-            reply = render.render_hit(answer.shown[0], 0, len(answer.shown), lang, qid)
-        await send_reply(message, reply, do_quote=group)
+        qid = self.questions.remember(question) if answer.found else ""
+        await send_reply(message, render.render_answer(answer, lang, qid), do_quote=group)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Private chats: every text is a question. Groups: mentions and replies to the bot."""

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from index.articles import Article
-from index.retriever import Hit
+from index.retriever import Answer, Hit
 
 from .texts import t
 
@@ -59,8 +59,10 @@ def shorten(text: str, limit: int) -> str:
     """At most `limit` UTF-16 units: cut after a sentence if one ends late enough, else a word."""
     if utf16_len(text) <= limit:
         return text
-    cut = text[: max(limit - 1, 0)]
-    while utf16_len(cut) > limit - 1:
+    if limit <= 1:  # no room for a word: at most the ellipsis
+        return "…"[: max(limit, 0)]
+    cut = text[: limit - 1]
+    while cut and utf16_len(cut) > limit - 1:  # astral characters count twice
         cut = cut[:-1]
     sentence_end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
     if sentence_end > len(cut) // 2:
@@ -167,6 +169,13 @@ def hit_buttons(
     if link:
         second.append(Button(t(lang, "open"), url=link))
     return [row for row in (nav, second) if row]
+
+
+def render_answer(answer: Answer, lang: str, qid: str) -> Reply:
+    """The reply to a question: its first excerpt, or "found nothing" naming the closest."""
+    if not answer.found:
+        return render_not_found(answer.hits, lang)
+    return render_hit(answer.shown[0], 0, len(answer.shown), lang, qid)
 
 
 def render_not_found(hits: list[Hit], lang: str) -> Reply:

@@ -22,14 +22,14 @@ import yaml
 from .encoding import decode_text
 from .errors import ArticleError
 
-READER_VERSION = 2
+READER_VERSION = 3
 """Bump when reading changes what an article's text or metadata is: every file is re-read by
 the next build (only articles whose content actually changed are embedded again)."""
 SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".jsonl")
 _DATE_PREFIX = re.compile(r"\A\s*date[:\s]\s*(\d{4}-\d{2}-\d{2})\b[ \t]*\n?[ \t]*", re.IGNORECASE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _MD_HEADING = re.compile(r"\A#\s+(.+?)\s*#*\s*(?:\n|\Z)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
 _TITLE_WORDS = 12
 
 

@@ -57,9 +57,10 @@ def sentence_units(text: str, token_spans: TokenSpans, max_tokens: int) -> list[
         for i in range(0, len(toks), max_tokens):
             piece = toks[i : i + max_tokens]
             piece_end = end if i + max_tokens >= len(toks) else start + toks[i + max_tokens][0]
-            units.append(
-                Unit(start + piece[0][0], _rstrip(text, start, piece_end), len(piece), para)
-            )
+            # The first piece starts where the sentence does: characters the tokenizer skips
+            # (unknown symbols) before its first token belong to the text all the same.
+            piece_start = start if i == 0 else start + piece[0][0]
+            units.append(Unit(piece_start, _rstrip(text, start, piece_end), len(piece), para))
     return units
 
 

@@ -11,9 +11,11 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.app import build_application, polling
+from bot.render import render_answer
 from bot.service import AnswerService
 from bot.testserver.client import ChatRef, ControlClient, User
 from bot.testserver.server import TestServer
+from bot.testserver.telegram_html import parse_html
 from index.retriever import Retriever
 from index.settings import Settings
 
@@ -57,6 +59,13 @@ class Harness:
         answer = await self.client.callback_answer(pressed["callback_query_id"], wait=wait)
         edits, _ = await self.client.replies(chat.id, seq, wait=1.0)
         return answer, edits
+
+
+def expected_text(retriever: Retriever, question: str, lang: str = "en") -> str:
+    """What a reader should see for `question`: the answer rendered as the bot renders it,
+    computed in this process, as the chat shows it (Telegram HTML parsed to text)."""
+    reply = render_answer(retriever.answer(question), lang, "0")
+    return parse_html(reply.html)[0].strip()
 
 
 @contextlib.asynccontextmanager

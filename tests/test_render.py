@@ -136,3 +136,16 @@ def test_sources_are_paged() -> None:
     last = render.render_sources(articles, 99, "en")  # out of range: the last page
     assert check(last)[0].startswith("Articles 21–23 of 23:")
     assert [b.data for row in last.buttons for b in row] == ["s|1"]
+
+
+def test_an_answer_longer_than_a_message_with_text_after_it_renders() -> None:
+    """Found by the property tests: the context after an over-long answer had no room left,
+    and shortening to zero characters never ended (the bot would hang on such a passage)."""
+    assert render.shorten("word " * 10, 0) == "" and render.shorten("word " * 10, 1) == "…"
+    answer = "Word " * 1500  # 7,500 characters: more than a message holds
+    passage = answer + "And a sentence after it."
+    hit = make_hit(passage, (0, len(passage)), (0, len(answer)))
+    for whole in (False, True):
+        reply = render.render_hit(hit, 0, 1, "en", "q", whole=whole)
+        text, _ = parse_html(reply.html)
+        assert utf16_len(text) <= 4096
