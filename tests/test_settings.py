@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from index.settings import Settings
 from tests.conftest import ROOT
 
@@ -31,3 +33,14 @@ def test_environment_beats_env_file_and_token_is_secret(tmp_path, monkeypatch) -
     assert settings.telegram_bot_token is not None
     assert settings.telegram_bot_token.get_secret_value() == "111:from-file"
     assert "from-file" not in repr(settings) and "from-file" not in str(settings.model_dump())
+
+
+def test_id_lists_take_commas_or_json(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pydantic
+
+    for raw, ids in [("123, -100456", [123, -100456]), ("[1,2]", [1, 2]), ("", []), ("7", [7])]:
+        monkeypatch.setenv("KHABAR_ADMIN_IDS", raw)
+        assert Settings(_env_file=None).admin_ids == ids  # type: ignore[call-arg]
+    monkeypatch.setenv("KHABAR_ALLOWED_CHATS", "[1, 2")
+    with pytest.raises(pydantic.ValidationError, match="numeric ids"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
