@@ -182,6 +182,8 @@ async def test_the_token_never_reaches_the_logs(
 ) -> None:
     """Everything logged during a session, at DEBUG, from every library: no token in it."""
     caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore", "telegram", "bot", "index"):  # whatever set them before
+        caplog.set_level(logging.DEBUG, logger=name)
     secret = TOKEN.split(":", 1)[1]
     await tg.client.fault("502", "sendMessage")
     await tg.client.fault("drop", "getUpdates")
