@@ -60,10 +60,9 @@ class OnnxEncoder:
         self._inputs: list[str] = list(config["inputs"])
         self._pooling = str(config["pooling"])
         self._pad_id = int(config.get("pad_id", 0))
-        self._plain = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._plain.no_truncation()
-        self._plain.no_padding()
-        self._model_tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer_file = folder / "tokenizer.json"
+        self._plain_: Any = None  # for token offsets (chunking): loaded when first needed
+        self._model_tokenizer = Tokenizer.from_file(str(self._tokenizer_file))
         self._model_tokenizer.no_padding()
         self._model_tokenizer.enable_truncation(self.max_seq_length)
         self._path = folder / (INT8_FILE if precision == "int8" else FLOAT_FILE)
@@ -94,6 +93,21 @@ class OnnxEncoder:
                         f"{self._path.parent} to export it again"
                     ) from None
             return self._session_
+
+    @property
+    def _plain(self) -> Any:
+        """A second tokenizer without truncation, for token offsets. Only building needs it:
+        answering questions never loads it (it costs a second of start-up for e5's 250,002
+        pieces)."""
+        with self._session_lock:
+            if self._plain_ is None:
+                from tokenizers import Tokenizer
+
+                plain = Tokenizer.from_file(str(self._tokenizer_file))
+                plain.no_truncation()
+                plain.no_padding()
+                self._plain_ = plain
+            return self._plain_
 
     def token_spans(self, texts: Sequence[str]) -> list[Spans]:
         encodings = self._plain.encode_batch(list(texts), add_special_tokens=False)
