@@ -60,11 +60,12 @@ class OnnxEncoder:
         self._inputs: list[str] = list(config["inputs"])
         self._pooling = str(config["pooling"])
         self._pad_id = int(config.get("pad_id", 0))
-        self._tokenizer_file = folder / "tokenizer.json"
-        self._plain_: Any = None  # for token offsets (chunking): loaded when first needed
-        self._model_tokenizer = Tokenizer.from_file(str(self._tokenizer_file))
-        self._model_tokenizer.no_padding()
-        self._model_tokenizer.enable_truncation(self.max_seq_length)
+        # One tokenizer (e5's has 250,002 pieces: a second of loading and ~280 MiB each), used
+        # truncated to the model's length for encoding and whole for token offsets (chunking);
+        # the switch and the call happen under one lock, so threads never see the other mode.
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer_lock = threading.Lock()
         self._path = folder / (INT8_FILE if precision == "int8" else FLOAT_FILE)
         self._threads = threads or max(1, min(os.cpu_count() or 1, 8))
         self._session_lock = threading.Lock()
@@ -94,23 +95,19 @@ class OnnxEncoder:
                     ) from None
             return self._session_
 
-    @property
-    def _plain(self) -> Any:
-        """A second tokenizer without truncation, for token offsets. Only building needs it:
-        answering questions never loads it (it costs a second of start-up for e5's 250,002
-        pieces)."""
-        with self._session_lock:
-            if self._plain_ is None:
-                from tokenizers import Tokenizer
-
-                plain = Tokenizer.from_file(str(self._tokenizer_file))
-                plain.no_truncation()
-                plain.no_padding()
-                self._plain_ = plain
-            return self._plain_
+    def _tokenize(self, texts: list[str], for_model: bool) -> list[Any]:
+        with self._tokenizer_lock:
+            if for_model:
+                self._tokenizer.enable_truncation(self.max_seq_length)
+            else:
+                self._tokenizer.no_truncation()
+            encodings: list[Any] = self._tokenizer.encode_batch(
+                texts, add_special_tokens=for_model
+            )
+            return encodings
 
     def token_spans(self, texts: Sequence[str]) -> list[Spans]:
-        encodings = self._plain.encode_batch(list(texts), add_special_tokens=False)
+        encodings = self._tokenize(list(texts), for_model=False)
         return [[(int(a), int(b)) for a, b in e.offsets] for e in encodings]
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
@@ -131,7 +128,7 @@ class OnnxEncoder:
         return results
 
     def _run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[Spans]]:
-        encodings = self._model_tokenizer.encode_batch(texts, add_special_tokens=True)
+        encodings = self._tokenize(texts, for_model=True)
         width = max((len(e.ids) for e in encodings), default=1)
         ids = np.full((len(texts), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(texts), width), dtype=np.int64)
