@@ -213,3 +213,27 @@ def test_status_and_settings_errors_show_no_secret(
     assert "KHABAR_ADMIN_IDS" in out.err
     for shown in (out.out, out.err):
         assert TOKEN.split(":", 1)[1] not in shown and "Webhook_Secret_123" not in shown
+
+
+async def test_hostile_questions_each_get_one_clear_reply(tg: Harness) -> None:
+    """The property tests' hostile strings, as questions through the real bot and server (which
+    refuses any reply that is not valid Telegram HTML)."""
+    from tests.test_properties import NASTY
+
+    questions = [
+        "".join(NASTY),  # all of them at once
+        "\u202eWhen was the OTS founded?\u202c",
+        "When\u200b was\u0301 the OTS 👩‍👩‍👧 founded?",
+        "<a href='javascript:alert(1)'>When</a> was the OTS founded?",
+        "&amp;&lt;&#0; \x1b[31m red \x7f",
+        "ﷺ𒐫" * 300,
+        "?",
+    ]
+    for question in questions:
+        sent = await tg.client.say(READER_CHAT, READER, question)
+        replies, seq = await tg.client.replies(READER_CHAT.id, sent["seq"], wait=30)
+        more, _ = await tg.client.replies(READER_CHAT.id, seq, wait=0.3)
+        assert len(replies) == 1 and more == [], (question[:40], replies, more)
+        assert replies[0]["text"].strip() and "went wrong" not in replies[0]["text"]
+    errors = [c for c in (await tg.client.calls("sendMessage"))["calls"] if c["status"] != 200]
+    assert errors == []  # every reply was accepted by the server's Telegram-HTML rules
