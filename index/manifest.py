@@ -55,23 +55,17 @@ class Manifest:
             raise IndexCorrupt(f"{path} is incomplete ({exc})") from None
 
     def check_files(self, folder: Path) -> None:
-        """Raise `IndexCorrupt` when a file of the index is missing or not the size written."""
-        for name, size in self.file_sizes.items():
+        """Raise `IndexCorrupt` when a file of the index is missing, not the size written, or
+        (checked last: it reads every byte) not the content written."""
+        for name in sorted(self.file_sizes.keys() | self.file_digests.keys()):
             path = folder / name
             if not path.is_file():
                 raise IndexCorrupt(f"{path} is missing")
-            if path.stat().st_size != size:
+            if name in self.file_sizes and path.stat().st_size != self.file_sizes[name]:
                 raise IndexCorrupt(f"{path} has been truncated or altered")
         for name, digest in self.file_digests.items():
-            if file_digest(self.folder_file(folder, name)) != digest:
+            if file_digest(folder / name) != digest:
                 raise IndexCorrupt(f"{folder / name} has been altered since it was written")
-
-    @staticmethod
-    def folder_file(folder: Path, name: str) -> Path:
-        path = folder / name
-        if not path.is_file():
-            raise IndexCorrupt(f"{path} is missing")
-        return path
 
 
 def file_digest(path: Path) -> str:

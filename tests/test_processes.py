@@ -49,22 +49,9 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 
 def ask_via_control(base: str, chat_id: int, text: str, timeout: float = 60) -> str:
-    sent = httpx.post(
-        f"{base}/_test/messages",
-        json={
-            "chat": {"id": chat_id, "type": "private"},
-            "from": {"id": chat_id, "first_name": "P", "language_code": "en"},
-            "text": text,
-        },
-    ).json()
-    reply = httpx.get(
-        f"{base}/_test/chats/{chat_id}/messages",
-        params={"wait": timeout, "since": sent["seq"]},
-        timeout=timeout + 5,
-    ).json()
-    bot = [m for m in reply["messages"] if m["from_bot"]]
-    assert bot, reply
-    return str(bot[-1]["text"])
+    replies = _bot_messages(base, chat_id, wait=timeout, since=_say(base, chat_id, text))
+    assert replies, f"no reply to {text!r} in chat {chat_id}"
+    return replies[-1]
 
 
 @pytest.fixture
