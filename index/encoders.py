@@ -101,9 +101,7 @@ class OnnxEncoder:
                 self._tokenizer.enable_truncation(self.max_seq_length)
             else:
                 self._tokenizer.no_truncation()
-            encodings: list[Any] = self._tokenizer.encode_batch(
-                texts, add_special_tokens=for_model
-            )
+            encodings: list[Any] = self._tokenizer.encode_batch(texts, add_special_tokens=for_model)
             return encodings
 
     def token_spans(self, texts: Sequence[str]) -> list[Spans]:
