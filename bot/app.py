@@ -52,8 +52,7 @@ COMMANDS = {
 
 def build_application(settings: Settings, token: str, service: AnswerService) -> Application:
     """The real python-telegram-bot Application with Khabar's handlers, pointed at the API URL."""
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    redact_secrets([token, secret])
+    redact_secrets([token, *settings.secrets()])
     api = settings.telegram_api_url.rstrip("/")
     questions = QuestionStore(settings.data_dir / "bot.sqlite")
     khabar = Khabar(settings, service, questions)

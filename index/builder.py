@@ -74,16 +74,28 @@ def build_index(
     full: bool = False,
     embedder: Embedder | None = None,
     progress: ProgressFactory | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> BuildReport:
-    """Bring the index in `settings.index_dir` up to date with `settings.corpus_dir`."""
-    started = time.perf_counter()
-    corpus, index_dir = settings.corpus_dir, settings.index_dir
-    if not corpus.is_dir():
-        raise CorpusMissing(corpus)
+    """Bring the index up to date with `settings.corpus_dir`: the folder `settings.index_dir`,
+    or with `settings.database_url`, PostgreSQL (where `shard` (I, N) builds one part)."""
     if embedder is not None and embedder.name != settings.model:
         raise ValueError(
             f"embedder {embedder.name!r} is not the settings' model {settings.model!r}"
         )
+    if settings.database_url is not None:
+        from .pg_builder import build_pg
+
+        return build_pg(
+            settings, full=full, embedder=embedder, progress=progress, shard=shard or (0, 1)
+        )
+    if shard is not None and shard[1] > 1:
+        raise KhabarError(
+            "sharded builds write into PostgreSQL: set KHABAR_DATABASE_URL (see docs/scaling.md)"
+        )
+    started = time.perf_counter()
+    corpus, index_dir = settings.corpus_dir, settings.index_dir
+    if not corpus.is_dir():
+        raise CorpusMissing(corpus)
     with layout.build_lock(index_dir):
         layout.remove_stale(index_dir)
         report = BuildReport(full=True)
@@ -290,24 +302,38 @@ def embedding_text(title: str, passage: str) -> str:
     return f"{title}\n{passage}"
 
 
-def _embed_articles(
-    settings: Settings,
-    embedder: Embedder,
-    text: TextStore,
-    vectors: VectorStore,
-    articles: list[tuple[str, Article]],
-    progress: ProgressFactory | None,
-) -> int:
+@dataclass
+class Planned:
+    """An article cut into passages, ready to embed: what the model reads for each passage
+    and where its sentences are (for the sentence vectors)."""
+
+    rel: str
+    article: Article
+    spans: list[tuple[int, int]]  # passages, as character offsets into the article's text
+    inputs: list[str]
+    sentences: list[list[tuple[int, int]]]
+
+
+@dataclass
+class Embedded:
+    rel: str
+    article: Article
+    rows: list[tuple[int, int, int]]  # (passage id, start, end)
+    vectors: np.ndarray  # one row per passage
+    sentences: list[np.ndarray]  # per passage, the vectors of its sentences
+
+
+def plan_articles(
+    settings: Settings, embedder: Embedder, articles: list[tuple[str, Article]]
+) -> list[Planned]:
+    """Cut each article into passages of about `chunk_tokens` tokens (pure but for the
+    tokenizer): cheap next to embedding, so a build knows how much work is ahead."""
     if not articles:
-        return 0
+        return []
     limit = embedder.max_tokens
     titles = [_short_title(embedder, a.title) for _, a in articles]
     title_tokens = embedder.token_spans(titles)
-    next_id = text.next_passage_id()
-    ids: list[int] = []
-    inputs: list[str] = []
-    sentences: list[list[tuple[int, int]]] = []
-    rows_of: list[tuple[str, Article, list[tuple[int, int, int]]]] = []
+    planned = []
     for (rel, article), title, ttoks in zip(articles, titles, title_tokens, strict=True):
         max_tokens = max(16, limit - len(ttoks) - 1)
         spans = chunk_text(
@@ -317,24 +343,64 @@ def _embed_articles(
             max_tokens=max_tokens,
             overlap_tokens=settings.chunk_overlap_tokens,
         )
-        rows = [(next_id + i, s.start, s.end) for i, s in enumerate(spans)]
-        next_id += len(rows)
-        rows_of.append((rel, article, rows))
-        for pid, start, end in rows:
-            passage = article.text[start:end]
-            ids.append(pid)
+        inputs, sentences = [], []
+        shift = len(title) + 1  # sentence spans are into the passage, after "title\n"
+        for span in spans:
+            passage = article.text[span.start : span.end]
             inputs.append(embedding_text(title, passage))
-            shift = len(title) + 1  # sentence spans are into the passage, after "title\n"
             sentences.append([(a + shift, b + shift) for a, b in sentence_spans(passage)])
-    callback = progress(len(inputs)) if progress else None
+        planned.append(Planned(rel, article, [(s.start, s.end) for s in spans], inputs, sentences))
+    return planned
+
+
+def embed_planned(
+    settings: Settings,
+    embedder: Embedder,
+    planned: list[Planned],
+    passage_ids: Callable[[int], list[int]],
+    callback: Callable[[int], None] | None,
+) -> list[Embedded]:
+    """Embed the passages of `planned` in one pass (batched by length), ids from
+    `passage_ids(n)`."""
+    inputs = [text for p in planned for text in p.inputs]
+    if not inputs:
+        return []
+    sentences = [s for p in planned for s in p.sentences]
     matrix, pooled = embedder.encode_passages(
         inputs, settings.embed_batch_size, callback, sentences
     )
-    by_id = dict(zip(ids, pooled, strict=True))
-    for rel, article, rows in rows_of:
-        text.add_article(rel, article, rows, [by_id[pid] for pid, _, _ in rows])
-    vectors.add(np.array(ids, dtype=np.int64), matrix)
-    return len(inputs)
+    ids = passage_ids(len(inputs))
+    out, at = [], 0
+    for p in planned:
+        n = len(p.spans)
+        rows = [(pid, s, e) for pid, (s, e) in zip(ids[at : at + n], p.spans, strict=True)]
+        out.append(Embedded(p.rel, p.article, rows, matrix[at : at + n], list(pooled[at : at + n])))
+        at += n
+    return out
+
+
+def _embed_articles(
+    settings: Settings,
+    embedder: Embedder,
+    text: TextStore,
+    vectors: VectorStore,
+    articles: list[tuple[str, Article]],
+    progress: ProgressFactory | None,
+) -> int:
+    planned = plan_articles(settings, embedder, articles)
+    total = sum(len(p.spans) for p in planned)
+    if not total:
+        return 0
+    first = text.next_passage_id()
+    callback = progress(total) if progress else None
+    embedded = embed_planned(
+        settings, embedder, planned, lambda n: list(range(first, first + n)), callback
+    )
+    for e in embedded:
+        text.add_article(e.rel, e.article, e.rows, e.sentences)
+    ids = np.array([pid for e in embedded for pid, _, _ in e.rows], dtype=np.int64)
+    vectors.add(ids, np.concatenate([e.vectors for e in embedded]))
+    return total
 
 
 def _short_title(embedder: Embedder, title: str) -> str:

@@ -40,8 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             index_dir=getattr(args, "index_dir", None),
             model=getattr(args, "model", None),
         )
-        token, secret = settings.telegram_bot_token, settings.webhook_secret
-        redact_secrets([s.get_secret_value() if s else None for s in (token, secret)])
+        redact_secrets(settings.secrets())
         result: int = args.func(args, settings)
         return result
     except ValidationError as exc:
@@ -91,7 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
     build = index.add_parser("build", parents=[common], help="index new and changed articles")
     build.add_argument("--full", action="store_true", help="rebuild everything from scratch")
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    build.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="with PostgreSQL: index only shard I of N of the articles (N machines build together)",
+    )
     build.set_defaults(func=_cmd_build)
+    migrate = index.add_parser(
+        "migrate",
+        parents=[common],
+        help="copy the FAISS index folder into PostgreSQL (KHABAR_DATABASE_URL), no re-embedding",
+    )
+    migrate.set_defaults(func=_cmd_migrate)
     status = index.add_parser("status", parents=[common], help="what the index holds")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=_cmd_status)
@@ -126,8 +136,25 @@ def _cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from .builder import build_index
 
     progress = None if args.quiet else report.progress_bar
-    result = build_index(settings, full=args.full, progress=progress)
+    shard = None
+    if args.shard:
+        from .pg_builder import parse_shard
+
+        shard = parse_shard(args.shard)
+    result = build_index(settings, full=args.full, progress=progress, shard=shard)
     print(report.format_build(result, settings))
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from .migrate import migrate
+
+    result = migrate(settings)
+    print(
+        f"copied {result.articles} articles and {result.passages} passages from "
+        f"{settings.index_dir} into PostgreSQL (index {settings.database_index!r}) in "
+        f"{result.seconds:.1f} s; set KHABAR_DATABASE_URL for the bot to answer from it"
+    )
     return 0
 
 

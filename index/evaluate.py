@@ -87,8 +87,10 @@ def corpus_key(corpus: Path, settings: Settings) -> str:
 
 def eval_settings(settings: Settings, corpus: Path) -> Settings:
     """Settings whose index is the cached throw-away index of `corpus`."""
-    cache = settings.data_dir / "eval-cache" / corpus_key(corpus, settings)
-    return settings.with_overrides(corpus_dir=corpus, index_dir=cache)
+    key = corpus_key(corpus, settings)
+    cache = settings.data_dir / "eval-cache" / key
+    # With PostgreSQL, the throw-away index is a named index of its own in the database.
+    return settings.with_overrides(corpus_dir=corpus, index_dir=cache, database_index=f"eval_{key}")
 
 
 def prepare(settings: Settings, corpus: Path) -> Retriever:

@@ -130,7 +130,8 @@ class FaissStore:
         elif n >= self.ann_min_vectors:
             self._rebuild(ivf=True)
 
-    def _all(self) -> tuple[np.ndarray, np.ndarray]:
+    def items(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every (id, vector) held, as two arrays."""
         if isinstance(self._index, faiss.IndexIDMap2):
             ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
             return ids, self._index.index.reconstruct_n(0, len(self))
@@ -151,7 +152,7 @@ class FaissStore:
         return np.concatenate(ids_parts), np.concatenate(vec_parts)
 
     def _rebuild(self, ivf: bool) -> None:
-        ids, vectors = self._all()
+        ids, vectors = self.items()
         if ivf:
             index = build_ivf(vectors, ids)
         else:

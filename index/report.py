@@ -43,7 +43,7 @@ def format_build(report: BuildReport, settings: Settings) -> str:
     )
     lines.append(
         f"index: {report.articles} articles, {report.passages} passages "
-        f"({report.embedded} embedded) in {settings.index_dir} — {report.seconds:.1f} s"
+        f"({report.embedded} embedded) in {where_index(settings)} — {report.seconds:.1f} s"
     )
     for path, reason in report.skipped:
         lines.append(f"skipped {path}: {reason}")
@@ -51,7 +51,35 @@ def format_build(report: BuildReport, settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def where_index(settings: Settings) -> str:
+    if settings.database_url is None:
+        return str(settings.index_dir)
+    from .pg_store import where
+
+    url = settings.database_url.get_secret_value()
+    return f"PostgreSQL at {where(url)} (index {settings.database_index!r})"
+
+
 def index_status(settings: Settings) -> dict[str, Any]:
+    read_url = settings.read_url()
+    if read_url is not None:
+        from .pg_store import PgIndex, where
+
+        pg = PgIndex(read_url, settings.database_index)
+        articles, passages = pg.counts()
+        pg.close()
+        m = pg.manifest
+        return {
+            "index_dir": f"PostgreSQL at {where(read_url)}, index {pg.name!r} ({pg.schema})",
+            "articles": articles,
+            "passages": passages,
+            "model": m.model,
+            "dimension": m.dimension,
+            "store": m.store,
+            "chunk_tokens": m.chunk_tokens,
+            "built_at": m.built_at,
+            "size_bytes": 0,
+        }
     generation = layout.current_generation(settings.index_dir)
     if generation is None:
         raise IndexNotBuilt(settings.index_dir)

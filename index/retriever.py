@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from .manifest import Manifest
 from .settings import Settings
 from .textstore import FILE_NAME as SQLITE_FILE
 from .textstore import PassageRow, TextStore
-from .vectorstore import VectorStore, load_store
+from .vectorstore import VectorSearch, load_store
 
 MAX_QUESTION_CHARS = 2000
 CANDIDATES = 50  # per ranking, before fusion
@@ -83,15 +83,32 @@ class Answer:
 
 @dataclass(frozen=True)
 class IndexInfo:
-    generation: Path
+    generation: str  # the published generation: a folder, or a PostgreSQL schema
     manifest: Manifest
     articles: int
     passages: int
 
 
+class TextReader(Protocol):
+    """What answering reads besides vectors: SQLite (`TextStore`) or PostgreSQL (`PgIndex`)."""
+
+    def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]: ...
+    def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]: ...
+    def counts(self) -> tuple[int, int]: ...
+    def articles(self) -> list[Article]: ...
+
+
 class _Snapshot:
-    def __init__(self, generation: Path, manifest: Manifest, vectors: VectorStore, text: TextStore):
-        self.generation = generation
+    def __init__(
+        self,
+        key: str,
+        manifest: Manifest,
+        vectors: VectorSearch,
+        text: TextReader,
+        published: Callable[[], str | None],
+    ):
+        self.key = key
+        self.published = published  # the key of the index published now (cheap to ask)
         self.manifest = manifest
         self.vectors = vectors
         self.text = text
@@ -125,28 +142,48 @@ class Retriever:
         return default_threshold(self.settings.model)
 
     def _load(self) -> _Snapshot:
+        read_url = self.settings.read_url()
+        if read_url is not None:
+            from .pg_store import PgIndex
+
+            pg = PgIndex(
+                read_url,
+                self.settings.database_index,
+                exact_below=self.settings.ann_min_vectors,
+                ef_search=self.settings.hnsw_ef_search,
+            )
+            self._check_model(pg.manifest, f"PostgreSQL (index {pg.name!r})")
+            return _Snapshot(pg.key, pg.manifest, pg, pg, pg.published_key)
         index_dir = self.settings.index_dir
         generation = layout.current_generation(index_dir)
         if generation is None:
             raise IndexNotBuilt(index_dir)
         manifest = Manifest.load(generation)
         manifest.check_files(generation)
-        if manifest.model != self.settings.model:
-            raise IndexMismatch(
-                f"the index in {index_dir} was built with the model {manifest.model!r}, but the "
-                f'settings name {self.settings.model!r} — run "khabar index build" to rebuild '
-                f"it, or set KHABAR_MODEL={manifest.model}"
-            )
+        self._check_model(manifest, str(index_dir))
         vectors = load_store(
             manifest.store, generation, manifest.dimension, **self.settings.store_options
         )
         text = TextStore.open_readonly(generation / SQLITE_FILE)
-        return _Snapshot(generation, manifest, vectors, text)
+        return _Snapshot(str(generation), manifest, vectors, text, self._current_folder)
+
+    def _current_folder(self) -> str | None:
+        generation = layout.current_generation(self.settings.index_dir)
+        return None if generation is None else str(generation)
+
+    def _check_model(self, manifest: Manifest, where: str) -> None:
+        if manifest.model != self.settings.model:
+            raise IndexMismatch(
+                f"the index in {where} was built with the model {manifest.model!r}, but the "
+                f'settings name {self.settings.model!r} — run "khabar index build" to rebuild '
+                f"it, or set KHABAR_MODEL={manifest.model}"
+            )
 
     def refresh(self) -> bool:
-        """Load a newer published index if there is one; True when it switched."""
-        generation = layout.current_generation(self.settings.index_dir)
-        if generation is None or generation == self._snapshot.generation:
+        """Load a newer published index if there is one; True when it switched. (With
+        PostgreSQL, incremental builds show at once; a full rebuild is a new schema.)"""
+        key = self._snapshot.published()
+        if key is None or key == self._snapshot.key:
             return False
         fresh = self._load()
         with self._lock:
@@ -156,7 +193,7 @@ class Retriever:
     def info(self) -> IndexInfo:
         snap = self._snapshot
         articles, passages = snap.text.counts()
-        return IndexInfo(snap.generation, snap.manifest, articles, passages)
+        return IndexInfo(snap.key, snap.manifest, articles, passages)
 
     def articles(self) -> list[Article]:
         return self._snapshot.text.articles()

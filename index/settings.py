@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     max_article_bytes: int = Field(default=5_000_000, ge=1)
     ann_min_vectors: int = Field(default=50_000, ge=1)
     ann_nprobe: int = Field(default=16, ge=1, le=65536)
+    # PostgreSQL + pgvector instead of the FAISS folder (see docs/scaling.md): a URL such as
+    # postgresql://user:password@host:5432/khabar. Reads go to the replica URL when given.
+    database_url: SecretStr | None = None
+    database_read_url: SecretStr | None = None
+    database_index: str = Field(default="main", pattern=r"^[a-z0-9_]{1,40}$")
+    hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
 
     # --- answering ----------------------------------------------------------------------------
     results: int = Field(default=5, ge=1, le=20)
@@ -93,6 +99,40 @@ class Settings(BaseSettings):
     def model_cache(self) -> Path:
         """Where converted and exported models are kept (made once, reused by every index)."""
         return self.models_dir or self.data_dir / "models"
+
+    @property
+    def backend(self) -> str:
+        return "pgvector" if self.database_url is not None else "faiss"
+
+    def read_url(self) -> str | None:
+        """Where answers are read from: the replica when configured, else the database."""
+        url = self.database_read_url or self.database_url
+        return url.get_secret_value() if url is not None else None
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the settings, for the log redactor: the bot token, the
+        webhook secret, and the database URLs with their passwords."""
+        from urllib.parse import urlsplit
+
+        found = []
+        for secret in (
+            self.telegram_bot_token,
+            self.webhook_secret,
+            self.database_url,
+            self.database_read_url,
+        ):
+            if secret is None:
+                continue
+            value = secret.get_secret_value()
+            found.append(value)
+            if "://" in value:
+                try:
+                    password = urlsplit(value).password
+                except ValueError:
+                    password = None
+                if password:
+                    found.append(password)
+        return found
 
     @property
     def store_options(self) -> dict[str, int]:

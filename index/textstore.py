@@ -78,6 +78,11 @@ class TextStore:
             raise IndexCorrupt(f"{path} cannot be read ({exc})") from None
         return cls(conn)
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The SQLite connection itself, for copying the whole store out (`migrate`)."""
+        return self._conn
+
     def close(self) -> None:
         self._conn.close()
 

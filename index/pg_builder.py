@@ -1,0 +1,380 @@
+"""Building the index in PostgreSQL (`KHABAR_DATABASE_URL`), alone or as one of N shards.
+
+`khabar index build --shard I/N` indexes only the articles whose id hashes to shard I, so N
+machines build one index together; a plain build is shard 0/1. Each shard remembers what it
+indexed of each file, so it only reads, chunks and embeds what changed for it.
+
+- Into the published index (the usual, incremental case) each file's changes are one
+  transaction: readers see an article before or after, never half-way.
+- When there is no index yet, or the model or chunking changed, or `--full`: the shards fill
+  a new schema, the "pending" one. Each shard records when it is done; the last one to finish
+  builds the search indexes and publishes the schema by updating one row. A killed build leaves
+  the pending schema unpublished; running it again resumes where its shard stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from .articles import READER_VERSION, Article
+from .builder import (
+    BuildReport,
+    Embedded,
+    Planned,
+    ProgressFactory,
+    _parse,
+    _scan,
+    embed_planned,
+    plan_articles,
+)
+from .embedder import Embedder
+from .errors import BuildLocked, CorpusMissing, KhabarError
+from .manifest import Manifest
+from .pg_store import (
+    PgWriter,
+    check_name,
+    connect,
+    ensure_catalog,
+    manifest_json,
+    manifest_of,
+    schema_ddl,
+    search_indexes_ddl,
+    unreachable,
+    where,
+)
+from .settings import Settings
+
+BATCH_PASSAGES = 1024  # embedded together, then written file by file
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """ "I/N" → (I, N), with 0 ≤ I < N."""
+    try:
+        i, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise KhabarError(f"--shard {text!r}: write it as I/N, like 0/4 (shard 0 of 4)") from None
+    if not 0 <= i < n:
+        raise KhabarError(f"--shard {text!r}: I must be at least 0 and less than N")
+    return i, n
+
+
+def shard_of(article_id: str, shards: int) -> int:
+    """The shard an article belongs to: a stable hash of its id (same on every machine)."""
+    if shards == 1:
+        return 0
+    digest = hashlib.blake2b(article_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+def compatible(manifest: Manifest, settings: Settings) -> bool:
+    """Whether `manifest`'s vectors can be kept under `settings` (same model and chunking)."""
+    return (
+        manifest.model == settings.model
+        and manifest.chunk_tokens == settings.chunk_tokens
+        and manifest.chunk_overlap_tokens == settings.chunk_overlap_tokens
+        and settings.passage_prompt in (None, manifest.passage_prompt)
+        and manifest.precision == settings.precision
+    )
+
+
+def build_pg(
+    settings: Settings,
+    *,
+    full: bool = False,
+    embedder: Embedder | None = None,
+    progress: ProgressFactory | None = None,
+    shard: tuple[int, int] = (0, 1),
+) -> BuildReport:
+    import psycopg
+
+    assert settings.database_url is not None
+    url = settings.database_url.get_secret_value()
+    name = check_name(settings.database_index)
+    if not settings.corpus_dir.is_dir():
+        raise CorpusMissing(settings.corpus_dir)
+    conn = connect(url)
+    try:
+        return ShardBuild(settings, conn, name, shard, embedder, progress).run(full)
+    except psycopg.OperationalError as exc:
+        raise unreachable(url, exc) from None
+    except psycopg.Error as exc:
+        raise KhabarError(
+            f"PostgreSQL at {where(url)} refused a write ({str(exc).splitlines()[0]}) — the "
+            'published index is unchanged; fix the cause and run "khabar index build" again'
+        ) from None
+    finally:
+        conn.close()
+
+
+class ShardBuild:
+    def __init__(
+        self,
+        settings: Settings,
+        conn: Any,
+        name: str,
+        shard: tuple[int, int],
+        embedder: Embedder | None,
+        progress: ProgressFactory | None,
+        manifest: Manifest | None = None,
+    ) -> None:
+        self._manifest = manifest  # a new index's manifest, when not made from the embedder
+        self.settings = settings
+        self.conn = conn
+        self.name = name
+        self.shard, self.shards = shard
+        self.spec = f"{self.shard}/{self.shards}"
+        self._embedder = embedder
+        self.progress = progress
+        self.report = BuildReport(full=False)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = Embedder.from_settings(self.settings)
+        return self._embedder
+
+    def run(self, full: bool) -> BuildReport:
+        started = time.perf_counter()
+        ensure_catalog(self.conn)
+        lock = f"khabar build {self.name} {self.spec}"
+        if not self.conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (lock,)).fetchone()[
+            0
+        ]:
+            raise BuildLocked(f"index {self.name!r}, shard {self.spec}", "another process")
+        try:
+            schema, manifest, pending = self.target(full)
+            self._update(PgWriter(self.conn, schema), manifest)
+            if pending:
+                self.finish_shard(schema)
+            else:
+                self._touch_current(schema, manifest)
+        finally:
+            self.conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock,))
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    # --- where to write ------------------------------------------------------------------
+    def target(self, full: bool) -> tuple[str, Manifest, bool]:
+        """The schema to write into, its manifest, and whether it is a pending (full) build."""
+        with self.conn.transaction():
+            self._lock_catalog()
+            row = self.conn.execute(
+                "SELECT current, manifest, pending, pending_manifest FROM public.khabar_indexes "
+                "WHERE name = %s",
+                (self.name,),
+            ).fetchone()
+            current, cur_manifest, pending, pend_manifest = row or (None, None, None, None)
+            if current and not full and compatible(manifest_of(cur_manifest), self.settings):
+                return current, manifest_of(cur_manifest), False
+            if current and not full:
+                self.report.note = (
+                    "model, runtime precision or chunking changed since the last build: "
+                    "rebuilt in full"
+                )
+            self.report.full = True
+            if pending and compatible(manifest_of(pend_manifest), self.settings):
+                return pending, manifest_of(pend_manifest), True
+            generation = self.conn.execute(
+                "INSERT INTO public.khabar_indexes (name, generation) VALUES (%s, 1) "
+                "ON CONFLICT (name) DO UPDATE SET generation = khabar_indexes.generation + 1 "
+                "RETURNING generation",
+                (self.name,),
+            ).fetchone()[0]
+            schema = f"khabar_{self.name}_{generation}"
+            if pending:
+                self.conn.execute(f'DROP SCHEMA IF EXISTS "{pending}" CASCADE')
+            manifest = self._new_manifest()
+            for statement in schema_ddl(schema, manifest.dimension):
+                self.conn.execute(statement)
+            self.conn.execute(
+                "UPDATE public.khabar_indexes SET pending = %s, pending_manifest = %s "
+                "WHERE name = %s",
+                (schema, manifest_json(manifest), self.name),
+            )
+            return schema, manifest, True
+
+    def _lock_catalog(self) -> None:
+        self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"khabar {self.name}",))
+
+    def _new_manifest(self) -> Manifest:
+        if self._manifest is not None:
+            return self._manifest
+        e = self.embedder
+        return Manifest(
+            model=self.settings.model,
+            dimension=e.dimension,
+            chunk_tokens=self.settings.chunk_tokens,
+            chunk_overlap_tokens=self.settings.chunk_overlap_tokens,
+            passage_prompt=e.passage_prompt,
+            query_prompt=e.query_prompt,
+            store="pgvector",
+            precision=self.settings.precision,
+            reader_version=READER_VERSION,
+        )
+
+    # --- the work of this shard ----------------------------------------------------------
+    def _update(self, writer: PgWriter, manifest: Manifest) -> None:
+        report = self.report
+        scan = _scan(self.settings.corpus_dir, self.settings.max_article_bytes, report)
+        old_files = writer.file_hashes(self.spec)
+        reread = manifest.reader_version != READER_VERSION
+        changed = sorted(p for p, d in scan.digests.items() if reread or old_files.get(p) != d)
+        removed = sorted(set(old_files) - set(scan.digests))
+        before = writer.article_hashes(changed + removed)
+        mine: Callable[[str], bool] = lambda aid: shard_of(aid, self.shards) == self.shard  # noqa: E731
+        for rel in removed:
+            gone = [aid for aid in before.get(rel, {}) if mine(aid)]
+            writer.apply_file(self.spec, rel, None, gone, [])
+            report.removed += len(gone)
+        parsed = _parse(changed, scan, report)
+        work: dict[str, tuple[list[str], list[Article]]] = {}
+        for rel, result in parsed.items():
+            had = {aid: h for aid, h in before.get(rel, {}).items() if mine(aid)}
+            now = {a.id: a for a in result.articles if mine(a.id)}
+            gone = [aid for aid in had if aid not in now]
+            report.removed += len(gone)
+            fresh = []
+            for article in now.values():
+                if article.id not in had:
+                    report.added += 1
+                elif had[article.id] != article.content_hash:
+                    report.changed += 1
+                else:
+                    continue
+                fresh.append(article)
+            work[rel] = (gone, fresh)
+        for rel, (gone, fresh) in work.items():  # files with nothing to embed: at once
+            if not fresh:
+                writer.apply_file(self.spec, rel, scan.digests[rel], gone, [])
+        todo = [(rel, a) for rel, (_, fresh) in work.items() for a in fresh]
+        if todo:
+            self._embed(
+                writer, plan_articles(self.settings, self.embedder, todo), work, scan.digests
+            )
+        report.articles, report.passages = writer.counts()
+        report.unchanged = max(0, report.articles - report.added - report.changed)
+
+    def _embed(
+        self,
+        writer: PgWriter,
+        planned: list[Planned],
+        work: dict[str, tuple[list[str], list[Article]]],
+        digests: dict[str, str],
+    ) -> None:
+        """Embed in batches of whole files, writing each file in one transaction."""
+        total = sum(len(p.spans) for p in planned)
+        callback = self.progress(total) if self.progress and total else None
+        by_file: dict[str, list[Planned]] = {}
+        for p in planned:
+            by_file.setdefault(p.rel, []).append(p)
+        batch: list[Planned] = []
+        for items in by_file.values():
+            batch.extend(items)
+            if sum(len(p.spans) for p in batch) >= BATCH_PASSAGES:
+                self._write(writer, batch, work, digests, callback)
+                batch = []
+        if batch:
+            self._write(writer, batch, work, digests, callback)
+        self.report.embedded = total
+
+    def _write(
+        self,
+        writer: PgWriter,
+        batch: list[Planned],
+        work: dict[str, tuple[list[str], list[Article]]],
+        digests: dict[str, str],
+        callback: Callable[[int], None] | None,
+    ) -> None:
+        embedded = embed_planned(self.settings, self.embedder, batch, writer.passage_ids, callback)
+        by_file: dict[str, list[Embedded]] = {}
+        for e in embedded:
+            by_file.setdefault(e.rel, []).append(e)
+        for rel, items in by_file.items():
+            add = [
+                (e.article, e.rows, e.vectors, [s.astype("float16").tobytes() for s in e.sentences])
+                for e in items
+            ]
+            writer.apply_file(self.spec, rel, digests[rel], work[rel][0], add)
+
+    # --- publishing ------------------------------------------------------------------------
+    def finish_shard(self, schema: str) -> None:
+        s = f'"{schema}"'
+        self.conn.execute(
+            f"INSERT INTO {s}.shards (shard) VALUES (%s) ON CONFLICT (shard) DO UPDATE "
+            "SET finished_at = now()",
+            (self.spec,),
+        )
+        done = {r[0] for r in self.conn.execute(f"SELECT shard FROM {s}.shards").fetchall()}
+        missing = [
+            f"{i}/{self.shards}" for i in range(self.shards) if f"{i}/{self.shards}" not in done
+        ]
+        if missing:
+            self.report.note = (
+                f"shard {self.spec} is done; the new index is published when the other shards "
+                f"finish too (waiting for {', '.join(missing)})"
+            )
+            return
+        self.conn.execute("SET maintenance_work_mem = '1GB'")
+        for statement in search_indexes_ddl(schema):  # outside the catalog lock: can be long
+            self.conn.execute(statement)
+        self.conn.execute(f"ANALYZE {s}.passages")
+        with self.conn.transaction():
+            self._lock_catalog()
+            row = self.conn.execute(
+                "SELECT current, pending, pending_manifest FROM public.khabar_indexes "
+                "WHERE name = %s FOR UPDATE",
+                (self.name,),
+            ).fetchone()
+            if row is None or row[1] != schema:
+                return  # another shard published it a moment ago
+            manifest = self._stamped(manifest_of(row[2]), schema)
+            self.conn.execute(
+                "UPDATE public.khabar_indexes SET current = %s, manifest = %s, pending = NULL, "
+                "pending_manifest = NULL WHERE name = %s",
+                (schema, manifest_json(manifest), self.name),
+            )
+            previous = row[0]
+        self.report.published = True
+        self._drop_old(keep={schema, previous})
+
+    def _touch_current(self, schema: str, manifest: Manifest) -> None:
+        """Record the new counts and build time of the published index."""
+        if not (self.report.added or self.report.changed or self.report.removed):
+            return
+        with self.conn.transaction():
+            self._lock_catalog()
+            self.conn.execute(
+                "UPDATE public.khabar_indexes SET manifest = %s WHERE name = %s AND current = %s",
+                (manifest_json(self._stamped(manifest, schema)), self.name, schema),
+            )
+        self.report.published = True
+
+    def _stamped(self, manifest: Manifest, schema: str) -> Manifest:
+        articles, passages = PgWriter(self.conn, schema).counts()
+        return replace(
+            manifest,
+            built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            articles=articles,
+            passages=passages,
+            reader_version=READER_VERSION,
+        )
+
+    def _drop_old(self, keep: set[str | None]) -> None:
+        """Drop this index's schemas other than the published one and the one before it
+        (readers that looked up the old one a moment ago can still finish)."""
+        rows = self.conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
+            (f"khabar\\_{self.name}\\_%",),
+        ).fetchall()
+        pending = self.conn.execute(
+            "SELECT pending FROM public.khabar_indexes WHERE name = %s", (self.name,)
+        ).fetchone()
+        for (schema,) in rows:
+            ours = schema.removeprefix(f"khabar_{self.name}_").isdigit()
+            if ours and schema not in keep and (pending is None or schema != pending[0]):
+                self.conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
