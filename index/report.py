@@ -35,7 +35,7 @@ def format_build(report: BuildReport, settings: Settings) -> str:
     lines = []
     if report.note:
         lines.append(f"note: {report.note}")
-    if not report.published:
+    if not report.published and not (report.added or report.changed or report.removed):
         lines.append("The corpus has not changed since the last build: nothing to do.")
     lines.append(
         f"articles: {report.added} added, {report.changed} changed, {report.removed} removed, "

