@@ -125,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=_cmd_eval)
 
+    pg = sub.add_parser("pg", help="a local PostgreSQL with pgvector, to try that backend")
+    pg.add_argument("action", choices=["start"], help="start it and keep it running (Ctrl-C stops)")
+    pg.add_argument("--data", metavar="DIR", default="data/postgres", help="its data folder")
+    pg.add_argument("--port", type=int, default=None, help="TCP port on 127.0.0.1 (default: free)")
+    pg.set_defaults(func=_cmd_pg)
+
     from bot.cli import add_commands  # the bot's commands: bot, run, testserver, chat
 
     add_commands(sub, common)
@@ -143,6 +149,31 @@ def _cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         shard = parse_shard(args.shard)
     result = build_index(settings, full=args.full, progress=progress, shard=shard)
     print(report.format_build(result, settings))
+    return 0
+
+
+def _cmd_pg(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    from pathlib import Path
+
+    from .pglocal import LocalPostgres
+
+    server = LocalPostgres.start(Path(args.data), args.port)
+    print(
+        f"PostgreSQL {server.version} with pgvector runs on 127.0.0.1:{server.port} "
+        f"(data in {server.data_dir}); in another terminal:\n"
+        f"  export KHABAR_DATABASE_URL={server.url}\n"
+        "  khabar index build        (or: khabar index migrate, to copy the folder index)\n"
+        "Ctrl-C stops it.",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    try:
+        server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
     return 0
 
 

@@ -49,7 +49,7 @@ from .pg_store import (
 )
 from .settings import Settings
 
-BATCH_PASSAGES = 1024  # embedded together, then written file by file
+WRITE_BATCHES = 32  # embedding batches per write: 1024 passages by default, then file by file
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -275,7 +275,7 @@ class ShardBuild:
         batch: list[Planned] = []
         for items in by_file.values():
             batch.extend(items)
-            if sum(len(p.spans) for p in batch) >= BATCH_PASSAGES:
+            if sum(len(p.spans) for p in batch) >= self.settings.embed_batch_size * WRITE_BATCHES:
                 self._write(writer, batch, work, digests, callback)
                 batch = []
         if batch:

@@ -110,6 +110,10 @@ class LocalPostgres:
     user: str | None
 
     @property
+    def version(self) -> str:
+        return (self.data_dir / "PG_VERSION").read_text().strip()
+
+    @property
     def url(self) -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{DATABASE}"
 
