@@ -44,6 +44,14 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
+def usable_cpus() -> int:
+    """The cores this process may run on (a container's or `taskset`'s limit, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 class OnnxEncoder:
     """A model exported by `onnx_export`, run by onnxruntime with the `tokenizers` library."""
 
@@ -67,7 +75,7 @@ class OnnxEncoder:
         self._tokenizer.no_padding()
         self._tokenizer_lock = threading.Lock()
         self._path = folder / (INT8_FILE if precision == "int8" else FLOAT_FILE)
-        self._threads = threads or max(1, min(os.cpu_count() or 1, 8))
+        self._threads = threads or max(1, min(usable_cpus(), 8))
         self._session_lock = threading.Lock()
         self._session_: Any = None
         if not self._path.is_file():
