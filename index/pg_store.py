@@ -28,6 +28,7 @@ import math
 import queue
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -249,7 +250,8 @@ class PgIndex:
         self.name = check_name(name)
         self.exact_below = exact_below
         self.ef_search = ef_search
-        self._pool = _Pool(url, POOL_SIZE, [])
+        self._pool = _Pool(url, POOL_SIZE, [f"SET hnsw.ef_search = {int(ef_search)}"])
+        self._counted = (-1e9, 0)
         with self._pool.connection() as conn:
             conn.execute(CATALOG) if not _has_catalog(conn) else None
             row = conn.execute(
@@ -286,7 +288,16 @@ class PgIndex:
 
     @property
     def approximate(self) -> bool:
-        return len(self) >= self.exact_below
+        return self._passages() >= self.exact_below
+
+    def _passages(self) -> int:
+        """How many passages there are (read at most once a second: searches ask every time)."""
+        now = time.monotonic()
+        if now - self._counted[0] > 1.0:
+            with self._pool.connection() as conn:
+                n = conn.execute(f"SELECT passages FROM {self._s}.stats").fetchone()[0]
+            self._counted = (now, int(n))
+        return self._counted[1]
 
     @property
     def description(self) -> str:
@@ -296,20 +307,23 @@ class PgIndex:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        exact = not self.approximate
+        approximate = self.approximate
+        # "+ 0" hides the distance from the HNSW index: PostgreSQL then compares every vector.
+        order = "embedding <#> %(q)s" if approximate else "(embedding <#> %(q)s) + 0"
+        sql = (
+            f"SELECT id, -(embedding <#> %(q)s) FROM {self._s}.passages "
+            f"ORDER BY {order} LIMIT %(k)s"
+        )
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
         ids = np.full((len(queries), k), -1, dtype=np.int64)
-        with self._pool.connection() as conn, conn.transaction():
-            if exact:
-                conn.execute("SET LOCAL enable_indexscan = off")
-            else:
-                conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), int(k))}")
+        with self._pool.connection() as conn:
             for row, query in enumerate(queries):
-                found = conn.execute(
-                    f"SELECT id, (embedding <#> %s) * -1 FROM {self._s}.passages "
-                    "ORDER BY embedding <#> %s LIMIT %s",
-                    (query, query, k),
-                ).fetchall()
+                if approximate and k > self.ef_search:  # HNSW gives at most ef_search rows
+                    with conn.transaction():
+                        conn.execute(f"SET LOCAL hnsw.ef_search = {int(k)}")
+                        found = conn.execute(sql, {"q": query, "k": k}).fetchall()
+                else:
+                    found = conn.execute(sql, {"q": query, "k": k}).fetchall()
                 for col, (pid, score) in enumerate(found):
                     ids[row, col], scores[row, col] = pid, score
         return scores, ids
@@ -331,8 +345,9 @@ class PgIndex:
     # --- the text store --------------------------------------------------------------------
     def counts(self) -> tuple[int, int]:
         with self._pool.connection() as conn:
-            articles = conn.execute(f"SELECT count(*) FROM {self._s}.articles").fetchone()[0]
-            passages = conn.execute(f"SELECT passages FROM {self._s}.stats").fetchone()[0]
+            articles, passages = conn.execute(
+                f"SELECT (SELECT count(*) FROM {self._s}.articles), passages FROM {self._s}.stats"
+            ).fetchone()
         return int(articles), int(passages)
 
     def articles(self) -> list[Article]:
@@ -381,16 +396,14 @@ class PgIndex:
         if not stems:
             return []
         with self._pool.connection() as conn:
-            frequency = dict(
-                conn.execute(
-                    f"SELECT term, df FROM {self._s}.terms WHERE term = ANY(%s) AND df > 0",
-                    (stems,),
-                ).fetchall()
-            )
-            passages, tokens = conn.execute(
-                f"SELECT passages, tokens FROM {self._s}.stats"
-            ).fetchone()
-            kept = lexical.selective(stems, {t: int(f) for t, f in frequency.items()}, passages)
+            rows = conn.execute(
+                f"SELECT s.passages, s.tokens, t.term, t.df FROM {self._s}.stats s "
+                f"LEFT JOIN {self._s}.terms t ON t.term = ANY(%s) AND t.df > 0",
+                (stems,),
+            ).fetchall()
+            passages, tokens = int(rows[0][0]), int(rows[0][1])
+            frequency = {str(t): int(f) for _, _, t, f in rows if t is not None}
+            kept = lexical.selective(stems, frequency, passages)
             if not kept or not passages:
                 return []
             idf = [bm25_idf(passages, int(frequency[t])) for t in kept]
