@@ -84,7 +84,8 @@ def connect(url: str, *, autocommit: bool = True) -> Any:
 
     try:
         conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector") if not _has_vector(conn) else None
+        if not _has_vector(conn):
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         register_vector(conn)
     except psycopg.Error as exc:
         raise unreachable(url, exc) from None
@@ -253,10 +254,11 @@ class PgIndex:
         self._pool = _Pool(url, POOL_SIZE, [f"SET hnsw.ef_search = {int(ef_search)}"])
         self._counted = (-1e9, 0)
         with self._pool.connection() as conn:
-            conn.execute(CATALOG) if not _has_catalog(conn) else None
-            row = conn.execute(
-                "SELECT current, manifest FROM public.khabar_indexes WHERE name = %s", (name,)
-            ).fetchone()
+            row = None
+            if _has_catalog(conn):  # readers never create it: a replica is read-only
+                row = conn.execute(
+                    "SELECT current, manifest FROM public.khabar_indexes WHERE name = %s", (name,)
+                ).fetchone()
         if row is None or row[0] is None:
             raise IndexNotBuilt(f"PostgreSQL at {where(url)} (index {name!r})")
         self.schema: str = row[0]

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -287,3 +289,41 @@ async def test_a_bot_reading_a_replica_answers_what_the_primary_indexed(
             conn.execute("CREATE TABLE nope (x int)")
     finally:
         replica.stop()
+
+
+def test_pg_start_runs_a_local_server_until_interrupted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = Path(tempfile.mkdtemp(prefix="khabar-pgcli-"))
+    os.chmod(folder, 0o711)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "index",
+            "pg",
+            "start",
+            "--data",
+            str(folder / "data"),
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert f"127.0.0.1:{port}" in line, line + proc.stderr.read()  # type: ignore[union-attr]
+        url = f"postgresql://khabar@127.0.0.1:{port}/khabar"
+        with psycopg.connect(url) as conn:
+            assert conn.execute(
+                "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+            ).fetchone()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(url, connect_timeout=2)
+    finally:
+        proc.kill()
+        shutil.rmtree(folder, ignore_errors=True)
