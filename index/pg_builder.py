@@ -141,11 +141,7 @@ class ShardBuild:
     def run(self, full: bool) -> BuildReport:
         started = time.perf_counter()
         ensure_catalog(self.conn)
-        lock = f"khabar build {self.name} {self.spec}"
-        if not self.conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (lock,)).fetchone()[
-            0
-        ]:
-            raise BuildLocked(f"index {self.name!r}, shard {self.spec}", "another process")
+        self._lock()
         try:
             schema, manifest, pending = self.target(full)
             self._update(PgWriter(self.conn, schema), manifest)
@@ -154,9 +150,25 @@ class ShardBuild:
             else:
                 self._touch_current(schema, manifest)
         finally:
-            self.conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock,))
+            self.conn.execute("SELECT pg_advisory_unlock_all()")
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    def _lock(self) -> None:
+        """One build per shard at a time; a plain build excludes every shard build (they would
+        write the same articles), while the shards of one build run side by side."""
+        whole = f"khabar build {self.name}"
+        if self.shards == 1:
+            locks = [("pg_try_advisory_lock", whole)]
+        else:
+            locks = [
+                ("pg_try_advisory_lock_shared", whole),
+                ("pg_try_advisory_lock", f"{whole} {self.spec}"),
+            ]
+        for function, key in locks:
+            if not self.conn.execute(f"SELECT {function}(hashtext(%s))", (key,)).fetchone()[0]:
+                self.conn.execute("SELECT pg_advisory_unlock_all()")
+                raise BuildLocked(f"index {self.name!r} (shard {self.spec})", "another process")
 
     # --- where to write ------------------------------------------------------------------
     def target(self, full: bool) -> tuple[str, Manifest, bool]:

@@ -327,3 +327,24 @@ def test_pg_start_runs_a_local_server_until_interrupted(tmp_path) -> None:  # ty
     finally:
         proc.kill()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_builds_that_would_collide_are_refused(corpus, make_settings, postgres, embedder) -> None:  # type: ignore[no-untyped-def]
+    from index.errors import BuildLocked
+    from index.pg_builder import ShardBuild
+    from index.pg_store import connect
+
+    fill(corpus)
+    settings = pg_settings(make_settings, postgres, "locks")
+    holder = connect(postgres.url)
+    try:
+        ShardBuild(settings, holder, "locks", (0, 2), embedder, None)._lock()  # shard 0/2 runs
+        with pytest.raises(BuildLocked, match="another build"):
+            build_index(settings, embedder=embedder)  # a plain build would write the same rows
+        with pytest.raises(BuildLocked):
+            build_index(settings, embedder=embedder, shard=(0, 2))  # the same shard twice
+        report = build_index(settings, embedder=embedder, shard=(1, 2))  # its sibling may run
+        assert report.added >= 0 and not report.published
+    finally:
+        holder.close()  # the session ends: its locks go with it
+    assert build_index(settings, embedder=embedder, shard=(0, 2)).published
