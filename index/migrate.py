@@ -19,7 +19,7 @@ from .errors import IndexNotBuilt, KhabarError
 from .faiss_store import FaissStore
 from .manifest import Manifest
 from .pg_builder import ShardBuild
-from .pg_store import check_name, connect, ensure_catalog, unreachable
+from .pg_store import check_name, connect, ensure_catalog, insert_passages, unreachable
 from .settings import Settings
 from .textstore import FILE_NAME as SQLITE_FILE
 from .textstore import TextStore
@@ -91,41 +91,26 @@ def _copy(conn: Any, schema: str, text: TextStore, store: FaissStore) -> tuple[i
     )
     copied = 0
     while rows := cursor.fetchmany(BATCH):
-        values = []
+        values, lexicon = [], []
         for pid, aid, ord_, start, end, passage, sentences, terms in rows:
             if pid not in row_of:
                 raise KhabarError(f"passage {pid} has no vector in the folder's index — rebuild it")
             words = terms.split()
             counts = Counter(words)
             vector = np.asarray(matrix[row_of[pid]], dtype=np.float32)
-            values.append(
-                (
-                    pid,
-                    aid,
-                    ord_,
-                    start,
-                    end,
-                    passage,
-                    sentences,
-                    vector,
-                    list(counts),
-                    list(counts.values()),
-                    len(words),
-                )
-            )
+            values.append((pid, aid, ord_, start, end, passage, sentences, vector))
+            lexicon.append((pid, list(counts), list(counts.values()), len(words)))
         with conn.transaction():
-            conn.cursor().executemany(
-                f"INSERT INTO {s}.passages VALUES ({', '.join(['%s'] * 11)})", values
-            )
+            insert_passages(conn, schema, values, lexicon)
         copied += len(values)
     with conn.transaction():
         execute(
-            f"INSERT INTO {s}.terms SELECT term, count(*) FROM {s}.passages, unnest(stems) term "
+            f"INSERT INTO {s}.terms SELECT term, count(*) FROM {s}.lexicon, unnest(stems) term "
             "GROUP BY term"
         )
         execute(
             f"UPDATE {s}.stats SET passages = (SELECT count(*) FROM {s}.passages), "
-            f"tokens = (SELECT coalesce(sum(length), 0) FROM {s}.passages)"
+            f"tokens = (SELECT coalesce(sum(length), 0) FROM {s}.lexicon)"
         )
         execute(
             f"SELECT setval('{s}.passage_ids', (SELECT coalesce(max(id), 0) + 1 FROM {s}.passages))"
