@@ -183,6 +183,8 @@ def pg_rows(
             }
         )
         print(rows[-1], flush=True)
+    if not exact_queries:
+        return rows
     store = PgIndex(url, name, exact_below=n + 1)
     times, found = [], []
     for q in queries[:exact_queries]:
