@@ -348,3 +348,23 @@ def test_builds_that_would_collide_are_refused(corpus, make_settings, postgres, 
     finally:
         holder.close()  # the session ends: its locks go with it
     assert build_index(settings, embedder=embedder, shard=(0, 2)).published
+
+
+def test_database_passwords_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from index.redact import MASK, redact_secrets
+    from index.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url="postgresql://editor:primary-Pa55word@db.example.com:5432/news",
+        database_read_url="postgresql://reader:replica-Pa55word@replica.example.com/news",
+    )
+    assert "primary-Pa55word" not in repr(settings) and "replica-Pa55word" not in str(settings)
+    redact_secrets(settings.secrets())
+    caplog.set_level(logging.INFO)
+    logging.getLogger("khabar.test").info(
+        "connecting to %s and %s", "postgresql://editor:primary-Pa55word@db", "replica-Pa55word"
+    )
+    assert "Pa55word" not in caplog.text and MASK in caplog.text
