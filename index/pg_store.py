@@ -363,6 +363,17 @@ class PgIndex:
             ).fetchone()
         return int(articles), int(passages)
 
+    def size_bytes(self) -> int:
+        """The schema's tables with their indexes and TOAST, on disk."""
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relkind = 'r'",
+                (self.schema,),
+            ).fetchone()
+        return int(row[0])
+
     def articles(self) -> list[Article]:
         with self._pool.connection() as conn:
             rows = conn.execute(

@@ -67,6 +67,7 @@ def index_status(settings: Settings) -> dict[str, Any]:
 
         pg = PgIndex(read_url, settings.database_index)
         articles, passages = pg.counts()
+        size = pg.size_bytes()
         pg.close()
         m = pg.manifest
         return {
@@ -78,7 +79,7 @@ def index_status(settings: Settings) -> dict[str, Any]:
             "store": m.store,
             "chunk_tokens": m.chunk_tokens,
             "built_at": m.built_at,
-            "size_bytes": 0,
+            "size_bytes": size,
         }
     generation = layout.current_generation(settings.index_dir)
     if generation is None:

@@ -13,6 +13,7 @@ import pytest
 
 from index.builder import build_index
 from index.errors import IndexNotBuilt
+from index.report import index_status
 from index.retriever import Retriever
 from tests.conftest import EXTRA_ARTICLES, SHIPPED_CORPUS, write
 from tests.test_build import TOPICS, article, fill
@@ -36,6 +37,9 @@ def test_build_answer_and_cite(corpus, make_backend_settings, embedder) -> None:
     assert (hits[0].title, hits[0].date, hits[0].source) == ("Caspian ferry", "2025-01-01", "Test")
     assert retriever.info().articles == 3
     assert [a.id for a in retriever.articles()] == ["chess.md", "ferry.md", "wheat.md"]
+    status = index_status(settings)
+    assert (status["articles"], status["passages"]) == (3, report.passages)
+    assert status["store"] == settings.backend and status["size_bytes"] > 0
 
 
 def test_incremental_builds_embed_only_what_changed(
