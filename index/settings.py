@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     hybrid_weight: float = Field(default=0.03, ge=0, le=10)
     score_threshold: float | None = None  # None: the measured default of the model
     excerpt_max_sentences: int = Field(default=3, ge=1, le=10)
-    excerpt_max_words: int = Field(default=60, ge=10, le=400)
+    excerpt_max_words: int = Field(default=72, ge=10, le=400)
 
     # --- Telegram -------------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = Field(
