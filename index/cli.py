@@ -158,17 +158,19 @@ def _cmd_pg(args: argparse.Namespace, settings: Settings) -> int:
 
     from .pglocal import LocalPostgres
 
+    # Ctrl-C and SIGTERM stop it, even when started where SIGINT is ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     server = LocalPostgres.start(Path(args.data), args.port)
-    print(
-        f"PostgreSQL {server.version} with pgvector runs on 127.0.0.1:{server.port} "
-        f"(data in {server.data_dir}); in another terminal:\n"
-        f"  export KHABAR_DATABASE_URL={server.url}\n"
-        "  khabar index build        (or: khabar index migrate, to copy the folder index)\n"
-        "Ctrl-C stops it.",
-        flush=True,
-    )
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
+        print(
+            f"PostgreSQL {server.version} with pgvector runs on 127.0.0.1:{server.port} "
+            f"(data in {server.data_dir}); in another terminal:\n"
+            f"  export KHABAR_DATABASE_URL={server.url}\n"
+            "  khabar index build        (or: khabar index migrate, to copy the folder index)\n"
+            "Ctrl-C stops it.",
+            flush=True,
+        )
         server.process.wait()
     except KeyboardInterrupt:
         pass

@@ -133,7 +133,7 @@ def postgres() -> Iterator[Any]:
 
     folder = Path(tempfile.mkdtemp(prefix="khabar-pg-"))
     os.chmod(folder, 0o711)  # the postgres user (when we are root) must reach its data folder
-    server = LocalPostgres.start(folder / "primary")
+    server = LocalPostgres.start(folder / "primary", durable=False)  # a test's data is temporary
     yield server
     server.stop()
     shutil.rmtree(folder, ignore_errors=True)

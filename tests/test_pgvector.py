@@ -263,15 +263,29 @@ def test_unreachable_database_is_a_clear_error_without_the_password(corpus, make
         assert "sekret-pass-42" not in out + err and "Traceback" not in err
 
 
+def caught_up(primary: LocalPostgres, replica: LocalPostgres, timeout: float = 10.0) -> float:
+    """Wait until the replica has replayed everything the primary has written; the seconds
+    it took (streaming replication is asynchronous: usually milliseconds)."""
+    started = time.monotonic()
+    with psycopg.connect(primary.url, autocommit=True) as conn:
+        target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+    with psycopg.connect(replica.url, autocommit=True) as conn:
+        while not conn.execute("SELECT pg_last_wal_replay_lsn() >= %s", (target,)).fetchone()[0]:
+            assert time.monotonic() - started < timeout, "the replica did not catch up"
+            time.sleep(0.01)
+    return time.monotonic() - started
+
+
 async def test_a_bot_reading_a_replica_answers_what_the_primary_indexed(
     corpus, make_settings, postgres, embedder, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     fill(corpus)
     folder = Path(os.path.dirname(postgres.data_dir)) / f"replica-{os.getpid()}"
-    replica = LocalPostgres.start(folder, replica_of=postgres)
+    replica = LocalPostgres.start(folder, replica_of=postgres, durable=False)
     try:
         settings = pg_settings(make_settings, postgres, "replicated", database_read_url=replica.url)
         build_index(settings, embedder=embedder)
+        caught_up(postgres, replica)
         retriever = Retriever(settings, embedder)
         assert str(replica.port) in retriever.info().generation
         async with running_bot(settings, retriever) as tg:
@@ -280,6 +294,8 @@ async def test_a_bot_reading_a_replica_answers_what_the_primary_indexed(
             write(corpus, "tea.md", article("Tea", "Azerbaijan grows black tea in Lankaran."))
             report = await asyncio.to_thread(build_index, settings, embedder=embedder)
             assert report.added == 1
+            lag = await asyncio.to_thread(caught_up, postgres, replica)
+            assert lag < 5.0
             [after] = await tg.ask(PRIVATE, ANN, "Where does Azerbaijan grow black tea?")
             assert "Lankaran" in after["text"]
         with (
@@ -321,7 +337,12 @@ def test_pg_start_runs_a_local_server_until_interrupted(tmp_path) -> None:  # ty
                 "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
             ).fetchone()
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0
+        try:  # a durable server's shutdown checkpoint fsyncs: slow when the disk is busy
+            code = proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            log = (folder / "data" / "server.log").read_text(errors="replace")[-2000:]
+            raise AssertionError(f"still running after 120 s; server log: {log}") from None
+        assert code == 0, proc.stderr.read()  # type: ignore[union-attr]
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(url, connect_timeout=2)
     finally:
