@@ -268,7 +268,8 @@ def caught_up(primary: LocalPostgres, replica: LocalPostgres, timeout: float = 1
     it took (streaming replication is asynchronous: usually milliseconds)."""
     started = time.monotonic()
     with psycopg.connect(primary.url, autocommit=True) as conn:
-        target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+        # The insert position: with asynchronous commit, the last commits may not be written yet.
+        target = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
     with psycopg.connect(replica.url, autocommit=True) as conn:
         while not conn.execute("SELECT pg_last_wal_replay_lsn() >= %s", (target,)).fetchone()[0]:
             assert time.monotonic() - started < timeout, "the replica did not catch up"
