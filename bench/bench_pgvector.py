@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_vectors import clustered, recall  # noqa: E402
+from bench_vectors import clustered, recall, timed_search, topic_centres  # noqa: E402
 
 from index.faiss_store import build_ivf, ivf_lists  # noqa: E402
 from index.manifest import Manifest  # noqa: E402
@@ -66,12 +66,7 @@ def faiss_rows(
     exact = faiss.IndexIDMap2(faiss.IndexFlatIP(data.shape[1]))
     exact.add_with_ids(data, ids)
     build = time.perf_counter() - started
-    times, truth = [], []
-    for q in queries:
-        t = time.perf_counter()
-        truth.append(exact.search(q[None, :], 10)[1][0])
-        times.append((time.perf_counter() - t) * 1000)
-    truth_arr = np.array(truth)
+    times, truth_arr = timed_search(exact, queries, 10)
     rows.append(
         {
             "backend": "faiss",
@@ -88,18 +83,14 @@ def faiss_rows(
     ivf = build_ivf(data, ids)
     build = time.perf_counter() - started
     ivf.nprobe = 16
-    times, found = [], []
-    for q in queries:
-        t = time.perf_counter()
-        found.append(ivf.search(q[None, :], 10)[1][0])
-        times.append((time.perf_counter() - t) * 1000)
+    times, found = timed_search(ivf, queries, 10)
     rows.append(
         {
             "backend": "faiss",
             "index": f"IVF{ivf_lists(n)} nprobe 16",
             "build_s": round(build, 1),
             **stats(times),
-            "recall@10": round(recall(np.array(found), truth_arr), 4),
+            "recall@10": round(recall(found, truth_arr), 4),
         }
     )
     return rows, truth_arr
@@ -168,36 +159,28 @@ def pg_rows(
     for ef in efs:
         store = PgIndex(url, name, exact_below=1, ef_search=ef)
         store.search(queries[0], 10)  # a connection, warm
-        times, found = [], []
-        for q in queries:
-            t = time.perf_counter()
-            found.append(store.search(q, 10)[1][0])
-            times.append((time.perf_counter() - t) * 1000)
+        times, found = timed_search(store, queries, 10)
         store.close()
         rows.append(
             {
                 **base,
                 "index": f"HNSW m16 ef_search {ef}",
                 **stats(times),
-                "recall@10": round(recall(np.array(found), truth), 4),
+                "recall@10": round(recall(found, truth), 4),
             }
         )
         print(rows[-1], flush=True)
     if not exact_queries:
         return rows
     store = PgIndex(url, name, exact_below=n + 1)
-    times, found = [], []
-    for q in queries[:exact_queries]:
-        t = time.perf_counter()
-        found.append(store.search(q, 10)[1][0])
-        times.append((time.perf_counter() - t) * 1000)
+    times, found = timed_search(store, queries[:exact_queries], 10)
     store.close()
     rows.append(
         {
             **base,
             "index": f"exact (seq scan, {exact_queries} queries)",
             **stats(times),
-            "recall@10": round(recall(np.array(found), truth[:exact_queries]), 4),
+            "recall@10": round(recall(found, truth[:exact_queries]), 4),
         }
     )
     print(rows[-1], flush=True)
@@ -216,16 +199,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/pgvector.json")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
-    if args.like:
-        from index import layout
-
-        generation = layout.current_generation(args.like)
-        assert generation is not None, f"no index in {args.like}"
-        real = faiss.read_index(str(generation / "vectors.faiss"))
-        centres = faiss.downcast_index(real.index).reconstruct_n(0, real.ntotal)
-    else:
-        centres = rng.normal(size=(4096, 384)).astype(np.float32)
-    centres = (centres / np.linalg.norm(centres, axis=1, keepdims=True)).astype(np.float32)
+    centres = topic_centres(args.like, 384, rng)
     server, folder, url = None, None, args.url
     if url is None:
         from index.pglocal import LocalPostgres

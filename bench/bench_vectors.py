@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -49,7 +50,26 @@ def clustered(n: int, dim: int, rng: np.random.Generator, centres: np.ndarray) -
     return out
 
 
-def timed_search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[list[float], np.ndarray]:
+def topic_centres(like: Path | None, dim: int, rng: np.random.Generator) -> np.ndarray:
+    """What synthetic vectors cluster around, L2-normalised: the real passage vectors of the
+    index built in the folder `like`, or else 4,096 random directions of `dim` dimensions."""
+    if like:
+        from index import layout
+        from index.faiss_store import FaissStore
+        from index.manifest import Manifest
+
+        generation = layout.current_generation(like)
+        assert generation is not None, f"no index in {like}"
+        manifest = Manifest.load(generation)
+        centres = FaissStore.load(generation, manifest.dimension).items()[1]
+    else:
+        centres = rng.normal(size=(4096, dim)).astype(np.float32)
+    return (centres / np.linalg.norm(centres, axis=1, keepdims=True)).astype(np.float32)
+
+
+def timed_search(index: Any, queries: np.ndarray, k: int) -> tuple[list[float], np.ndarray]:
+    """Each query searched alone: its time in ms, and the ids found. `index` is anything with
+    FAISS's `search(queries, k)` (a FAISS index, or Khabar's `PgIndex`)."""
     times, found = [], []
     for q in queries:
         started = time.perf_counter()
@@ -90,19 +110,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/vectors.json")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
-    if args.like:
-        from index import layout
-
-        generation = layout.current_generation(args.like)
-        assert generation is not None, f"no index in {args.like}"
-        real = faiss.read_index(str(generation / "vectors.faiss"))
-        centres = real.index.reconstruct_n(0, real.ntotal) if hasattr(real, "index") else None
-        if centres is None:
-            centres = faiss.downcast_index(real).reconstruct_n(0, real.ntotal)
-        args.dim = centres.shape[1]
-    else:
-        centres = rng.normal(size=(4096, args.dim)).astype(np.float32)
-    centres = (centres / np.linalg.norm(centres, axis=1, keepdims=True)).astype(np.float32)
+    centres = topic_centres(args.like, args.dim, rng)
+    args.dim = centres.shape[1]
     results = []
     for n in args.sizes:
         data = clustered(n, args.dim, rng, centres)

@@ -150,14 +150,7 @@ def _reusable(previous: Path | None, settings: Settings, report: BuildReport) ->
     try:
         manifest = Manifest.load(previous)
         manifest.check_files(previous)
-        same = (
-            manifest.model == settings.model
-            and manifest.chunk_tokens == settings.chunk_tokens
-            and manifest.chunk_overlap_tokens == settings.chunk_overlap_tokens
-            and settings.passage_prompt in (None, manifest.passage_prompt)
-            and manifest.precision == settings.precision
-        )
-        if not same:
+        if not compatible(manifest, settings):
             report.note = (
                 "model, runtime precision or chunking changed since the last build: rebuilt in full"
             )
@@ -237,21 +230,44 @@ def _update(
     to_embed: list[tuple[str, Article]] = []
     for rel, result in parsed.items():
         before = text.article_hashes([rel])
-        now = {a.id: a for a in result.articles}
-        stale = [aid for aid in before if aid not in now or before[aid] != now[aid].content_hash]
-        _drop(text, vectors, stale)
-        report.removed += sum(1 for aid in before if aid not in now)
-        for article in result.articles:
-            if article.id not in before:
-                report.added += 1
-            elif before[article.id] != article.content_hash:
-                report.changed += 1
-            else:
-                continue
-            to_embed.append((rel, article))
+        gone, fresh = sort_changes(before, result.articles, report)
+        _drop(text, vectors, gone + [a.id for a in fresh if a.id in before])
+        to_embed.extend((rel, article) for article in fresh)
         text.set_file(rel, digests[rel])
 
     report.embedded = _embed_articles(settings, embedder, text, vectors, to_embed, progress)
+
+
+def sort_changes(
+    before: dict[str, str], articles: list[Article], report: BuildReport
+) -> tuple[list[str], list[Article]]:
+    """A file's articles against what the index held of it (id → content hash): the ids that
+    are gone, and the articles to embed (new or changed), counted into `report`."""
+    now = {a.id for a in articles}
+    gone = [aid for aid in before if aid not in now]
+    report.removed += len(gone)
+    fresh = []
+    for article in articles:
+        if article.id not in before:
+            report.added += 1
+        elif before[article.id] != article.content_hash:
+            report.changed += 1
+        else:
+            continue
+        fresh.append(article)
+    return gone, fresh
+
+
+def compatible(manifest: Manifest, settings: Settings) -> bool:
+    """Whether `manifest`'s vectors can be kept under `settings` (same model, chunking and
+    precision)."""
+    return (
+        manifest.model == settings.model
+        and manifest.chunk_tokens == settings.chunk_tokens
+        and manifest.chunk_overlap_tokens == settings.chunk_overlap_tokens
+        and settings.passage_prompt in (None, manifest.passage_prompt)
+        and manifest.precision == settings.precision
+    )
 
 
 def _publish(

@@ -29,8 +29,10 @@ from .builder import (
     ProgressFactory,
     _parse,
     _scan,
+    compatible,
     embed_planned,
     plan_articles,
+    sort_changes,
 )
 from .embedder import Embedder
 from .errors import BuildLocked, CorpusMissing, KhabarError
@@ -69,17 +71,6 @@ def shard_of(article_id: str, shards: int) -> int:
         return 0
     digest = hashlib.blake2b(article_id.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % shards
-
-
-def compatible(manifest: Manifest, settings: Settings) -> bool:
-    """Whether `manifest`'s vectors can be kept under `settings` (same model and chunking)."""
-    return (
-        manifest.model == settings.model
-        and manifest.chunk_tokens == settings.chunk_tokens
-        and manifest.chunk_overlap_tokens == settings.chunk_overlap_tokens
-        and settings.passage_prompt in (None, manifest.passage_prompt)
-        and manifest.precision == settings.precision
-    )
 
 
 def build_pg(
@@ -247,19 +238,8 @@ class ShardBuild:
         work: dict[str, tuple[list[str], list[Article]]] = {}
         for rel, result in parsed.items():
             had = {aid: h for aid, h in before.get(rel, {}).items() if mine(aid)}
-            now = {a.id: a for a in result.articles if mine(a.id)}
-            gone = [aid for aid in had if aid not in now]
-            report.removed += len(gone)
-            fresh = []
-            for article in now.values():
-                if article.id not in had:
-                    report.added += 1
-                elif had[article.id] != article.content_hash:
-                    report.changed += 1
-                else:
-                    continue
-                fresh.append(article)
-            work[rel] = (gone, fresh)
+            now = [a for a in result.articles if mine(a.id)]
+            work[rel] = sort_changes(had, now, report)
         for rel, (gone, fresh) in work.items():  # files with nothing to embed: at once
             if not fresh:
                 writer.apply_file(self.spec, rel, scan.digests[rel], gone, [])

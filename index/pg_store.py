@@ -43,7 +43,8 @@ from . import lexical
 from .articles import Article
 from .errors import IndexNotBuilt, KhabarError
 from .manifest import Manifest
-from .textstore import PassageRow
+from .redact import MASK, url_password
+from .textstore import PASSAGE_COLUMNS, PassageRow, passage_row
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -75,8 +76,8 @@ def unreachable(url: str, exc: Exception) -> DatabaseError:
 
 
 def _scrub(text: str, url: str) -> str:
-    password = urlsplit(url).password if "://" in url else None
-    return text.replace(password, "[redacted]") if password else text
+    password = url_password(url)
+    return text.replace(password, MASK) if password else text
 
 
 def connect(url: str, *, autocommit: bool = True) -> Any:
@@ -358,10 +359,7 @@ class PgIndex:
     # --- the text store --------------------------------------------------------------------
     def counts(self) -> tuple[int, int]:
         with self._pool.connection() as conn:
-            articles, passages = conn.execute(
-                f"SELECT (SELECT count(*) FROM {self._s}.articles), passages FROM {self._s}.stats"
-            ).fetchone()
-        return int(articles), int(passages)
+            return schema_counts(conn, self.schema)
 
     def size_bytes(self) -> int:
         """The schema's tables with their indexes and TOAST, on disk."""
@@ -387,32 +385,11 @@ class PgIndex:
             return {}
         with self._pool.connection() as conn:
             rows = conn.execute(
-                'SELECT p.id, p.ord, p.start, p."end", p.text, p.sentences, a.id, a.title, '
-                "a.date, a.source, a.url, a.lang, a.author, a.text "
-                f"FROM {self._s}.passages p JOIN {self._s}.articles a ON a.id = p.article_id "
-                "WHERE p.id = ANY(%s)",
+                f"SELECT {PASSAGE_COLUMNS} FROM {self._s}.passages p "
+                f"JOIN {self._s}.articles a ON a.id = p.article_id WHERE p.id = ANY(%s)",
                 ([int(i) for i in ids],),
             ).fetchall()
-        out = {}
-        for (
-            pid,
-            ord_,
-            start,
-            end,
-            text,
-            sents,
-            aid,
-            title,
-            date,
-            src,
-            url,
-            lang,
-            author,
-            atext,
-        ) in rows:
-            article = Article(aid, atext, title, date, src, url, lang, author)
-            out[int(pid)] = PassageRow(int(pid), article, ord_, start, end, text, sents)
-        return out
+        return {row.id: row for row in map(passage_row, rows)}
 
     def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]:
         """Passage ids and BM25 scores (higher is better), as FTS5 scores them."""
@@ -449,6 +426,15 @@ class PgIndex:
                 },
             ).fetchall()
         return [(int(pid), float(score)) for pid, score in rows]
+
+
+def schema_counts(conn: Any, schema: str) -> tuple[int, int]:
+    """How many articles and passages the index in `schema` holds."""
+    s = f'"{schema}"'
+    articles, passages = conn.execute(
+        f"SELECT (SELECT count(*) FROM {s}.articles), passages FROM {s}.stats"
+    ).fetchone()
+    return int(articles), int(passages)
 
 
 def _array(value: Any) -> np.ndarray:
@@ -603,6 +589,4 @@ class PgWriter:
             )
 
     def counts(self) -> tuple[int, int]:
-        articles = self.conn.execute(f"SELECT count(*) FROM {self._s}.articles").fetchone()[0]
-        passages = self.conn.execute(f"SELECT passages FROM {self._s}.stats").fetchone()[0]
-        return int(articles), int(passages)
+        return schema_counts(self.conn, self.schema)

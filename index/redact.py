@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 MASK = "[redacted]"
 MIN_SECRET = 6  # shorter strings would mask ordinary words
@@ -34,6 +35,16 @@ def redact_secrets(secrets: Iterable[str | None]) -> None:
         if not _installed:
             _install()
             _installed = True
+
+
+def url_password(url: str) -> str | None:
+    """The password in a URL like postgresql://user:password@host/db, if it has one."""
+    if "://" not in url:
+        return None
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
 
 
 def scrub(text: str) -> str:

@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret value in the settings, for the log redactor: the bot token, the
         webhook secret, and the database URLs with their passwords."""
-        from urllib.parse import urlsplit
+        from .redact import url_password
 
         found = []
         for secret in (
@@ -124,14 +124,8 @@ class Settings(BaseSettings):
             if secret is None:
                 continue
             value = secret.get_secret_value()
-            found.append(value)
-            if "://" in value:
-                try:
-                    password = urlsplit(value).password
-                except ValueError:
-                    password = None
-                if password:
-                    found.append(password)
+            password = url_password(value)
+            found += [value, password] if password else [value]
         return found
 
     @property

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,20 @@ class PassageRow:
     end: int
     text: str
     sentences: bytes | None = None  # float16 sentence vectors (see add_article)
+
+
+PASSAGE_COLUMNS = (
+    'p.id, p.ord, p.start, p."end", p.text, p.sentences, '
+    "a.id, a.title, a.date, a.source, a.url, a.lang, a.author, a.text"
+)
+"""What `passage_row` reads: passages `p` joined to their articles `a` (SQLite and PostgreSQL)."""
+
+
+def passage_row(row: Sequence[Any]) -> PassageRow:
+    """A `PassageRow` from a row of `PASSAGE_COLUMNS`."""
+    pid, ord_, start, end, text, sents, aid, title, date, source, url, lang, author, atext = row
+    article = Article(aid, atext, title, date, source, url, lang, author)
+    return PassageRow(int(pid), article, ord_, start, end, text, sents)
 
 
 class TextStore:
@@ -121,31 +136,11 @@ class TextStore:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._conn.execute(
-            'SELECT p.id, p.ord, p.start, p."end", p.text, p.sentences, a.id, a.title, a.date, '
-            "a.source, a.url, a.lang, a.author, a.text "
-            f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
+            f"SELECT {PASSAGE_COLUMNS} FROM passages p JOIN articles a ON a.id = p.article_id "
+            f"WHERE p.id IN ({marks})",
             [int(i) for i in ids],
         )
-        out = {}
-        for (
-            pid,
-            ord_,
-            start,
-            end,
-            text,
-            sents,
-            aid,
-            title,
-            date,
-            source,
-            url,
-            lang,
-            author,
-            atext,
-        ) in rows:
-            article = Article(aid, atext, title, date, source, url, lang, author)
-            out[pid] = PassageRow(pid, article, ord_, start, end, text, sents)
-        return out
+        return {row.id: row for row in map(passage_row, rows)}
 
     def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]:
         """Passage ids and BM25 scores (higher is better) for the question's words."""

@@ -27,6 +27,7 @@ from tests.botharness import running_bot
 from tests.conftest import ROOT, TEST_CHUNK_TOKENS, TEST_MODEL, write
 from tests.test_bot import ANN, PRIVATE
 from tests.test_build import article, fill
+from tests.test_processes import khabar as run_khabar
 
 CITIES = ["Baku", "Aktau", "Shymkent", "Ganja", "Turkestan", "Sumgait", "Atyrau", "Lankaran"]
 
@@ -61,14 +62,7 @@ def khabar(settings, *args: str, **more: str) -> subprocess.Popen[str]:  # type:
         KHABAR_CHUNK_TOKENS=str(TEST_CHUNK_TOKENS),
         **more,
     )
-    return subprocess.Popen(
-        [sys.executable, "-m", "index", *args],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return run_khabar(*args, env=env, cwd=ROOT)
 
 
 def test_shards_are_stable_and_balanced() -> None:
