@@ -81,6 +81,8 @@ def corpus_key(corpus: Path, settings: Settings) -> str:
     ]
     if settings.precision != "float32":
         recipe.append(settings.precision)
+    if settings.use_bulk_bf16 and settings.precision == "float32":
+        recipe.append("bulk-bf16")
     digest.update(json.dumps(recipe).encode())
     return digest.hexdigest()[:16]
 

@@ -82,3 +82,41 @@ def test_large_float32_jobs_encode_on_torch_with_the_same_vectors(
     assert np.min(np.sum(many[:5] * few, axis=1)) > 0.9999
     int8 = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx-int8")
     assert isinstance(int8.bulk_encoder(BULK_PASSAGES)[0], OnnxEncoder)  # int8 stays int8
+
+
+def test_cpu_bf16_detection_reads_the_cpu_flags() -> None:
+    from index.encoders import cpu_has_bf16
+
+    assert cpu_has_bf16("processor\t: 0\nflags\t\t: fpu sse2 avx2 amx_bf16 amx_tile\n")
+    assert cpu_has_bf16("flags\t: fpu avx512f avx512_bf16\n")
+    assert not cpu_has_bf16("flags\t: fpu sse2 avx2 avx512f avx512_vnni\n")
+    assert not cpu_has_bf16("")
+
+
+def test_bf16_bulk_encoding_gives_the_float32_vectors(
+    embedder: Embedder, models_dir: Path
+) -> None:
+    """bfloat16 autocast, forced on (emulated where the CPU lacks it): the passage vectors and
+    the sentence vectors pooled from its token embeddings stay at cosine 0.9999 to float32."""
+    from index.embedder import BULK_PASSAGES
+    from index.encoders import TorchEncoder
+
+    fast = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx", bulk_bf16=True)
+    plain = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx", bulk_bf16=False)
+    bulk = fast.bulk_encoder(BULK_PASSAGES)[0]
+    assert isinstance(bulk, TorchEncoder) and bulk.bf16
+    assert not plain.bulk_encoder(BULK_PASSAGES)[0].bf16  # type: ignore[attr-defined]
+    texts = [
+        f"Passage {i}. Ferries cross the Caspian with wheat. Rail links reach Kars. " * (1 + i % 5)
+        for i in range(BULK_PASSAGES)
+    ]
+    spans = [[(0, 10), (11, 50)] for _ in texts]
+    fast_vectors, fast_sentences = fast.encode_passages(texts, sentences=spans)
+    plain_vectors, plain_sentences = plain.encode_passages(texts, sentences=spans)
+    assert np.min(np.sum(fast_vectors * plain_vectors, axis=1)) > 0.9999
+    cosines = [
+        float(np.min(np.sum(a.astype(np.float32) * b.astype(np.float32), axis=1)))
+        for a, b in zip(fast_sentences, plain_sentences, strict=True)
+    ]
+    assert min(cosines) > 0.999
+    assert not np.array_equal(fast_vectors, plain_vectors)  # it did run in bfloat16
