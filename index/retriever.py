@@ -116,13 +116,13 @@ class _Snapshot:
 
 def _rows_in_order(
     text: TextReader, ranked: Sequence[tuple[int, float]], step: int
-) -> Iterator[PassageRow | None]:
-    """The rows of the ranked passages, read `step` at a time as the caller goes on (a question
+) -> Iterator[tuple[float, PassageRow | None]]:
+    """The ranked passages' scores and rows, read `step` at a time as the caller goes on (a question
     needs about k of its ~90 candidates; reading them all took a tenth of its time)."""
     for begin in range(0, len(ranked), step):
-        ids = [pid for pid, _ in ranked[begin : begin + step]]
-        rows = text.passages(ids)
-        yield from (rows.get(pid) for pid in ids)
+        chunk = ranked[begin : begin + step]
+        rows = text.passages([pid for pid, _ in chunk])
+        yield from ((score, rows.get(pid)) for pid, score in chunk)
 
 
 def normalize_question(question: str) -> str:
@@ -287,7 +287,7 @@ class Retriever:
         ranked = self._rank(snap, question, vector, max(k * 3, CANDIDATES))
         chosen: list[tuple[PassageRow, float]] = []
         taken: dict[str, list[tuple[int, int]]] = {}
-        for (pid, score), row in zip(ranked, _rows_in_order(snap.text, ranked, 2 * k)):
+        for score, row in _rows_in_order(snap.text, ranked, 2 * k):
             if row is None:
                 continue
             spans = taken.setdefault(row.article.id, [])
