@@ -93,9 +93,7 @@ def test_cpu_bf16_detection_reads_the_cpu_flags() -> None:
     assert not cpu_has_bf16("")
 
 
-def test_bf16_bulk_encoding_gives_the_float32_vectors(
-    embedder: Embedder, models_dir: Path
-) -> None:
+def test_bf16_bulk_encoding_gives_the_float32_vectors(embedder: Embedder, models_dir: Path) -> None:
     """bfloat16 autocast, forced on (emulated where the CPU lacks it): the passage vectors and
     the sentence vectors pooled from its token embeddings stay at cosine 0.9999 to float32."""
     from index.embedder import BULK_PASSAGES
