@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -63,12 +64,18 @@ class FileResult:
 
 def iter_corpus_files(corpus_dir: Path) -> Iterator[Path]:
     """Every article file under `corpus_dir`, subfolders included, hidden ones skipped, sorted."""
-    for path in sorted(corpus_dir.rglob("*")):
-        rel = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.is_file() and path.suffix.lower() in SUFFIXES:
-            yield path
+    found: list[tuple[list[str], str]] = []
+    for folder, dirs, files in os.walk(corpus_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        parts = Path(folder).relative_to(corpus_dir).parts
+        for name in files:
+            if name.startswith(".") or os.path.splitext(name)[1].lower() not in SUFFIXES:
+                continue
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):  # not a broken link or a socket
+                found.append(([*parts, name], path))
+    for _, path in sorted(found):  # by path components, as Path objects sort
+        yield Path(path)
 
 
 def read_article_bytes(rel_path: str, data: bytes) -> FileResult:

@@ -111,11 +111,13 @@ def build_index(
             old.text.close()
             report.seconds = time.perf_counter() - started
             return report
+        embedder = embedder or Embedder.from_settings(settings)
+        if changed:
+            embedder.preload()  # beside reading the old index and the changed articles
         old_vectors = _old_vectors(old, settings, report)
         if old_vectors is None:
             old, changed, removed = None, sorted(scan.digests), []
         parsed = _parse(changed, scan, report)
-        embedder = embedder or Embedder.from_settings(settings)
         generation = layout.new_generation(index_dir)
         try:
             if old is not None and old_vectors is not None:

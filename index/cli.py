@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
@@ -20,6 +22,17 @@ from .redact import redact_secrets, scrub
 from .settings import Settings
 
 EXIT_ERROR = 2
+
+
+def entry() -> NoReturn:
+    """The `khabar` program: `main`, then an exit that skips tearing the heap down. By then
+    every file is written and closed and the bot has shut down; what is left is freeing the
+    model (0.4 s for e5: its tokenizer and ONNX session), a tenth of adding one article."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

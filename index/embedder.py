@@ -112,6 +112,19 @@ class Embedder:
                 return OnnxEncoder(folder, precision)
         return TorchEncoder(path, self.name)
 
+    def preload(self) -> None:
+        """Start loading the model in the background; its first use waits for it."""
+        if self._encoder is not None:
+            return
+
+        def load() -> None:
+            try:
+                self.encoder  # noqa: B018 - loads it
+            except Exception:  # raised again, to the caller, on first use
+                log.debug("preloading %s failed", self.name, exc_info=True)
+
+        threading.Thread(target=load, name="khabar-model-load", daemon=True).start()
+
     def bulk_encoder(self, passages: int) -> tuple[Encoder, int]:
         """The encoder for `passages` passages at once, and its batch size cap.
 

@@ -5,10 +5,12 @@ can hand back each token's embedding with its character offsets (for sentence ve
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -72,22 +74,33 @@ class OnnxEncoder:
         self._inputs: list[str] = list(config["inputs"])
         self._pooling = str(config["pooling"])
         self._pad_id = int(config.get("pad_id", 0))
-        # One tokenizer (e5's has 250,002 pieces: a second of loading and ~280 MiB each), used
-        # truncated to the model's length for encoding and whole for token offsets (chunking);
-        # the switch and the call happen under one lock, so threads never see the other mode.
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.no_padding()
-        self._tokenizer_lock = threading.Lock()
         self._path = folder / (INT8_FILE if precision == "int8" else FLOAT_FILE)
         self._threads = threads or max(1, min(usable_cpus(), 8))
         self._session_lock = threading.Lock()
         self._session_: Any = None
         if not self._path.is_file():
             raise ModelUnavailable(f"{self._path} is missing; delete {folder} to re-export it")
+        # The session (~1.3 s for e5) loads in the background while the tokenizer (~1 s) loads
+        # here, together 1.7 s instead of 2.4: ONNX Runtime lets go of the GIL for much of its
+        # loading, the tokenizer does not — so the thread is given a moment to get into it.
+        import onnxruntime  # noqa: F401 - imported here, so the thread has nothing to wait for
+
+        threading.Thread(target=self._preload, name="khabar-onnx-load", daemon=True).start()
+        time.sleep(0.01)
+        # One tokenizer (e5's has 250,002 pieces: a second of loading and ~280 MiB each), used
+        # truncated to the model's length for encoding and whole for token offsets (chunking);
+        # the switch and the call happen under one lock, so threads never see the other mode.
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer_lock = threading.Lock()
+
+    def _preload(self) -> None:
+        with contextlib.suppress(ModelUnavailable):  # raised again, to the caller, on first use
+            self._session  # noqa: B018 - loads it
 
     @property
     def _session(self) -> Any:
-        """The inference session, created on first use (tokenising alone does not need it)."""
+        """The inference session (loading since the encoder was made; waits until it is)."""
         with self._session_lock:
             if self._session_ is None:
                 import onnxruntime as ort

@@ -194,5 +194,10 @@ def test_corpus_walk_includes_subfolders_and_skips_hidden(tmp_path) -> None:  # 
     write(tmp_path, "sub/deeper/b.txt", "x")
     write(tmp_path, ".git/c.md", "x")
     write(tmp_path, "notes.docx", "x")
+    write(tmp_path, ".draft.md", "x")
+    write(tmp_path, "sub/.cache/d.md", "x")
+    write(tmp_path, "sub-z/E.MD", "x")
+    write(tmp_path, "sub/a.md", "x")
     rel = [p.relative_to(tmp_path).as_posix() for p in iter_corpus_files(tmp_path)]
-    assert rel == ["a.md", "sub/deeper/b.txt"]
+    # sorted by path components, as before: "sub/..." comes before "sub-z/..."
+    assert rel == ["a.md", "sub/a.md", "sub/deeper/b.txt", "sub-z/E.MD"]
