@@ -152,10 +152,9 @@ def _reusable(previous: Path | None, settings: Settings, report: BuildReport) ->
     try:
         manifest = Manifest.load(previous)
         manifest.check_files(previous)
-        if not compatible(manifest, settings):
-            report.note = (
-                "model, runtime precision or chunking changed since the last build: rebuilt in full"
-            )
+        changed = changes(manifest, settings)
+        if changed:
+            report.note = rebuilt_because(changed)
             return None
         text = TextStore.open_readonly(previous / SQLITE_FILE)
     except KhabarError as exc:
@@ -260,16 +259,31 @@ def sort_changes(
     return gone, fresh
 
 
+def changes(manifest: Manifest, settings: Settings) -> list[str]:
+    """What differs between how `manifest`'s index was built and `settings`, in words; any of
+    it means the stored vectors cannot be kept."""
+    found = []
+    if manifest.model != settings.model:
+        found.append("the model")
+    if settings.precision != manifest.precision:
+        found.append("the runtime precision")
+    if (manifest.chunk_tokens, manifest.chunk_overlap_tokens) != (
+        settings.chunk_tokens,
+        settings.chunk_overlap_tokens,
+    ) or settings.passage_prompt not in (None, manifest.passage_prompt):
+        found.append("chunking")
+    if manifest.sentence_vectors != settings.sentence_vectors:
+        found.append("the sentence vectors")
+    return found
+
+
+def rebuilt_because(changed: list[str]) -> str:
+    return f"{' and '.join(changed)} changed since the last build: rebuilt in full"
+
+
 def compatible(manifest: Manifest, settings: Settings) -> bool:
-    """Whether `manifest`'s vectors can be kept under `settings` (same model, chunking and
-    precision)."""
-    return (
-        manifest.model == settings.model
-        and manifest.chunk_tokens == settings.chunk_tokens
-        and manifest.chunk_overlap_tokens == settings.chunk_overlap_tokens
-        and settings.passage_prompt in (None, manifest.passage_prompt)
-        and manifest.precision == settings.precision
-    )
+    """Whether `manifest`'s vectors can be kept under `settings`."""
+    return not changes(manifest, settings)
 
 
 def _publish(
@@ -296,6 +310,7 @@ def _publish(
         query_prompt=embedder.query_prompt,
         store=vectors.kind,
         precision=settings.precision,
+        sentence_vectors=settings.sentence_vectors,
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         articles=report.articles,
         passages=report.passages,
@@ -385,7 +400,11 @@ def embed_planned(
         return []
     sentences = [s for p in planned for s in p.sentences]
     matrix, pooled = embedder.encode_passages(
-        inputs, settings.embed_batch_size, callback, sentences
+        inputs,
+        settings.embed_batch_size,
+        callback,
+        sentences,
+        encode_sentences=settings.sentence_vectors == "encoded",
     )
     ids = passage_ids(len(inputs))
     out, at = [], 0

@@ -201,10 +201,13 @@ class Embedder:
         batch_size: int = 32,
         progress: ProgressFn | None = None,
         sentences: Sequence[Sequence[tuple[int, int]]] | None = None,
+        encode_sentences: bool = False,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors for `texts`, in order, and — when `sentences` gives character spans into each
-        text — a vector for each of those sentences, pooled from the passage's own token
-        embeddings (the sentence read in its context, at no extra encoding cost).
+        text — a vector for each of those sentences: pooled from the passage's own token
+        embeddings (the sentence read in its context, at no extra encoding cost), or with
+        `encode_sentences` each sentence encoded on its own (more encoding, better across
+        languages; a sentence repeated in overlapping passages is encoded once).
 
         Sorted by length internally so batches pad little.
         """
@@ -216,16 +219,26 @@ class Embedder:
         encoder, cap = self.bulk_encoder(len(texts))
         batch_size = max(1, min(batch_size, cap))
         step = batch_size * 4
+        seen: dict[str, np.ndarray] = {}
         for begin in range(0, len(order), step):
             chunk = order[begin : begin + step]
             batch = [prompt + texts[i] for i in chunk]
-            if sentences is None:
+            if sentences is None or encode_sentences:
                 out[chunk] = encoder.encode(batch, batch_size)
             else:
                 results = encoder.encode_tokens(batch, batch_size)
                 for index, (vector, tokens, spans) in zip(chunk, results, strict=True):
                     out[index] = vector
                     pooled[index] = _pool(tokens, spans, sentences[index], len(prompt))
+            if sentences is not None and encode_sentences:
+                wanted = [[texts[i][a:b] for a, b in sentences[i]] for i in chunk]
+                fresh = sorted({t for ts in wanted for t in ts} - seen.keys(), key=len)
+                if fresh:
+                    vectors = encoder.encode([prompt + t for t in fresh], batch_size)
+                    seen.update(zip(fresh, vectors.astype(np.float16), strict=True))
+                for index, ts in zip(chunk, wanted, strict=True):
+                    if ts:
+                        pooled[index] = np.stack([seen[t] for t in ts])
             if progress:
                 progress(len(chunk))
         return out, pooled

@@ -83,6 +83,8 @@ def corpus_key(corpus: Path, settings: Settings) -> str:
         recipe.append(settings.precision)
     if settings.use_bulk_bf16 and settings.precision == "float32":
         recipe.append("bulk-bf16")
+    if settings.sentence_vectors != "pooled":
+        recipe.append(f"sentences-{settings.sentence_vectors}")
     digest.update(json.dumps(recipe).encode())
     return digest.hexdigest()[:16]
 

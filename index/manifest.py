@@ -23,6 +23,7 @@ class Manifest:
     query_prompt: str
     store: str = "faiss"
     precision: str = "float32"  # "int8" when built with KHABAR_RUNTIME=onnx-int8
+    sentence_vectors: str = "pooled"  # or "encoded" (KHABAR_SENTENCE_VECTORS)
     reader_version: int = 0
     file_sizes: dict[str, int] = field(default_factory=dict)
     file_digests: dict[str, str] = field(default_factory=dict)  # BLAKE2b of each file

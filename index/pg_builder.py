@@ -29,9 +29,11 @@ from .builder import (
     ProgressFactory,
     _parse,
     _scan,
+    changes,
     compatible,
     embed_planned,
     plan_articles,
+    rebuilt_because,
     sort_changes,
 )
 from .embedder import Embedder
@@ -175,10 +177,8 @@ class ShardBuild:
             if current and not full and compatible(manifest_of(cur_manifest), self.settings):
                 return current, manifest_of(cur_manifest), False
             if current and not full:
-                self.report.note = (
-                    "model, runtime precision or chunking changed since the last build: "
-                    "rebuilt in full"
-                )
+                differ = changes(manifest_of(cur_manifest), self.settings)
+                self.report.note = rebuilt_because(differ)
             self.report.full = True
             if pending and compatible(manifest_of(pend_manifest), self.settings):
                 return pending, manifest_of(pend_manifest), True
@@ -217,6 +217,7 @@ class ShardBuild:
             query_prompt=e.query_prompt,
             store="pgvector",
             precision=self.settings.precision,
+            sentence_vectors=self.settings.sentence_vectors,
             reader_version=READER_VERSION,
         )
 

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index import layout
@@ -213,3 +214,40 @@ def test_seed_question_with_the_default_multilingual_model(shipped_corpus, tmp_p
     answer = retriever.answer("When was the Organization of Turkic States founded?")
     assert answer.found and "Founded in 2009" in answer.shown[0].excerpt
     assert retriever.answer("Who won the 1966 FIFA World Cup final?").found is False
+
+
+def test_sentences_encoded_on_their_own(corpus, make_settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    """KHABAR_SENTENCE_VECTORS=encoded: each stored sentence vector is that sentence encoded
+    alone (with the passage prompt), not pooled from the passage; switching rebuilds in full."""
+    fill(corpus)
+    pooled = make_settings()
+    build_index(pooled, embedder=embedder)
+    encoded = make_settings(sentence_vectors="encoded")
+    report = build_index(encoded, embedder=embedder)
+    assert report.full and "the sentence vectors changed" in report.note
+    assert report.embedded >= 3
+    assert build_index(encoded, embedder=embedder).embedded == 0  # kept from then on
+
+    retriever = Retriever(encoded, embedder=embedder)
+    assert retriever.info().manifest.sentence_vectors == "encoded"
+    snap = retriever._snapshot
+    ids = [pid for name in TOPICS for pid in passage_ids(encoded, name)]
+    rows = snap.text.passages(ids)
+    assert len(rows) == len(ids) >= 3
+    for row in rows.values():
+        stored = np.frombuffer(row.sentences, dtype=np.float16).reshape(-1, embedder.dimension)
+        title = row.article.title
+        texts = [f"{title}\n{row.text}"[a:b] for a, b in _sentence_spans_of(title, row.text)]
+        alone = embedder.encode_with_prompt(texts, embedder.passage_prompt)
+        assert stored.shape == alone.shape
+        cosines = np.sum(stored.astype(np.float32) * alone, axis=1)
+        assert cosines.min() > 0.999
+    answer = retriever.answer("Which team won the chess olympiad?")
+    assert answer.found and "Uzbekistan" in answer.shown[0].excerpt
+
+
+def _sentence_spans_of(title: str, passage: str) -> list[tuple[int, int]]:
+    from index.sentences import sentence_spans
+
+    shift = len(title) + 1
+    return [(a + shift, b + shift) for a, b in sentence_spans(passage)]
