@@ -130,7 +130,8 @@ def build_index(
             _update(
                 settings, embedder, text, vectors, parsed, scan.digests, removed, report, progress
             )
-            _publish(settings, embedder, generation, text, vectors, report)
+            prompts = _prompts(settings, embedder, old.manifest if old else None)
+            _publish(settings, prompts, generation, text, vectors, report)
         except (OSError, sqlite3.Error) as exc:
             if layout.current_generation(index_dir) != generation:
                 shutil.rmtree(generation, ignore_errors=True)  # give the space back now
@@ -286,9 +287,18 @@ def compatible(manifest: Manifest, settings: Settings) -> bool:
     return not changes(manifest, settings)
 
 
+def _prompts(settings: Settings, embedder: Embedder, previous: Manifest | None) -> tuple[str, str]:
+    """The passage and query prompts of the new index: the previous index's when its vectors
+    were kept (so removing an article never loads the model), else the model's."""
+    if previous is None:
+        return embedder.passage_prompt, embedder.query_prompt
+    query = settings.query_prompt
+    return previous.passage_prompt, query if query is not None else previous.query_prompt
+
+
 def _publish(
     settings: Settings,
-    embedder: Embedder,
+    prompts: tuple[str, str],
     generation: Path,
     text: TextStore,
     vectors: VectorStore,
@@ -306,8 +316,8 @@ def _publish(
         dimension=vectors.dimension,
         chunk_tokens=settings.chunk_tokens,
         chunk_overlap_tokens=settings.chunk_overlap_tokens,
-        passage_prompt=embedder.passage_prompt,
-        query_prompt=embedder.query_prompt,
+        passage_prompt=prompts[0],
+        query_prompt=prompts[1],
         store=vectors.kind,
         precision=settings.precision,
         sentence_vectors=settings.sentence_vectors,

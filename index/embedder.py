@@ -123,7 +123,7 @@ class Embedder:
             except Exception:  # raised again, to the caller, on first use
                 log.debug("preloading %s failed", self.name, exc_info=True)
 
-        threading.Thread(target=load, name="khabar-model-load", daemon=True).start()
+        threading.Thread(target=load, name="khabar-model-load").start()  # see OnnxEncoder
 
     def bulk_encoder(self, passages: int) -> tuple[Encoder, int]:
         """The encoder for `passages` passages at once, and its batch size cap.

@@ -85,7 +85,8 @@ class OnnxEncoder:
         # loading, the tokenizer does not — so the thread is given a moment to get into it.
         import onnxruntime  # noqa: F401 - imported here, so the thread has nothing to wait for
 
-        threading.Thread(target=self._preload, name="khabar-onnx-load", daemon=True).start()
+        # Not a daemon: an interpreter that exits while ONNX Runtime is mid-load aborts.
+        threading.Thread(target=self._preload, name="khabar-onnx-load").start()
         time.sleep(0.01)
         # One tokenizer (e5's has 250,002 pieces: a second of loading and ~280 MiB each), used
         # truncated to the model's length for encoding and whole for token offsets (chunking);

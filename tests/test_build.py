@@ -251,3 +251,19 @@ def _sentence_spans_of(title: str, passage: str) -> list[tuple[int, int]]:
 
     shift = len(title) + 1
     return [(a + shift, b + shift) for a, b in sentence_spans(passage)]
+
+
+def test_removing_an_article_never_loads_the_model(corpus, make_settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    fill(corpus)
+    settings = make_settings()
+    build_index(settings, embedder=embedder)
+    (corpus / "wheat.md").unlink()
+    fresh = Embedder.from_settings(settings)
+    report = build_index(settings, embedder=fresh)
+    assert report.removed == 1 and report.embedded == 0
+    assert fresh._encoder is None  # nothing was encoded, so nothing was loaded
+    manifest = Retriever(settings, embedder=embedder).info().manifest
+    assert (manifest.passage_prompt, manifest.query_prompt) == (
+        embedder.passage_prompt,
+        embedder.query_prompt,
+    )
