@@ -24,10 +24,23 @@ from .settings import Settings
 EXIT_ERROR = 2
 
 
+_exiting_fast = False
+_retained: list[object] = []
+
+
+def retain_until_exit(thing: object) -> None:
+    """Keep `thing` alive until the program exits (only when run as `khabar`, see `entry`)."""
+    if _exiting_fast:
+        _retained.append(thing)
+
+
 def entry() -> NoReturn:
     """The `khabar` program: `main`, then an exit that skips tearing the heap down. By then
     every file is written and closed and the bot has shut down; what is left is freeing the
-    model (0.4 s for e5: its tokenizer and ONNX session), a tenth of adding one article."""
+    model (0.3-0.4 s for e5: its tokenizer and ONNX session), a tenth of adding one article;
+    commands keep it alive with `retain_until_exit` so it is not freed on their return."""
+    global _exiting_fast
+    _exiting_fast = True
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -153,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from . import report
     from .builder import build_index
+    from .embedder import Embedder
 
     progress = None if args.quiet else report.progress_bar
     shard = None
@@ -160,7 +174,11 @@ def _cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         from .pg_builder import parse_shard
 
         shard = parse_shard(args.shard)
-    result = build_index(settings, full=args.full, progress=progress, shard=shard)
+    embedder = Embedder.from_settings(settings)
+    retain_until_exit(embedder)
+    result = build_index(
+        settings, full=args.full, progress=progress, shard=shard, embedder=embedder
+    )
     print(report.format_build(result, settings))
     return 0
 
