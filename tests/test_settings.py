@@ -18,7 +18,7 @@ def env_name(field: str) -> str:
 
 def test_env_example_lists_every_setting() -> None:
     text = (ROOT / ".env.example").read_text()
-    listed = set(re.findall(r"^#?\s*([A-Z_]+)=", text, re.MULTILINE))
+    listed = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", text, re.MULTILINE))
     assert {env_name(f) for f in Settings.model_fields} <= listed
 
 
