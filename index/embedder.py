@@ -90,9 +90,13 @@ class Embedder:
     @property
     def encoder(self) -> Encoder:
         with self._lock:
-            if self._encoder is None:
-                self._encoder = self._load()
-            return self._encoder
+            return self._main_encoder()
+
+    def _main_encoder(self) -> Encoder:
+        """Called with the lock held."""
+        if self._encoder is None:
+            self._encoder = self._load()
+        return self._encoder
 
     def _load(self) -> Encoder:
         path = resolve_model(self.name, self.models_dir)
@@ -142,22 +146,19 @@ class Embedder:
         return self._bulk, MAX_BATCH if isinstance(self._bulk, OnnxEncoder) else 1 << 16
 
     def _load_bulk(self) -> Encoder:
-        """Called with the lock held."""
-        if self._encoder is None and self.runtime == "torch":
-            self._encoder = self._load()
-        torch_encoder = self._encoder
-        if self.runtime != "torch":
+        """Torch (in bfloat16 where that pays), else the main encoder. Called with the lock held."""
+        encoder: Encoder
+        if self.runtime == "torch":
+            encoder = self._main_encoder()
+        else:
             try:
-                torch_encoder = TorchEncoder(resolve_model(self.name, self.models_dir), self.name)
+                encoder = TorchEncoder(resolve_model(self.name, self.models_dir), self.name)
             except (ImportError, ModelUnavailable) as exc:
                 log.info("encoding passages on ONNX Runtime (%s)", exc)
-                if self._encoder is None:
-                    self._encoder = self._load()
-                return self._encoder
-        assert torch_encoder is not None
-        if self.bulk_bf16 and isinstance(torch_encoder, TorchEncoder):
-            return torch_encoder.with_bf16()
-        return torch_encoder
+                return self._main_encoder()
+        if self.bulk_bf16 and isinstance(encoder, TorchEncoder):
+            return encoder.with_bf16()
+        return encoder
 
     @property
     def precision(self) -> str:
