@@ -124,6 +124,7 @@ class AnswerService:
         """Load the model in the worker thread right after start-up, so the first reader does
         not wait for it (polling starts at once; this runs beside it)."""
         loop = asyncio.get_running_loop()
+        self.retriever.embedder.preload()  # tokenizer and ONNX session side by side
         try:
             await loop.run_in_executor(self._encoder, self.retriever.encode, ["warm-up"])
         except Exception as exc:  # the first question will report it properly

@@ -21,7 +21,7 @@ import numpy as np
 from . import layout
 from .articles import READER_VERSION, Article, FileResult, iter_corpus_files, read_article_bytes
 from .chunking import chunk_text
-from .embedder import Embedder
+from .embedder import BULK_PASSAGES, Embedder
 from .errors import ArticleError, CorpusMissing, IndexWriteFailed, KhabarError
 from .manifest import Manifest, file_digest
 from .sentences import sentence_spans
@@ -112,8 +112,8 @@ def build_index(
             report.seconds = time.perf_counter() - started
             return report
         embedder = embedder or Embedder.from_settings(settings)
-        if changed:
-            embedder.preload()  # beside reading the old index and the changed articles
+        if changed:  # load beside reading the old index and the changed articles
+            embedder.preload(session=len(changed) < BULK_PASSAGES)
         old_vectors = _old_vectors(old, settings, report)
         if old_vectors is None:
             old, changed, removed = None, sorted(scan.digests), []

@@ -74,6 +74,7 @@ class Embedder:
         self._passage_prompt = passage_prompt
         self._encoder: Encoder | None = None
         self._bulk: Encoder | None = None
+        self._eager_session = False
         self._lock = threading.Lock()
 
     @classmethod
@@ -113,13 +114,16 @@ class Embedder:
                 )
             else:
                 precision = "int8" if self.runtime == "onnx-int8" else "float32"
-                return OnnxEncoder(folder, precision)
+                return OnnxEncoder(folder, precision, preload_session=self._eager_session)
         return TorchEncoder(path, self.name)
 
-    def preload(self) -> None:
-        """Start loading the model in the background; its first use waits for it."""
+    def preload(self, session: bool = True) -> None:
+        """Start loading the model in the background; its first use waits for it. With
+        `session` False, an ONNX model loads only its tokenizer until it first encodes (a
+        large build encodes on torch and never needs the session)."""
         if self._encoder is not None:
             return
+        self._eager_session = session
 
         def load() -> None:
             try:

@@ -61,7 +61,13 @@ def usable_cpus() -> int:
 class OnnxEncoder:
     """A model exported by `onnx_export`, run by onnxruntime with the `tokenizers` library."""
 
-    def __init__(self, folder: Path, precision: str = "int8", threads: int | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        precision: str = "int8",
+        threads: int | None = None,
+        preload_session: bool = False,
+    ) -> None:
         from tokenizers import Tokenizer
 
         from .onnx_export import CONFIG_FILE, FLOAT_FILE, INT8_FILE
@@ -80,14 +86,15 @@ class OnnxEncoder:
         self._session_: Any = None
         if not self._path.is_file():
             raise ModelUnavailable(f"{self._path} is missing; delete {folder} to re-export it")
-        # The session (~1.3 s for e5) loads in the background while the tokenizer (~1 s) loads
-        # here, together 1.7 s instead of 2.4: ONNX Runtime lets go of the GIL for much of its
-        # loading, the tokenizer does not — so the thread is given a moment to get into it.
-        import onnxruntime  # noqa: F401 - imported here, so the thread has nothing to wait for
+        if preload_session:
+            # The session (~1.3 s for e5) loads in the background while the tokenizer (~1 s)
+            # loads here, together 1.7 s instead of 2.4: ONNX Runtime lets go of the GIL for
+            # much of its loading, the tokenizer does not — so the thread gets a head start.
+            import onnxruntime  # noqa: F401 - imported here: the thread has nothing to wait for
 
-        # Not a daemon: an interpreter that exits while ONNX Runtime is mid-load aborts.
-        threading.Thread(target=self._preload, name="khabar-onnx-load").start()
-        time.sleep(0.01)
+            # Not a daemon: an interpreter that exits while ONNX Runtime is mid-load aborts.
+            threading.Thread(target=self._preload, name="khabar-onnx-load").start()
+            time.sleep(0.01)
         # One tokenizer (e5's has 250,002 pieces: a second of loading and ~280 MiB each), used
         # truncated to the model's length for encoding and whole for token offsets (chunking);
         # the switch and the call happen under one lock, so threads never see the other mode.
