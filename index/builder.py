@@ -113,6 +113,8 @@ def build_index(
             return report
         embedder = embedder or Embedder.from_settings(settings)
         if changed:  # load beside reading the old index and the changed articles
+            # From BULK_PASSAGES files on there are at least as many passages: they encode on
+            # torch, so ONNX Runtime's session is not worth loading ahead.
             embedder.preload(session=len(changed) < BULK_PASSAGES)
         old_vectors = _old_vectors(old, settings, report)
         if old_vectors is None:

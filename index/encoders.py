@@ -108,7 +108,8 @@ class OnnxEncoder:
 
     @property
     def _session(self) -> Any:
-        """The inference session (loading since the encoder was made; waits until it is)."""
+        """The inference session: made on first use, or loading in the background since the
+        encoder was made (`preload_session`); either way this waits until it is ready."""
         with self._session_lock:
             if self._session_ is None:
                 import onnxruntime as ort
