@@ -50,6 +50,9 @@ COMMANDS = {
 }
 
 
+SEND_TIMEOUT = 20.0  # seconds for each call to Telegram (getUpdates has its own)
+
+
 def build_application(settings: Settings, token: str, service: AnswerService) -> Application:
     """The real python-telegram-bot Application with Khabar's handlers, pointed at the API URL."""
     redact_secrets([token, *settings.secrets()])
@@ -65,6 +68,12 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
         .rate_limiter(RetryingRateLimiter(overall_max_rate=settings.telegram_max_rate))
         .concurrent_updates(64)
         .connection_pool_size(128)
+        # python-telegram-bot's defaults (5 s, and 1 s for a free connection) turn a busy moment
+        # into a lost reply: a timed-out send is not repeated, since it may have arrived.
+        .read_timeout(SEND_TIMEOUT)
+        .write_timeout(SEND_TIMEOUT)
+        .connect_timeout(SEND_TIMEOUT)
+        .pool_timeout(SEND_TIMEOUT)
         .get_updates_read_timeout(40)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

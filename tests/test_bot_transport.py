@@ -114,7 +114,9 @@ async def test_drops_slow_calls_and_a_server_restart_lose_and_repeat_nothing(
     async with running_bot(settings, Retriever(settings, embedder)) as tg:
         await tg.client.fault("drop", "getUpdates", count=2)
         await tg.client.fault("drop", "sendMessage", count=1)
-        await tg.client.fault("delay", "sendMessage", count=1, seconds=2.0)
+        # Slower than python-telegram-bot's default 5 s time-out, which would have reported
+        # an error after the reply had in fact arrived.
+        await tg.client.fault("delay", "sendMessage", count=1, seconds=6.0)
         chats = [ChatRef(700 + i) for i in range(4)]
         users = [User(700 + i, f"U{i}", "en") for i in range(4)]
         sent = [await tg.client.say(c, u, QUESTION) for c, u in zip(chats, users, strict=True)]

@@ -98,14 +98,16 @@ class ControlClient:
         return await self._post("/_test/callbacks", body)
 
     async def callback_answer(self, query_id: str, wait: float = 10) -> dict[str, Any] | None:
-        response = await self.http.get(f"/_test/callbacks/{query_id}", params={"wait": wait})
+        response = await self.http.get(
+            f"/_test/callbacks/{query_id}", params={"wait": wait}, timeout=wait + 30
+        )
         answer: dict[str, Any] | None = response.json().get("answer")
         return answer
 
     async def inline(self, user: User, query: str, wait: float = 15) -> list[dict[str, Any]] | None:
         started = await self._post("/_test/inline", {"from": user.as_json(), "query": query})
         response = await self.http.get(
-            f"/_test/inline/{started['inline_query_id']}", params={"wait": wait}
+            f"/_test/inline/{started['inline_query_id']}", params={"wait": wait}, timeout=wait + 30
         )
         results: list[dict[str, Any]] | None = response.json().get("results")
         return results
@@ -116,7 +118,11 @@ class ControlClient:
         params: dict[str, Any] = {"wait": wait}
         if since is not None:
             params["since"] = since
-        response = await self.http.get(f"/_test/chats/{chat_id}/messages", params=params)
+        # The server answers after at most `wait` seconds: the client waits longer, so that a
+        # missing reply reads as "no reply" rather than as a client time-out.
+        response = await self.http.get(
+            f"/_test/chats/{chat_id}/messages", params=params, timeout=wait + 30
+        )
         data: dict[str, Any] = response.json()
         return data
 

@@ -157,12 +157,13 @@ class _Handlers:
 
     async def _sent(self, message: dict[str, Any], update: dict[str, Any] | None) -> web.Response:
         """The answer to a user's message: it, the event number to wait from, its update."""
+        seq = len(self.world.events)  # before notifying: the bot may reply during the await
         await self.world.notify()
         return web.json_response(
             {
                 "ok": True,
                 "message": view(self.world, message),
-                "seq": len(self.world.events),
+                "seq": seq,
                 "update_id": update["update_id"] if update else None,
             }
         )
@@ -199,12 +200,13 @@ class _Handlers:
             query["message"] = copy.deepcopy(message)
         self.world.callbacks[query_id] = {"query": query, "answer": None}
         update = self.world.push_update("callback_query", query)
+        seq = len(self.world.events)  # before notifying: the bot may reply during the await
         await self.world.notify()
         return web.json_response(
             {
                 "ok": True,
                 "callback_query_id": query_id,
-                "seq": len(self.world.events),
+                "seq": seq,
                 "update_id": update["update_id"],
             }
         )
