@@ -59,7 +59,7 @@ def usable_cpus() -> int:
 
 
 class OnnxEncoder:
-    """A model exported by `onnx_export`, run by onnxruntime with the `tokenizers` library."""
+    """A model exported by `onnx_export`, run by onnxruntime; its tokenizer is `tokens.load`'s."""
 
     def __init__(
         self,
@@ -68,8 +68,7 @@ class OnnxEncoder:
         threads: int | None = None,
         preload_session: bool = False,
     ) -> None:
-        from tokenizers import Tokenizer
-
+        from . import tokens
         from .onnx_export import CONFIG_FILE, FLOAT_FILE, INT8_FILE
 
         config: dict[str, Any] = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
@@ -87,20 +86,15 @@ class OnnxEncoder:
         if not self._path.is_file():
             raise ModelUnavailable(f"{self._path} is missing; delete {folder} to re-export it")
         if preload_session:
-            # The session (~1.3 s for e5) loads in the background while the tokenizer (~1 s)
-            # loads here, together 1.7 s instead of 2.4: ONNX Runtime lets go of the GIL for
-            # much of its loading, the tokenizer does not — so the thread gets a head start.
+            # The session (~1.3 s for e5) loads in the background while the tokenizer loads
+            # here. ONNX Runtime lets go of Python's lock for much of its loading, and so does
+            # sentencepiece (tokens.py); `tokenizers` does not, so the thread gets a head start.
             import onnxruntime  # noqa: F401 - imported here: the thread has nothing to wait for
 
             # Not a daemon: an interpreter that exits while ONNX Runtime is mid-load aborts.
             threading.Thread(target=self._preload, name="khabar-onnx-load").start()
             time.sleep(0.01)
-        # One tokenizer (e5's has 250,002 pieces: a second of loading and ~280 MiB each), used
-        # truncated to the model's length for encoding and whole for token offsets (chunking);
-        # the switch and the call happen under one lock, so threads never see the other mode.
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.no_padding()
-        self._tokenizer_lock = threading.Lock()
+        self._tokenizer = tokens.load(folder, self.max_seq_length)
 
     def _preload(self) -> None:
         with contextlib.suppress(ModelUnavailable):  # raised again, to the caller, on first use
@@ -129,18 +123,8 @@ class OnnxEncoder:
                     ) from None
             return self._session_
 
-    def _tokenize(self, texts: list[str], for_model: bool) -> list[Any]:
-        with self._tokenizer_lock:
-            if for_model:
-                self._tokenizer.enable_truncation(self.max_seq_length)
-            else:
-                self._tokenizer.no_truncation()
-            encodings: list[Any] = self._tokenizer.encode_batch(texts, add_special_tokens=for_model)
-            return encodings
-
     def token_spans(self, texts: Sequence[str]) -> list[Spans]:
-        encodings = self._tokenize(list(texts), for_model=False)
-        return [[(int(a), int(b)) for a, b in e.offsets] for e in encodings]
+        return [spans for _, spans in self._tokenizer.encode(texts, for_model=False)]
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         """Batches of similar length, at most MAX_BATCH: for 32 news questions at once, 10 ms
@@ -150,7 +134,7 @@ class OnnxEncoder:
         step = max(1, min(batch_size, MAX_BATCH))
         for begin in range(0, len(order), step):
             rows = order[begin : begin + step]
-            hidden, mask, _ = self._run([texts[i] for i in rows])
+            hidden, mask, _ = self._run([texts[i] for i in rows], offsets=False)
             out[rows] = self._pool(hidden, mask)
         return out
 
@@ -163,18 +147,19 @@ class OnnxEncoder:
                 results.append((vectors[row], hidden[row, : len(spans)], spans))
         return results
 
-    def _run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[Spans]]:
-        encodings = self._tokenize(texts, for_model=True)
-        width = max((len(e.ids) for e in encodings), default=1)
+    def _run(
+        self, texts: list[str], offsets: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, list[Spans]]:
+        encoded = self._tokenizer.encode(texts, for_model=True, offsets=offsets)
+        width = max((len(ids) for ids, _ in encoded), default=1)
         ids = np.full((len(texts), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(texts), width), dtype=np.int64)
-        for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding.ids)] = encoding.ids
-            mask[row, : len(encoding.ids)] = 1
+        for row, (row_ids, _) in enumerate(encoded):
+            ids[row, : len(row_ids)] = row_ids
+            mask[row, : len(row_ids)] = 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self._session.run(None, {name: feed[name] for name in self._inputs})[0]
-        offsets = [[(int(a), int(b)) for a, b in e.offsets] for e in encodings]
-        return np.asarray(hidden, dtype=np.float32), mask, offsets
+        return np.asarray(hidden, dtype=np.float32), mask, [spans for _, spans in encoded]
 
     def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self._pooling == "cls":
