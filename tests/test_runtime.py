@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,35 @@ def test_export_is_checked_cached_and_reused(embedder: Embedder, models_dir: Pat
     stamp = (folders[0] / onnx_export.FLOAT_FILE).stat().st_mtime_ns
     Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx").dimension  # noqa: B018
     assert (folders[0] / onnx_export.FLOAT_FILE).stat().st_mtime_ns == stamp
+    for name in (onnx_export.FLOAT_FILE, onnx_export.INT8_FILE):  # weights beside the graph
+        assert (folders[0] / name).stat().st_size < onnx_export.INLINE_WEIGHTS
+        assert (folders[0] / (name + ".data")).stat().st_size > onnx_export.INLINE_WEIGHTS
+
+
+def test_an_export_with_weights_inside_the_graph_is_converted_once(
+    embedder: Embedder, models_dir: Path, tmp_path: Path
+) -> None:
+    """Exports made before the weights moved out of the graph still load, and are moved."""
+    import onnx
+
+    from index.encoders import OnnxEncoder
+
+    source = next(p for p in (models_dir / "onnx").iterdir() if not p.name.startswith("."))
+    old = tmp_path / "old"
+    shutil.copytree(source, old)
+    for name in (onnx_export.FLOAT_FILE, onnx_export.INT8_FILE):
+        onnx.save_model(onnx.load(str(source / name)), str(old / name))  # weights inline
+        (old / (name + ".data")).unlink()
+    assert (old / onnx_export.FLOAT_FILE).stat().st_size > onnx_export.INLINE_WEIGHTS
+    before = OnnxEncoder(old, "float32").encode(TEXTS, batch_size=4)
+    onnx_export.externalise(old)
+    assert (old / onnx_export.FLOAT_FILE).stat().st_size < onnx_export.INLINE_WEIGHTS
+    stamp = (old / (onnx_export.FLOAT_FILE + ".data")).stat().st_mtime_ns
+    onnx_export.externalise(old)  # once
+    assert (old / (onnx_export.FLOAT_FILE + ".data")).stat().st_mtime_ns == stamp
+    after = OnnxEncoder(old, "float32").encode(TEXTS, batch_size=4)
+    assert np.array_equal(before, after)
+    assert [p.name for p in old.iterdir() if p.name.startswith(".")] == []  # no staging left
 
 
 def test_answering_on_onnx_never_imports_torch(embedder: Embedder, models_dir: Path) -> None:
