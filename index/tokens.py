@@ -192,8 +192,8 @@ def _sentencepiece_copy(folder: Path, max_length: int) -> SpmTokenizer | None:
     import sentencepiece  # noqa: F401 - ImportError: no copy
 
     path, meta = folder / MODEL_FILE, folder / (MODEL_FILE + ".json")
-    if meta.is_file():
-        kept: dict[str, Any] = json.loads(meta.read_text(encoding="utf-8"))
+    kept = _verdict(meta)
+    if kept is not None and (path.is_file() or not kept.get("use")):
         return SpmTokenizer(path, kept, max_length) if kept.get("use") else None
     spec_file = folder / "tokenizer.json"
     spec: dict[str, Any] = json.loads(spec_file.read_text(encoding="utf-8"))
@@ -210,10 +210,19 @@ def _sentencepiece_copy(folder: Path, max_length: int) -> SpmTokenizer | None:
                 os.replace(trial, path)
                 verdict = settings
                 log.info("made %s, a faster-loading copy of its tokenizer.json", path)
-    tmp = meta.with_suffix(".tmp")
-    tmp.write_text(json.dumps(verdict), encoding="utf-8")
-    os.replace(tmp, meta)
+    with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False) as out:
+        json.dump(verdict, out)
+    os.replace(out.name, meta)  # whole, even with another process doing the same
     return SpmTokenizer(path, verdict, max_length) if verdict["use"] else None
+
+
+def _verdict(meta: Path) -> dict[str, Any] | None:
+    """What an earlier run decided (None: nothing yet, or a damaged file: judge again)."""
+    try:
+        kept = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return kept if isinstance(kept, dict) else None
 
 
 def _differs(copy: SpmTokenizer, spec_file: Path, max_length: int) -> str | None:

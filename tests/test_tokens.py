@@ -71,6 +71,18 @@ def test_the_copy_is_made_once_and_reused(e5_folder: Path) -> None:
     assert time.perf_counter() - started < 1.5  # no JSON, no check: loading only
 
 
+def test_a_damaged_or_missing_copy_is_made_again(e5_folder: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "tok"
+    shutil.copytree(e5_folder, folder)
+    tokens.load(folder, 512)
+    (folder / (tokens.MODEL_FILE + ".json")).write_text('{"use": tr', encoding="utf-8")
+    assert isinstance(tokens.load(folder, 512), tokens.SpmTokenizer)
+    (folder / tokens.MODEL_FILE).unlink()
+    assert isinstance(tokens.load(folder, 512), tokens.SpmTokenizer)
+    assert (folder / tokens.MODEL_FILE).is_file()
+    assert not list(folder.glob("*.tmp"))
+
+
 def test_loading_the_copy_lets_other_threads_run(e5_folder: Path) -> None:
     """`tokenizers` holds Python's lock for the whole second it takes to load e5's
     tokenizer.json; the copy does not, so a build's other work goes on meanwhile."""
