@@ -201,6 +201,8 @@ class Retriever:
             manifest.store, generation, manifest.dimension, **self.settings.store_options
         )
         text = TextStore.open_readonly(generation / SQLITE_FILE)
+        if self.settings.retriever != "dense":
+            text.prepare_search()
         return _Snapshot(str(generation), manifest, vectors, text, self._current_folder)
 
     def _current_folder(self) -> str | None:

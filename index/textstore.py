@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from . import lexical
+from . import bm25, lexical
 from .articles import Article
 from .errors import IndexCorrupt
+
+log = logging.getLogger(__name__)
 
 FILE_NAME = "khabar.sqlite"
 _SCHEMA = """
@@ -60,9 +64,12 @@ def passage_row(row: Sequence[Any]) -> PassageRow:
 
 
 class TextStore:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, uri: str | None = None) -> None:
         self._conn = conn
         self._vocab: int | None = None  # passages, once the vocabulary table is attached
+        self._uri = uri  # a published (read-only) store's: its BM25 may move into memory
+        self._memory: bm25.MemoryBm25 | None = None
+        self._memory_lock = threading.Lock()
 
     @classmethod
     def create(cls, path: Path) -> TextStore:
@@ -91,7 +98,7 @@ class TextStore:
             conn.execute("SELECT count(*) FROM passages").fetchone()
         except sqlite3.DatabaseError as exc:
             raise IndexCorrupt(f"{path} cannot be read ({exc})") from None
-        return cls(conn)
+        return cls(conn, uri)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -147,6 +154,10 @@ class TextStore:
         stems = lexical.query_terms(question)
         if not stems:
             return []
+        memory = self._memory_bm25()
+        if memory is not None and bm25.single_tokens(stems):
+            chosen = lexical.selective(stems, memory.frequency(stems), memory.passages)
+            return memory.search(chosen, k) if chosen else []
         frequency, passages = self._frequencies(stems)
         match = lexical.as_match(lexical.selective(stems, frequency, passages))
         if match is None:
@@ -157,6 +168,34 @@ class TextStore:
             (match, k),
         )
         return [(int(pid), float(score)) for pid, score in rows]
+
+    def prepare_search(self) -> None:
+        """Start moving BM25 into memory now (a newly loaded index), not at its first question."""
+        self._memory_bm25()
+
+    def _memory_bm25(self) -> bm25.MemoryBm25 | None:
+        """The store's BM25 in memory once it is ready (read in the background from the first
+        question on; FTS5 answers meanwhile); None for large or writable stores."""
+        if self._memory is not None or self._uri is None:
+            return self._memory
+        with self._memory_lock:
+            if self._uri is not None:
+                uri, self._uri = self._uri, None  # read once
+                threading.Thread(target=self._read_bm25, args=(uri,), daemon=True).start()
+        return None
+
+    def _read_bm25(self, uri: str) -> None:
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+            try:
+                (passages,) = conn.execute("SELECT count(*) FROM passages").fetchone()
+                if passages <= bm25.MAX_PASSAGES:
+                    rows = conn.execute("SELECT rowid, terms FROM passages_fts")
+                    self._memory = bm25.MemoryBm25(rows)
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:  # FTS5 keeps answering
+            log.warning("BM25 stays in SQLite: %s", exc)
 
     def _frequencies(self, stems: list[str]) -> tuple[dict[str, int], int]:
         """How many passages hold each stem, and how many passages there are."""

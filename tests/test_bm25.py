@@ -1,0 +1,119 @@
+"""BM25 in memory gives SQLite FTS5's scores and rankings, in every language the bot serves;
+a published store moves its BM25 into memory in the background and answers meanwhile."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from index import bm25, layout
+from index.builder import build_index
+from index.textstore import FILE_NAME, TextStore
+from tests.conftest import write
+
+ARTICLES = {
+    "en/ferry.md": (
+        "---\ntitle: Caspian ferry\nlang: en\n---\nThe ferry between Baku and Aktau takes "
+        "eighteen hours. The ferry port of Alat handles cargo_trucks and rail wagons.\n\n"
+        "Freight volumes on the Middle Corridor grew by 60 percent in 2024, the operator said."
+    ),
+    "en/summit.md": (
+        "---\ntitle: Summit in Gabala\nlang: en\n---\nLeaders of the Organization of Turkic "
+        "States met in Gabala. The summit adopted a declaration on transport and energy.\n\n"
+        "The next summit will be held in Turkey; the Organization was founded in 2009."
+    ),
+    "ru/port.md": (
+        "---\ntitle: Порт Актау\nlang: ru\n---\nПорт Актау принял рекордный объём грузов. "
+        "Паром из Баку идёт восемнадцать часов.\n\nГрузы идут по Среднему коридору в Европу."
+    ),
+    "kk/bazaar.md": (
+        "---\ntitle: Түркістан базары\nlang: kk\n---\nТүркістандағы базарда қауын мен жүзім "
+        "сатылды. Қазақстан мен Әзірбайжан арасындағы паром қатынасы кеңейді.\n\nБазарға "
+        "келушілер кептірілген өрік татып көрді."
+    ),
+    "tr/teskilat.md": (
+        "---\ntitle: Türk Devletleri Teşkilatı\nlang: tr\n---\nTürk Devletleri Teşkilatı 2009 "
+        "yılında Nahçıvan'da kuruldu. Zirve Gebele'de yapıldı ve ulaştırma üzerine bir "
+        "bildiri kabul edildi.\n\nİstanbul'da ğüşöç harfleri de aranır."
+    ),
+    "az/teskilat.md": (
+        "---\ntitle: Türk Dövlətləri Təşkilatı\nlang: az\n---\nTürk Dövlətləri Təşkilatı "
+        "2009-cu ildə Naxçıvanda yaradılıb. Bakı ilə Aktau arasında bərə səfəri on səkkiz "
+        "saat çəkir.\n\nOrta Dəhliz ilə yük daşımaları artıb."
+    ),
+}
+QUESTIONS = [
+    "How long does the ferry from Baku to Aktau take?",
+    "When was the Organization of Turkic States founded?",
+    "ferry ferry summit 2009 2024 cargo_trucks",
+    "Сколько часов идёт паром из Баку?",
+    "Порт Актау грузы",
+    "Түркістан базарында не сатылды?",
+    "Қазақстан мен Әзірбайжан паром",
+    "Türk Devletleri Teşkilatı ne zaman kuruldu?",
+    "İstanbul ğüşöç",
+    "Türk Dövlətləri Təşkilatı nə vaxt yaradılıb?",
+    "Bakı Aktau bərə saat",
+    "nothing of this occurs anywhere",
+]
+
+
+@pytest.fixture
+def published(corpus, make_settings, embedder):  # type: ignore[no-untyped-def]
+    for name, text in ARTICLES.items():
+        write(corpus, name, text)
+    settings = make_settings()
+    build_index(settings, embedder=embedder)
+    generation = layout.current_generation(settings.index_dir)
+    assert generation is not None
+    return generation / FILE_NAME
+
+
+def _in_memory(path):  # type: ignore[no-untyped-def]
+    store = TextStore.open_readonly(path)
+    store.lexical_search("warm up", 5)  # starts reading it into memory
+    deadline = time.monotonic() + 30
+    while store._memory is None:
+        assert time.monotonic() < deadline, "BM25 never moved into memory"
+        time.sleep(0.02)
+    return store
+
+
+def test_memory_bm25_gives_fts5_scores_in_every_language(published) -> None:  # type: ignore[no-untyped-def]
+    fts5 = TextStore.open_readonly(published)
+    fts5._uri = None  # this one stays in SQLite
+    memory = _in_memory(published)
+    matched = 0
+    for question in QUESTIONS:
+        want = fts5.lexical_search(question, 20)
+        got = memory.lexical_search(question, 20)
+        assert [pid for pid, _ in got] == [pid for pid, _ in want], question
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-9), question
+        matched += bool(want)
+    assert matched >= len(QUESTIONS) - 1  # only the last question matches nothing
+
+
+def test_stems_that_fts5_reads_as_phrases_stay_in_sqlite() -> None:
+    assert bm25.single_tokens(["ferry", "паром", "қазақ", "ğüşöç", "2009"])
+    assert not bm25.single_tokens(["cargo_trucks"])
+
+
+def test_a_store_answers_at_once_while_its_bm25_moves_into_memory(published) -> None:  # type: ignore[no-untyped-def]
+    store = TextStore.open_readonly(published)
+    first = store.lexical_search(QUESTIONS[0], 10)  # FTS5 or memory, whichever is ready
+    assert first
+    later = _in_memory(published).lexical_search(QUESTIONS[0], 10)
+    assert [pid for pid, _ in later] == [pid for pid, _ in first]
+    assert [s for _, s in later] == pytest.approx([s for _, s in first], rel=1e-9)
+
+
+def test_large_and_writable_stores_keep_bm25_in_sqlite(published, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(bm25, "MAX_PASSAGES", 2)
+    store = TextStore.open_readonly(published)
+    store.lexical_search(QUESTIONS[0], 5)
+    time.sleep(1.0)
+    assert store._memory is None and store.lexical_search(QUESTIONS[0], 5)
+    writable = TextStore.copy_of(published, tmp_path / "copy.sqlite")
+    writable.lexical_search(QUESTIONS[0], 5)
+    assert writable._memory is None and writable._uri is None
