@@ -174,8 +174,9 @@ class TextStore:
         self._memory_bm25()
 
     def _memory_bm25(self) -> bm25.MemoryBm25 | None:
-        """The store's BM25 in memory once it is ready (read in the background from the first
-        question on; FTS5 answers meanwhile); None for large or writable stores."""
+        """The store's BM25 in memory once it is ready (read in the background, started by
+        `prepare_search` or the first question; FTS5 answers meanwhile); None until then, and
+        for large or writable stores."""
         if self._memory is not None or self._uri is None:
             return self._memory
         with self._memory_lock:
