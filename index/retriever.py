@@ -62,6 +62,9 @@ class Hit:
     excerpt_end: int
     answer_start: int
     answer_end: int
+    # The model's similarity of the question to the passage's closest sentence (by the stored
+    # sentence vectors); the passage's own cosine when it has none.
+    sentence_score: float
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -373,4 +376,5 @@ class Retriever:
             excerpt_end=row.start + ex.end,
             answer_start=row.start + ex.best_start,
             answer_end=row.start + ex.best_end,
+            sentence_score=max(dense) if dense else score,
         )

@@ -220,6 +220,7 @@ def hits(draw: st.DrawFn) -> Hit:
         excerpt_end=cut[3],
         answer_start=draw(st.sampled_from([cut[1], 0, end + 5])),
         answer_end=draw(st.sampled_from([cut[2], cut[1], -1])),
+        sentence_score=0.5,
     )
 
 

@@ -34,6 +34,7 @@ def make_hit(
         excerpt_end=base + excerpt[1],
         answer_start=base + answer[0],
         answer_end=base + answer[1],
+        sentence_score=0.7,
         **values,
     )  # type: ignore[arg-type]
 

