@@ -67,7 +67,10 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(RetryingRateLimiter(overall_max_rate=settings.telegram_max_rate))
         .concurrent_updates(64)
-        .connection_pool_size(128)
+        # Connections for sending. Telegram takes about 30 messages a second, so 16 is plenty;
+        # httpx checks every pooled connection for each request it places, which at 128 cost
+        # the event loop a tenth of the bot's throughput under load (26 answers/s, not 29).
+        .connection_pool_size(16)
         # python-telegram-bot's defaults (5 s, and 1 s for a free connection) turn a busy moment
         # into a lost reply: a timed-out send is not repeated, since it may have arrived.
         .read_timeout(SEND_TIMEOUT)

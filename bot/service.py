@@ -130,6 +130,11 @@ class AnswerService:
         except Exception as exc:  # the first question will report it properly
             log.warning("could not warm up the model: %s", exc)
 
+    @property
+    def waiting(self) -> int:
+        """Questions queued behind the batch the model is answering now."""
+        return len(self._waiting)
+
     def median_ms(self) -> float:
         return round(statistics.median(self._times), 1) if self._times else 0.0
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.handlers import TYPING_MAX_WAITING
 from bot.testserver.client import ChatRef, User
 from bot.testserver.control import STICKER
 from index.builder import build_index
@@ -100,6 +103,30 @@ async def test_slow_answers_show_typing_first(make_bot: BotFactory) -> None:
         assert "Founded in 2009" in reply["text"]
         path = f"/_test/chats/{PRIVATE.id}/actions"
         assert "typing" in (await tg.client.http.get(path)).json()["actions"]
+
+
+async def test_a_long_queue_gets_no_typing(make_bot: BotFactory) -> None:
+    """With many questions waiting, replies go out back to back: no "typing" for each."""
+    async with make_bot(typing_after_seconds=0.3) as tg:
+        gate = threading.Event()
+        busy = tg.service._encoder.submit(gate.wait, 30)  # the model is busy with something
+        users = [User(7000 + i, f"Reader {i}", "en") for i in range(TYPING_MAX_WAITING + 8)]
+        sent = [await tg.send(ChatRef(u.id, "private"), u, SEED_Q) for u in users]
+        await asyncio.sleep(1.5)  # every question has waited past typing_after_seconds
+        gate.set()
+        busy.result()
+        for user, message in zip(users, sent, strict=True):
+            replies, _ = await tg.client.replies(user.id, message["seq"])
+            assert "Founded in 2009" in replies[0]["text"]
+        typing = [
+            u.id
+            for u in users
+            if "typing"
+            in (await tg.client.http.get(f"/_test/chats/{u.id}/actions")).json()["actions"]
+        ]
+        # Only questions that found fewer than TYPING_MAX_WAITING others queued (the first
+        # few to arrive, at most) show it.
+        assert len(typing) <= 3, typing
 
 
 async def test_next_whole_passage_and_back_edit_in_place(tg: Harness) -> None:
