@@ -21,6 +21,23 @@ def test_stems_by_language() -> None:
     assert lexical.terms("мемлекеттері мемлекеттің", "kk") == ["мемле", "мемле"]
 
 
+def test_stems_are_remembered_without_changing_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mixed scripts keep their order; a full memory starts afresh and stems the same."""
+    import Stemmer
+
+    text = "Саммит OTS в Баку: leaders founded мемлекеттері, 2009 год, Summit summit"
+    words = ["саммит", "ots", "баку", "leaders", "founded", "мемлекеттері", "2009", "год"]
+    words += ["summit", "summit"]
+    english, russian = Stemmer.Stemmer("english"), Stemmer.Stemmer("russian")
+    latin = {w: english.stemWord(w) for w in words if w.isascii()}
+    assert lexical.terms(text, "ru") == [latin.get(w) or russian.stemWord(w) for w in words]
+    assert lexical.terms(text, "kk") == [latin.get(w) or w[:5] for w in words]
+    fresh = {lang: lexical.terms(text, lang) for lang in ("en", "ru", "kk", "tr")}
+    monkeypatch.setattr(lexical, "MAX_REMEMBERED", 3)
+    for _ in range(2):  # the memory overflows and is replaced on every call
+        assert {lang: lexical.terms(text, lang) for lang in fresh} == fresh
+
+
 @pytest.mark.parametrize(
     ("text", "lang"),
     [
