@@ -149,7 +149,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OTHER_DIR",
         help="also ask OTHER_DIR's questions, which this corpus cannot answer",
     )
+    evaluate.add_argument("--reader", choices=["on", "off"], help="the reader (KHABAR_READER)")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
     evaluate.set_defaults(func=_cmd_eval)
+
+    reader = sub.add_parser("reader", help="Khabar's reader model").add_subparsers(
+        metavar="ACTION"
+    )
+    train = reader.add_parser(
+        "train", parents=[common], help="train the reader (docs/reader.md), resuming if stopped"
+    )
+    train.add_argument("--data", metavar="DIR", required=True, help="folder with spans.jsonl")
+    train.add_argument("--news", metavar="DIR", help="plain-text articles for random negatives")
+    train.add_argument("--out", metavar="DIR", help="where the weights go (default: shipped)")
+    train.add_argument("--work", metavar="DIR", help="checkpoints (default: DATA/reader-train)")
+    train.add_argument("--examples", type=int, default=24_000, help="training examples seen")
+    train.add_argument("--minutes", type=float, help="stop (and write the weights) after this")
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--layers", type=int, default=8, help="e5 layers kept (of 12)")
+    train.add_argument("--trained-from", type=int, default=4, help="first layer trained")
+    train.add_argument("--validation", type=int, default=240, help="held-back examples checked")
+    train.set_defaults(func=_cmd_reader_train)
 
     pg = sub.add_parser("pg", help="a local PostgreSQL with pgvector, to try that backend")
     pg.add_argument("action", choices=["start"], help="start it and keep it running (Ctrl-C stops)")
@@ -236,12 +256,37 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     retriever = Retriever(settings)
     if args.question is None:
-        return _prompt_loop(lambda q: report.format_answer(retriever, q, args.k))
-    hits = retriever.search(args.question, args.k)
+        return _prompt_loop(lambda q: report.format_answer(retriever.answer(q, args.k)))
+    answer = retriever.answer(args.question, args.k)
     if args.json:
-        print(json.dumps([h.as_json() for h in hits], ensure_ascii=False, indent=2))
+        shown = {id(h) for h in answer.shown}
+        rows = [{**h.as_json(), "shown": id(h) in shown} for h in answer.hits]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        print(report.format_answer(retriever, args.question, args.k, hits))
+        print(report.format_answer(answer))
+    return 0
+
+
+def _cmd_reader_train(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from .reader.model import WEIGHTS_DIR, Recipe
+    from .reader.train import Options, train
+
+    options = Options(
+        data=Path(args.data),
+        work=Path(args.work) if args.work else settings.data_dir / "reader-train",
+        out=Path(args.out) if args.out else WEIGHTS_DIR,
+        news=Path(args.news) if args.news else None,
+        examples=args.examples,
+        seed=args.seed,
+        minutes=args.minutes,
+        validation_examples=args.validation,
+        recipe=Recipe(layers=args.layers, trained_from=args.trained_from),
+    )
+    summary = train(settings.model_cache, options)
+    print(json.dumps(summary, ensure_ascii=False))
+    print(f"the reader's weights are in {options.out}")
     return 0
 
 
@@ -260,7 +305,9 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     kind = args.retriever or settings.retriever
     other = Path(args.unanswerable) if args.unanswerable else None
-    result = evaluate(settings, Path(args.folder), kind, other, render)
+    if args.reader:
+        settings = settings.with_overrides(reader=args.reader)
+    result = evaluate(settings, Path(args.folder), kind, other, render, args.limit)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

@@ -19,7 +19,8 @@ from typing import Any
 
 from .builder import build_index
 from .errors import KhabarError
-from .retriever import Answer, Retriever
+from .reader.score import token_f1
+from .retriever import Answer, Hit, Retriever
 from .settings import Settings
 
 RenderFn = Callable[[Answer], str]
@@ -108,6 +109,7 @@ def run_questions(
 ) -> dict[str, Any]:
     ranks_article: list[int | None] = []
     passage1 = answer1 = answer3 = declined = 0
+    f1 = 0.0
     words: list[int] = []
     times: list[float] = []
     for q in questions:
@@ -125,6 +127,7 @@ def run_questions(
             continue
         shown = answer.shown
         words.append(len(shown[0].excerpt.split()))
+        f1 += token_f1(bold_text(shown[0]), q.answers)
         if contains_answer(shown[0].excerpt, q.answers):
             answer1 += 1
         if any(contains_answer(h.excerpt, q.answers) for h in shown[:3]):
@@ -139,11 +142,17 @@ def run_questions(
         "passage_answer@1": _pct(passage1, n),
         "answer@1": _pct(answer1, n),
         "answer@3": _pct(answer3, n),
+        "span_f1": round(f1 / n, 4),
         "not_found": round(declined / n, 4),
         "excerpt_words": statistics.median(words) if words else 0,
         "p50_ms": round(statistics.median(ordered), 2) if ordered else 0.0,
         "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2) if ordered else 0.0,
     }
+
+
+def bold_text(hit: Hit) -> str:
+    """What the reply shows in bold: the reader's answer span, or the answering sentence."""
+    return hit.passage[hit.answer_start - hit.passage_start : hit.answer_end - hit.passage_start]
 
 
 def declined_share(retriever: Retriever, questions: list[Question]) -> float:
@@ -161,22 +170,26 @@ def evaluate(
     retriever_kind: str,
     unanswerable: Path | None,
     render: RenderFn | None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
+    """The metrics of one evaluation set (its first `limit` questions, when given)."""
     corpus = folder / "corpus"
     if not corpus.is_dir():
         raise KhabarError(
             f"{corpus} is missing: an evaluation set is DIR/corpus and DIR/questions.jsonl"
         )
     retriever = prepare(settings.with_overrides(retriever=retriever_kind), corpus)
-    retriever.search("warm up")
+    retriever.answer("warm up")
     result: dict[str, Any] = {
         "set": folder.name,
         "model": settings.model,
         "retriever": retriever_kind,
+        "reader": settings.reader,
     }
-    result.update(run_questions(retriever, load_questions(folder / "questions.jsonl"), render))
+    questions = load_questions(folder / "questions.jsonl")[:limit]
+    result.update(run_questions(retriever, questions, render))
     if unanswerable is not None:
-        others = load_questions(unanswerable / "questions.jsonl")
+        others = load_questions(unanswerable / "questions.jsonl")[:limit]
         result["unanswerable_set"] = unanswerable.name
         result["declined_unanswerable"] = declined_share(retriever, others)
     return result

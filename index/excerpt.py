@@ -99,11 +99,13 @@ def choose_excerpt(
     max_words: int = 60,
     min_words: int = 25,
     dense: Sequence[float] | None = None,
+    best: int | None = None,
 ) -> Excerpt:
     """The excerpt of `passage` that best answers `question`.
 
     `dense`, when given, is the model's similarity of the question to each sentence of
-    `sentence_spans(passage)`, in order.
+    `sentence_spans(passage)`, in order. `best`, when given, is the sentence the excerpt is
+    built around (the reader's: the one holding the answer span).
     """
     spans = sentence_spans(passage)
     if not spans:
@@ -111,7 +113,8 @@ def choose_excerpt(
     if dense is not None and len(dense) != len(spans):
         dense = None  # not this passage's sentences: words alone decide
     scores = sentence_scores(passage, spans, question, dense)
-    best = max(range(len(spans)), key=lambda i: (scores[i], -i))
+    if best is None or not 0 <= best < len(spans):
+        best = max(range(len(spans)), key=lambda i: (scores[i], -i))
     words = [len(passage[s:e].split()) for s, e in spans]
     lo = hi = best
     while hi - lo + 1 < max_sentences:

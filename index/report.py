@@ -10,9 +10,10 @@ from typing import Any
 
 from . import layout
 from .builder import BuildReport
+from .decision import Answer
 from .errors import IndexNotBuilt
 from .manifest import Manifest
-from .retriever import Hit, Retriever
+from .retriever import Hit
 from .settings import Settings
 from .textstore import FILE_NAME as SQLITE_FILE
 from .textstore import TextStore
@@ -121,21 +122,19 @@ def citation(hit: Hit) -> str:
     return " · ".join(parts)
 
 
-def format_answer(
-    retriever: Retriever, question: str, k: int | None, hits: list[Hit] | None = None
-) -> str:
-    hits = retriever.search(question, k) if hits is None else hits
-    if not hits or hits[0].score < retriever.threshold:
-        closest = "; ".join(dict.fromkeys(h.title for h in hits[:3]))
+def format_answer(answer: Answer) -> str:
+    """An answer as the terminal shows it: the hits a reader pages through, or "found nothing"
+    with the closest articles (the same decision as the bot's: `decision.decide`)."""
+    if not answer.found:
+        closest = "; ".join(dict.fromkeys(h.title for h in answer.hits[:3]))
         text = "I found nothing on that in the articles."
         return text + (f"\nClosest articles: {closest}" if closest else "")
     blocks = []
-    for hit in hits:
+    for rank, hit in enumerate(answer.shown, start=1):
         quote = textwrap.fill(hit.excerpt, width=88, initial_indent="  “", subsequent_indent="   ")
-        where = f"(score {hit.score:.2f}, {hit.article_id})"
-        blocks.append(f"{hit.rank}. {quote}”\n   — {citation(hit)}\n   {where}")
-        if hit.score < retriever.threshold:
-            break
+        sure = "" if hit.reader_score is None else f", reader {hit.reader_score:.1f}"
+        where = f"(score {hit.score:.2f}{sure}, {hit.article_id})"
+        blocks.append(f"{rank}. {quote}”\n   — {citation(hit)}\n   {where}")
     return "\n".join(blocks)
 
 

@@ -10,12 +10,16 @@ from typing import Protocol
 
 import numpy as np
 
-from . import fusion, layout, lexical
+from . import fusion, layout
 from .articles import Article
+from .decision import Answer, Rule, decide, rule_for
+from .decision import across_languages as across_languages
+from .decision import stands_out as stands_out
 from .embedder import Embedder
 from .errors import IndexMismatch, IndexNotBuilt
 from .excerpt import choose_excerpt
 from .manifest import Manifest
+from .reader.stage import ReaderStage
 from .settings import Settings
 from .textstore import FILE_NAME as SQLITE_FILE
 from .textstore import PassageRow, TextStore
@@ -23,23 +27,6 @@ from .vectorstore import VectorSearch, load_store
 
 MAX_QUESTION_CHARS = 2000
 CANDIDATES = 50  # per ranking, before fusion
-# The best cosine under which Khabar says it found nothing, per model, set by measurement
-# (bench/decline_rule.py; docs/quality.md): e5's similarities are high and close together.
-DEFAULT_THRESHOLDS = {"multilingual-e5-small": 0.832, "all-minilm-l6-v2": 0.30}
-# The cosine gets a bonus for the share of the question's words found in the passage: for e5,
-# at the same 90% of unanswerable questions declined, answerable ones declined fell from
-# 15% to 4% (xquad-en) and 13% to 10% (news).
-COVERAGE_WEIGHT = {"multilingual-e5-small": 0.04}
-FALLBACK_THRESHOLD = 0.30
-# Across languages (a Russian question, an English passage) the same model's cosines run
-# lower: for e5, answerable Russian-to-English pairs sat 0.067 under English-to-English ones.
-CROSS_LANGUAGE_OFFSET = {"multilingual-e5-small": 0.063}
-# Across languages the cosine alone answers a third of unanswerable questions (Russian ones
-# against English news). What tells them apart better is how far the top hit leads the best
-# passage of any other article: an answer also needs cosine + weight x lead >= threshold
-# (docs/quality.md: on held-out questions 82% of those declined instead of 64%, for 2.2
-# points of answer@1).
-CROSS_LANGUAGE_LEAD = {"multilingual-e5-small": (3.0, 0.80)}
 
 
 @dataclass(frozen=True)
@@ -65,6 +52,9 @@ class Hit:
     # The model's similarity of the question to the passage's closest sentence (by the stored
     # sentence vectors); the passage's own cosine when it has none.
     sentence_score: float
+    # How sure the reader is that the passage answers (span score minus no-answer score), when
+    # it read the passage; None when it did not (reader off, or ranked below what it reads).
+    reader_score: float | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -77,17 +67,11 @@ class Hit:
             "url": self.url,
             "passage": self.passage,
             "excerpt": self.excerpt,
+            "answer": self.passage[
+                self.answer_start - self.passage_start : self.answer_end - self.passage_start
+            ],
+            "reader_score": None if self.reader_score is None else round(self.reader_score, 3),
         }
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What a reader gets for a question: the hits worth showing, or none (`found` False)."""
-
-    question: str
-    hits: list[Hit]  # every hit, ranked; when nothing is found, the closest ones
-    found: bool
-    shown: list[Hit]  # the hits a reader pages through: those over the threshold
 
 
 @dataclass(frozen=True)
@@ -139,30 +123,6 @@ def normalize_question(question: str) -> str:
     return question[:MAX_QUESTION_CHARS]
 
 
-def across_languages(question: str, hit: Hit) -> bool:
-    """Whether the question and the hit's passage are in different languages."""
-    return lexical.guess_language(question) != lexical.guess_language(hit.passage, hit.lang)
-
-
-def stands_out(question: str, hits: Sequence[Hit], rule: tuple[float, float] | None) -> bool:
-    """Across languages, whether the top hit leads the best passage of the other articles by
-    enough: cosine + weight x lead >= threshold, for `rule` = (weight, threshold). Always true
-    in one language, without a rule, or when the hits are all from one article."""
-    top = hits[0]
-    if rule is None or not across_languages(question, top):
-        return True
-    others = [h.score for h in hits if h.article_id != top.article_id]
-    if not others:
-        return True
-    weight, threshold = rule
-    return top.score + weight * (top.score - max(others)) >= threshold
-
-
-def default_threshold(model: str) -> float:
-    known = {name.lower(): value for name, value in DEFAULT_THRESHOLDS.items()}
-    return known.get(model.lower(), FALLBACK_THRESHOLD)
-
-
 class Retriever:
     """Searches the published index; `refresh()` switches to a newer one without a restart."""
 
@@ -173,12 +133,14 @@ class Retriever:
             raise ValueError(f"embedder {self.embedder.name!r} is not the model {settings.model!r}")
         self._lock = threading.Lock()
         self._snapshot = self._load()
+        self.reader: ReaderStage | None = None
+        if settings.reader == "on":
+            self.reader = ReaderStage.from_settings(settings)
 
     @property
     def threshold(self) -> float:
-        if self.settings.score_threshold is not None:
-            return self.settings.score_threshold
-        return default_threshold(self.settings.model)
+        """The cosine under which the cosine rule declines (reader off, or unread hits)."""
+        return self.rule.threshold
 
     def _load(self) -> _Snapshot:
         read_url = self.settings.read_url()
@@ -246,23 +208,15 @@ class Retriever:
             prompt = self._snapshot.manifest.query_prompt
         return self.embedder.encode_with_prompt(questions, prompt)
 
-    def threshold_for(self, question: str, hit: Hit) -> float:
-        """The threshold, lowered when the question and the passage are in different languages."""
-        offset = 0.0
-        if across_languages(question, hit):
-            offset = CROSS_LANGUAGE_OFFSET.get(self.settings.model.lower(), 0.0)
-        return self.threshold - offset
-
-    def confidence(self, question: str, hit: Hit) -> float:
-        """The hit's cosine, plus a small bonus for the question's words it contains."""
-        weight = COVERAGE_WEIGHT.get(self.settings.model.lower(), 0.0)
-        if not weight:
-            return hit.score
-        return hit.score + weight * lexical.coverage(question, f"{hit.title}\n{hit.passage}")
+    @property
+    def rule(self) -> Rule:
+        """The answer rule (`decision.decide`) for these settings and this reader."""
+        return rule_for(self.settings, None if self.reader is None else self.reader.threshold)
 
     def answer(self, question: str, k: int | None = None) -> Answer:
-        """Search, then decide: an answer only when the best hit clears the threshold."""
-        return self._decide(question, self.search(question, k))
+        """Search, read, then decide (`decision.decide`): the bot, `khabar ask` and
+        `khabar eval` all answer through here."""
+        return self.answer_many([question], [k])[0]
 
     def answer_many(
         self, questions: Sequence[str], ks: Sequence[int | None] | None = None
@@ -274,21 +228,13 @@ class Retriever:
         asked = [q for q in cleaned if q]
         vectors = iter(self.encode(asked) if asked else [])
         answers = []
+        rule = self.rule
         for question, clean, k in zip(questions, cleaned, ks, strict=True):
             hits = self.search_vector(clean, next(vectors), k) if clean else []
-            answers.append(self._decide(question, hits))
+            if self.reader is not None and hits:
+                hits = self.reader.rerank(clean, hits)
+            answers.append(decide(question, hits, rule))
         return answers
-
-    def _decide(self, question: str, hits: list[Hit]) -> Answer:
-        shown = [h for h in hits if self.confidence(question, h) >= self.threshold_for(question, h)]
-        found = bool(shown) and shown[0] is hits[0] and stands_out(question, hits, self.lead_rule())
-        return Answer(question, hits, found, shown if found else [])
-
-    def lead_rule(self) -> tuple[float, float] | None:
-        """The model's cross-language lead rule, unless a threshold of one's own is set."""
-        if self.settings.score_threshold is not None:
-            return None
-        return CROSS_LANGUAGE_LEAD.get(self.settings.model.lower())
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         question = normalize_question(question)

@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     # token embeddings (free), or "encoded" each on its own (about 2x the indexing time; 8
     # points better excerpts across languages: docs/quality.md).
     sentence_vectors: Literal["pooled", "encoded"] = "pooled"
+    # Khabar's reader (docs/reader.md): reads the question with the top passages, shows the
+    # one that answers first with the answer in bold, and decides when to decline.
+    reader: Literal["on", "off"] = "on"
+    reader_passages: int = Field(default=3, ge=1, le=20)
+    # Span score minus no-answer score from which a passage answers; None: the shipped value.
+    reader_threshold: float | None = None
+    # Read the first passage alone, and the others only when it does not answer by this margin
+    # over the threshold (faster); None: always read `reader_passages` at once.
+    reader_confident: float | None = None
 
     # --- Telegram -------------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = Field(

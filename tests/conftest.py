@@ -27,15 +27,21 @@ DEFAULT_RUNTIME = Settings.model_fields["runtime"].default
 @pytest.fixture(scope="session", autouse=True)
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One folder of converted/exported models for the session (KHABAR_MODELS_DIR), so each
-    test's own data folder does not export the model again; starts empty, like a new user's."""
+    test's own data folder does not export the model again; starts empty, like a new user's.
+
+    The reader is off unless a test turns it on (KHABAR_READER): most tests check transport,
+    building and the cosine rule with the fast English model; tests/test_reader.py and the
+    tests marked `reader` run the reader itself."""
     folder = tmp_path_factory.mktemp("models")
-    before = os.environ.get("KHABAR_MODELS_DIR")
+    saved = {name: os.environ.get(name) for name in ("KHABAR_MODELS_DIR", "KHABAR_READER")}
     os.environ["KHABAR_MODELS_DIR"] = str(folder)
+    os.environ["KHABAR_READER"] = "off"
     yield folder
-    if before is None:
-        os.environ.pop("KHABAR_MODELS_DIR", None)
-    else:
-        os.environ["KHABAR_MODELS_DIR"] = before
+    for name, before in saved.items():
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 @pytest.fixture(scope="session")

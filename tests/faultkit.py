@@ -35,6 +35,7 @@ def build_env(settings: Settings) -> dict[str, str]:
             "KHABAR_INDEX_DIR": str(settings.index_dir),
             "KHABAR_DATA_DIR": str(settings.data_dir),
             "KHABAR_MODEL": settings.model,
+            "KHABAR_READER": settings.reader,
             "KHABAR_CHUNK_TOKENS": str(settings.chunk_tokens),
             "KHABAR_MODELS_DIR": str(settings.model_cache),
         }

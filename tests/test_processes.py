@@ -64,6 +64,7 @@ def env(seed_index: Settings, tmp_path: Path) -> dict[str, str]:
             "KHABAR_DATA_DIR": str(tmp_path / "data"),
             "KHABAR_MODELS_DIR": os.environ["KHABAR_MODELS_DIR"],
             "KHABAR_MODEL": seed_index.model,
+            "KHABAR_READER": seed_index.reader,
         }
     )
     return out

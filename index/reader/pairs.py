@@ -1,0 +1,109 @@
+"""The reader's input and output, pure: a question and a passage as one token sequence
+(`<s> query: Q </s></s> P </s>`, XLM-RoBERTa's pair layout), and the best answer span back
+from the start and end logits. Training and answering both build their inputs here, so the
+model never sees at answer time a layout it was not trained on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+QUESTION_PREFIX = "query: "  # e5's own prefix for questions
+MAX_QUESTION_TOKENS = 48
+MAX_ANSWER_TOKENS = 30
+NEGATIVE = -1e4  # a logit no real position reaches: positions that cannot start or end a span
+
+
+@dataclass(frozen=True)
+class Specials:
+    bos: int
+    eos: int
+    pad: int
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One model input. Passage token i of the window sits at `first + i` in `ids` and covers
+    characters `offsets[i]` of the passage."""
+
+    ids: list[int]
+    first: int
+    offsets: list[tuple[int, int]]
+
+    @property
+    def last(self) -> int:  # one past the last passage token
+        return self.first + len(self.offsets)
+
+
+def passage_budget(question_tokens: int, max_length: int) -> int:
+    return max_length - min(question_tokens, MAX_QUESTION_TOKENS) - 4
+
+
+def make_pair(
+    question_ids: Sequence[int],
+    passage_ids: Sequence[int],
+    passage_offsets: Sequence[tuple[int, int]],
+    specials: Specials,
+    max_length: int,
+    window_start: int = 0,
+) -> Pair:
+    """The question (cut to MAX_QUESTION_TOKENS) and the passage's tokens from `window_start`,
+    as many as fit in `max_length`."""
+    question = list(question_ids[:MAX_QUESTION_TOKENS])
+    end = window_start + passage_budget(len(question), max_length)
+    ids = [specials.bos, *question, specials.eos, specials.eos]
+    first = len(ids)
+    ids += list(passage_ids[window_start:end])
+    ids.append(specials.eos)
+    return Pair(ids, first, list(passage_offsets[window_start:end]))
+
+
+def token_span(offsets: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:
+    """The first and last token (window positions) covering characters [start, end), or None
+    when the window does not hold all of it."""
+    first = next((i for i, (s, e) in enumerate(offsets) if e > start), None)
+    last = next((i for i in range(len(offsets) - 1, -1, -1) if offsets[i][0] < end), None)
+    if first is None or last is None or last < first:
+        return None
+    if offsets[first][0] > start or offsets[last][1] < end:
+        return None  # the answer runs past the window
+    return first, last
+
+
+def allowed_mask(length: int, first: int, last: int) -> np.ndarray:
+    """Positions that may start or end a span: `<s>` (no answer) and the passage's tokens."""
+    mask = np.zeros(length, dtype=bool)
+    mask[0] = True
+    mask[first:last] = True
+    return mask
+
+
+@dataclass(frozen=True)
+class Span:
+    """The best span in window positions (`start`..`end` inclusive) and how sure: `score` is
+    its logit sum minus the no-answer logit sum (above 0: the model thinks it answers)."""
+
+    start: int
+    end: int
+    score: float
+
+
+def best_span(
+    start_logits: np.ndarray, end_logits: np.ndarray, first: int, last: int
+) -> Span | None:
+    """The highest-scoring span of at most MAX_ANSWER_TOKENS passage tokens, as window
+    positions (0 = the passage's first token); None for an empty passage."""
+    if last <= first:
+        return None
+    s = np.asarray(start_logits[first:last], dtype=np.float64)
+    e = np.asarray(end_logits[first:last], dtype=np.float64)
+    n = len(s)
+    grid = s[:, None] + e[None, :]
+    i, j = np.indices((n, n))
+    grid[(j < i) | (j - i >= MAX_ANSWER_TOKENS)] = -np.inf
+    flat = int(np.argmax(grid))
+    start, end = divmod(flat, n)
+    null = float(start_logits[0] + end_logits[0])
+    return Span(start, end, float(grid[start, end]) - null)

@@ -1,0 +1,188 @@
+"""The reader at answer time: exported once to ONNX (checked against torch), then run by ONNX
+Runtime on a question and a few passages at once, like the encoder. Torch is needed only for
+the export, which happens once per machine and set of weights."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import e5convert, tokens
+from ..encoders import usable_cpus
+from ..errors import ModelUnavailable
+from . import model as reader_model
+from .pairs import NEGATIVE, QUESTION_PREFIX, Pair, Specials, allowed_mask, best_span, make_pair
+
+log = logging.getLogger(__name__)
+GRAPH = "reader.onnx"
+CONFIG = "reader-onnx.json"
+MAX_LENGTH = 512  # whole passages: Khabar's are at most 320 tokens
+MAX_DIFFERENCE = 1e-3  # the largest logit difference between ONNX and torch that is accepted
+CHECK_PAIRS = (
+    (
+        "When was the Organization of Turkic States founded?",
+        "Founded in 2009 on the ancient Azerbaijani land of Nakhchivan, the Organization grew.",
+    ),
+    (
+        "Когда была основана Организация тюркских государств?",
+        "Türk Devletleri Teşkilatı 2009 yılında Nahçıvan'da kuruldu.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader found in one passage: the answer's characters and how sure it is
+    (span score minus no-answer score; above the recipe's threshold: it answers)."""
+
+    score: float
+    start: int
+    end: int
+
+
+def onnx_folder(models_dir: Path, sha: str) -> Path:
+    return models_dir / f"khabar-reader-{sha[:16]}"
+
+
+def ensure_onnx(models_dir: Path, weights_dir: Path = reader_model.WEIGHTS_DIR) -> Path:
+    """The reader's ONNX folder for the shipped weights, exported and checked on first use."""
+    _, _, sha = reader_model.verified_weights(weights_dir)
+    folder = onnx_folder(models_dir, sha)
+    if (folder / CONFIG).is_file():
+        return folder
+    e5 = e5convert.ensure_model(models_dir)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        _export(e5, weights_dir, staging)
+        if (folder / CONFIG).is_file():
+            shutil.rmtree(staging, ignore_errors=True)  # another process finished first
+        else:
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def _export(e5: Path, weights_dir: Path, out: Path) -> None:
+    import torch
+
+    log.warning("exporting the reader to ONNX, once (under a minute)")
+    model, recipe = reader_model.load(e5, weights_dir)
+    ids = torch.tensor([[0, 100, 200, 2, 2, 300, 400, 500, 2]])
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (ids, torch.ones_like(ids)),
+            str(out / GRAPH),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["start_logits", "end_logits"],
+            dynamic_axes={
+                n: {0: "batch", 1: "tokens"}
+                for n in ("input_ids", "attention_mask", "start_logits", "end_logits")
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+    config = {"e5": str(e5), "pad_id": model.pad_id, "recipe": recipe.__dict__}
+    (out / CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
+    reader = OnnxReader(out, e5)
+    pairs = [reader.pair(q, p) for q, p in CHECK_PAIRS]
+    ours = reader.logits(pairs)
+    batch = reader.batch(pairs)
+    with torch.no_grad():
+        theirs = model(torch.from_numpy(batch[0]), torch.from_numpy(batch[1]))
+    difference = max(
+        float(np.max(np.abs(a - b.numpy()))) for a, b in zip(ours, theirs, strict=True)
+    )
+    if difference > MAX_DIFFERENCE:
+        raise ModelUnavailable(
+            f"the reader's ONNX export differs from torch by {difference:.4f}; "
+            "set KHABAR_READER=off"
+        )
+
+
+class OnnxReader:
+    """Reads a question with passages: `read(question, passages) -> [Reading | None]`."""
+
+    def __init__(self, folder: Path, e5: Path | None = None) -> None:
+        config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+        self.recipe = reader_model.Recipe(**config["recipe"])
+        self._path = folder / GRAPH
+        self._tokenizer = tokens.load(Path(e5 or config["e5"]), MAX_LENGTH)
+        ((ids, _),) = self._tokenizer.encode([""], for_model=True)
+        self.specials = Specials(bos=ids[0], eos=ids[-1], pad=int(config["pad_id"]))
+        self._lock = threading.Lock()
+        self._session_: Any = None
+
+    @property
+    def _session(self) -> Any:
+        with self._lock:
+            if self._session_ is None:
+                import onnxruntime as ort
+
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = max(1, min(usable_cpus(), 8))
+                options.inter_op_num_threads = 1
+                try:
+                    self._session_ = ort.InferenceSession(
+                        str(self._path), options, providers=["CPUExecutionProvider"]
+                    )
+                except Exception as exc:
+                    raise ModelUnavailable(
+                        f"{self._path} cannot be loaded ({type(exc).__name__}); delete "
+                        f"{self._path.parent} to export it again"
+                    ) from None
+            return self._session_
+
+    def pair(self, question: str, passage: str) -> Pair:
+        (q_ids, _), (p_ids, offsets) = self._tokenizer.encode(
+            [QUESTION_PREFIX + question, passage], for_model=False
+        )
+        return make_pair(q_ids, p_ids, offsets, self.specials, MAX_LENGTH)
+
+    def batch(self, pairs: Sequence[Pair]) -> tuple[np.ndarray, np.ndarray]:
+        width = max(len(p.ids) for p in pairs)
+        ids = np.full((len(pairs), width), self.specials.pad, dtype=np.int64)
+        mask = np.zeros((len(pairs), width), dtype=np.int64)
+        for row, p in enumerate(pairs):
+            ids[row, : len(p.ids)] = p.ids
+            mask[row, : len(p.ids)] = 1
+        return ids, mask
+
+    def logits(self, pairs: Sequence[Pair]) -> tuple[np.ndarray, np.ndarray]:
+        ids, mask = self.batch(pairs)
+        start, end = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return np.asarray(start), np.asarray(end)
+
+    def read(self, question: str, passages: Sequence[str]) -> list[Reading | None]:
+        """Each passage's best answer span (characters of the passage) and its score."""
+        if not passages:
+            return []
+        pairs = [self.pair(question, p) for p in passages]
+        starts, ends = self.logits(pairs)
+        out: list[Reading | None] = []
+        for p, s, e in zip(pairs, starts, ends, strict=True):
+            allowed = allowed_mask(len(s), p.first, p.last)
+            s, e = np.where(allowed, s, NEGATIVE), np.where(allowed, e, NEGATIVE)
+            span = best_span(s, e, p.first, p.last)
+            if span is None:
+                out.append(None)
+                continue
+            out.append(Reading(span.score, p.offsets[span.start][0], p.offsets[span.end][1]))
+        return out

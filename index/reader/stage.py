@@ -1,0 +1,108 @@
+"""The reader's step in answering: read the question with the top passages, put the ones that
+answer first, and build each one's excerpt around the answer span (the span in bold)."""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..excerpt import choose_excerpt
+from ..sentences import sentence_spans
+from .runtime import OnnxReader, Reading, ensure_onnx
+
+if TYPE_CHECKING:
+    from ..retriever import Hit
+    from ..settings import Settings
+
+
+class ReaderStage:
+    """Reads the first `passages` hits (all of them at once); with `confident` set, reads the
+    first alone and the rest only when it does not answer by that margin over the threshold."""
+
+    def __init__(
+        self,
+        reader: OnnxReader,
+        passages: int,
+        threshold: float,
+        confident: float | None = None,
+        max_sentences: int = 3,
+        max_words: int = 72,
+    ) -> None:
+        self.reader = reader
+        self.passages = passages
+        self.threshold = threshold
+        self.confident = confident
+        self.max_sentences = max_sentences
+        self.max_words = max_words
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReaderStage:
+        reader = OnnxReader(ensure_onnx(settings.model_cache))
+        threshold = settings.reader_threshold
+        return cls(
+            reader,
+            settings.reader_passages,
+            reader.recipe.threshold if threshold is None else threshold,
+            settings.reader_confident,
+            settings.excerpt_max_sentences,
+            settings.excerpt_max_words,
+        )
+
+    def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        """The hits with the read ones first, best reading first, then the rest in order."""
+        n = min(self.passages, len(hits))
+        readings = self.reader.read(question, [h.passage for h in hits[: min(n, 1)]])
+        first = readings[0] if readings else None
+        if n > 1 and not (
+            self.confident is not None
+            and first is not None
+            and first.score >= self.threshold + self.confident
+        ):
+            readings += self.reader.read(question, [h.passage for h in hits[1:n]])
+        read = [self._with(question, h, r) for h, r in zip(hits, readings, strict=False)]
+        read.sort(key=lambda h: -(h.reader_score if h.reader_score is not None else -1e9))
+        ranked = read + list(hits[len(read) :])
+        return [dataclasses.replace(h, rank=i) for i, h in enumerate(ranked, start=1)]
+
+    def _with(self, question: str, hit: Hit, reading: Reading | None) -> Hit:
+        if reading is None:
+            return dataclasses.replace(hit, reader_score=-1e9)
+        if reading.score < self.threshold:
+            return dataclasses.replace(hit, reader_score=reading.score)
+        start, end = excerpt_around(
+            hit.passage, question, reading, self.max_sentences, self.max_words
+        )
+        base = hit.passage_start
+        return dataclasses.replace(
+            hit,
+            reader_score=reading.score,
+            excerpt=hit.passage[start:end],
+            excerpt_start=base + start,
+            excerpt_end=base + end,
+            answer_start=base + reading.start,
+            answer_end=base + reading.end,
+        )
+
+
+def excerpt_around(
+    passage: str, question: str, reading: Reading, max_sentences: int, max_words: int
+) -> tuple[int, int]:
+    """The excerpt (passage characters) built around the sentence that holds the answer span,
+    widened with its neighbours as `choose_excerpt` does; cut around the span when that
+    sentence alone is too long."""
+    spans = sentence_spans(passage)
+    best = max(bisect.bisect_right([s for s, _ in spans], reading.start) - 1, 0)
+    ex = choose_excerpt(passage, question, max_sentences, max_words, best=best)
+    if ex.start <= reading.start and reading.end <= ex.end:
+        return ex.start, ex.end
+    words = [m.span() for m in re.finditer(r"\S+", passage)]
+    inside = [i for i, (s, e) in enumerate(words) if e > reading.start and s < reading.end]
+    if not inside:
+        return ex.start, ex.end
+    half = max((max_words - len(inside)) // 2, 0)
+    lo = max(inside[0] - half, 0)
+    hi = min(inside[-1] + half, len(words) - 1)
+    return words[lo][0], words[hi][1]

@@ -1,0 +1,272 @@
+"""`khabar reader train`: fine-tune the reader on `../shared/train/spans.jsonl`.
+
+Seeded and resumable: a checkpoint (trained weights, optimiser, step) is written every few
+minutes and on Ctrl-C, and the same command carries on from it. A validation curve on the 5%
+of titles held back is printed and kept in `curve.jsonl` beside the checkpoint. At the end the
+trained part is written to the weights folder (`index/reader/weights` by default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import e5convert, tokens
+from ..encoders import usable_cpus
+from ..errors import KhabarError
+from . import model as reader_model
+from .examples import Builder, Example, build_examples, held_out, news_paragraphs, read_rows
+from .pairs import NEGATIVE, Specials, best_span
+from .score import token_f1
+
+CHECKPOINT = "checkpoint.pt"
+CURVE = "curve.jsonl"
+
+
+@dataclass(frozen=True)
+class Options:
+    data: Path  # the folder with spans.jsonl
+    work: Path  # checkpoints and the validation curve
+    out: Path = reader_model.WEIGHTS_DIR
+    news: Path | None = None  # plain-text articles for random English negatives
+    examples: int = 24_000  # training examples seen (the schedule's length)
+    batch_size: int = 16
+    learning_rate: float = 1e-4
+    seed: int = 13
+    minutes: float | None = None  # stop (and export) after this long, even mid-schedule
+    validate_every: int = 200
+    validation_examples: int = 240
+    checkpoint_minutes: float = 5.0
+    recipe: reader_model.Recipe = field(default_factory=reader_model.Recipe)
+
+    def fingerprint(self) -> str:
+        keep = {k: str(v) for k, v in asdict(self).items() if k not in ("minutes", "out", "work")}
+        return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def specials_of(tokenizer: Any, pad: int) -> Specials:
+    ((ids, _),) = tokenizer.encode([""], for_model=True)
+    return Specials(bos=ids[0], eos=ids[-1], pad=pad)
+
+
+def batches(examples: Sequence[Example], size: int, seed: int) -> list[list[Example]]:
+    """Batches of similar length (little padding), in a seeded order."""
+    rng = random.Random(seed)
+    out: list[list[Example]] = []
+    group = size * 50
+    for begin in range(0, len(examples), group):
+        chunk = sorted(examples[begin : begin + group], key=lambda e: len(e.ids))
+        out += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    rng.shuffle(out)
+    return out
+
+
+def tensors(batch: Sequence[Example], pad: int) -> tuple[Any, Any, Any]:
+    """Padded ids, attention mask, and the mask of positions that may start or end a span."""
+    import torch
+
+    width = max(len(e.ids) for e in batch)
+    ids = torch.full((len(batch), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    allowed = torch.zeros((len(batch), width), dtype=torch.bool)
+    for row, e in enumerate(batch):
+        ids[row, : len(e.ids)] = torch.tensor(e.ids)
+        mask[row, : len(e.ids)] = 1
+        allowed[row, 0] = True
+        allowed[row, e.first : e.last] = True
+    return ids, mask, allowed
+
+
+def loss_of(model: Any, batch: Sequence[Example], pad: int) -> Any:
+    import torch
+
+    ids, mask, allowed = tensors(batch, pad)
+    start, end = model(ids, mask)
+    start = start.masked_fill(~allowed, NEGATIVE)
+    end = end.masked_fill(~allowed, NEGATIVE)
+    starts = torch.tensor([e.start for e in batch])
+    ends = torch.tensor([e.end for e in batch])
+    ce = torch.nn.functional.cross_entropy
+    return (ce(start, starts) + ce(end, ends)) / 2
+
+
+def validate(model: Any, examples: Sequence[Example], pad: int) -> dict[str, float]:
+    """Loss, span F1 and exact match on answerable examples, and how often "is there an
+    answer" (span score above 0) is right, on the held-back examples."""
+    import torch
+
+    model.eval()
+    losses, f1s, exact, right = [], [], [], 0
+    with torch.no_grad():
+        for begin in range(0, len(examples), 32):
+            batch = list(examples[begin : begin + 32])
+            losses.append(float(loss_of(model, batch, pad)) * len(batch))
+            ids, mask, _ = tensors(batch, pad)
+            starts, ends = model(ids, mask)
+            for e, s, t in zip(batch, starts.numpy(), ends.numpy(), strict=True):
+                span = best_span(s, t, e.first, e.last)
+                answers = span is not None and span.score > 0
+                text = (
+                    e.passage[e.offsets[span.start][0] : e.offsets[span.end][1]]
+                    if (span is not None and answers)
+                    else ""
+                )
+                right += int(answers == (e.start != 0))
+                if e.start != 0:
+                    f1s.append(token_f1(text, e.answers))
+                    exact.append(float(token_f1(text, e.answers) == 1.0))
+    model.train()
+    n = max(len(examples), 1)
+    return {
+        "loss": round(sum(losses) / n, 4),
+        "span_f1": round(sum(f1s) / max(len(f1s), 1), 4),
+        "exact": round(sum(exact) / max(len(exact), 1), 4),
+        "has_answer_accuracy": round(right / n, 4),
+    }
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # whole or not at all: an interrupted save keeps the last one
+
+
+def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str, Any]:
+    """Train, checkpointing as it goes; write the weights to `options.out` at the end."""
+    import torch
+    from tqdm import tqdm
+
+    torch.manual_seed(options.seed)
+    torch.set_num_threads(usable_cpus())
+    folder = e5convert.ensure_model(models_dir)
+    tokenizer = tokens.load(folder, 512)
+    recipe = options.recipe
+    model = reader_model.build(folder, recipe)
+    specials = specials_of(tokenizer, model.pad_id)
+    rows = read_rows(options.data / "spans.jsonl")
+    builder = Builder(tokenizer, specials, recipe.max_length)
+    news = news_paragraphs(options.news)
+    train_rows = [r for r in rows if not held_out(r)]
+    val_rows = [r for r in rows if held_out(r)]
+    if not train_rows or not val_rows:
+        raise KhabarError(f"{options.data / 'spans.jsonl'} has too few titles to hold 5% back")
+    examples = []
+    for e in build_examples(train_rows, builder, news, options.seed):
+        examples.append(e)
+        if len(examples) >= options.examples:
+            break
+    held = list(build_examples(val_rows, builder, news, options.seed + 1))
+    held = held[: options.validation_examples]
+    plan = batches(examples, options.batch_size, options.seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(params, lr=options.learning_rate, weight_decay=0.01)
+    warmup = max(1, len(plan) // 16)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser,
+        lambda step: min((step + 1) / warmup, max(0.0, (len(plan) - step) / (len(plan) - warmup))),
+    )
+    options.work.mkdir(parents=True, exist_ok=True)
+    checkpoint = options.work / CHECKPOINT
+    step, curve = 0, []
+    if checkpoint.is_file():
+        state = torch.load(checkpoint, weights_only=False)
+        if state.get("fingerprint") == options.fingerprint():
+            model.load_state_dict(state["weights"], strict=False)
+            optimiser.load_state_dict(state["optimiser"])
+            schedule.load_state_dict(state["schedule"])
+            step, curve = int(state["step"]), list(state["curve"])
+            torch.set_rng_state(state["rng"])
+            print(f"resuming from step {step} of {len(plan)} ({checkpoint})", file=sys.stderr)
+        else:
+            print(f"{checkpoint} is from other settings: starting afresh", file=sys.stderr)
+
+    def save_state() -> None:
+        _save_checkpoint(
+            checkpoint,
+            {
+                "fingerprint": options.fingerprint(),
+                "step": step,
+                "curve": curve,
+                "weights": reader_model.trained_state(model, recipe),
+                "optimiser": optimiser.state_dict(),
+                "schedule": schedule.state_dict(),
+                "rng": torch.get_rng_state(),
+            },
+        )
+
+    def record() -> None:
+        point = {
+            "step": step,
+            "examples": step * options.batch_size,
+            **validate(model, held, specials.pad),
+        }
+        curve.append(point)
+        with (options.work / CURVE).open("a", encoding="utf-8") as f:
+            f.write(json.dumps(point) + "\n")
+        bar.write(f"validation at step {step}: {json.dumps(point)}")
+
+    started = last_save = time.monotonic()
+    bar = tqdm(
+        total=len(plan),
+        initial=step,
+        unit="batch",
+        desc="training the reader",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    model.train()
+    stopped_early = False
+    try:
+        if step == 0:
+            record()
+        while step < len(plan):
+            loss = loss_of(model, plan[step], specials.pad)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimiser.step()
+            schedule.step()
+            optimiser.zero_grad()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if step % options.validate_every == 0 or step == len(plan):
+                record()
+            now = time.monotonic()
+            if now - last_save > options.checkpoint_minutes * 60:
+                save_state()
+                last_save = now
+            if options.minutes is not None and now - started > options.minutes * 60:
+                stopped_early = step < len(plan)
+                break
+    except KeyboardInterrupt:
+        save_state()
+        bar.close()
+        raise KhabarError(
+            f"training interrupted at step {step} of {len(plan)}; the same command resumes it"
+        ) from None
+    bar.close()
+    save_state()
+    if not curve or curve[-1]["step"] != step:
+        record()
+    summary = {
+        "steps": step,
+        "of_steps": len(plan),
+        "examples_seen": step * options.batch_size,
+        "stopped_early": stopped_early,
+        "validation": curve[-1],
+        "training_examples": len(examples),
+        "options_fingerprint": options.fingerprint(),
+    }
+    reader_model.save(model, recipe, options.out, extra={"training": summary})
+    return summary
