@@ -117,13 +117,18 @@ def render_hit(hit: Hit, index: int, total: int, lang: str, qid: str, whole: boo
     cite = citation(hit.title, hit.url, hit.source, hit.date, lang)
     counter = f" · {index + 1}/{total}" if total > 1 else ""
     budget = MAX_MESSAGE - MARGIN - utf16_len(html.unescape(re.sub(r"<[^>]+>", "", cite)))
-    before, answer, after = (squeeze(p) for p in _quote_parts(hit, whole))
+    parts = _quote_parts(hit, whole)
+    # A space between the bold part and its context only where the text has one: the reader's
+    # answer can end inside a phrase ("in <b>2009</b>, the").
+    gap_before = " " if parts[0][-1:].isspace() or parts[1][:1].isspace() else ""
+    gap_after = " " if parts[1][-1:].isspace() or parts[2][:1].isspace() else ""
+    before, answer, after = (squeeze(p) for p in parts)
     before, answer, after = _fit(before, answer, after, budget)
     quote = (
         html.escape(before)
-        + (" " if before else "")
+        + (gap_before if before else "")
         + f"<b>{html.escape(answer)}</b>"
-        + (" " if after else "")
+        + (gap_after if after else "")
         + html.escape(after)
     )
     text = f"<blockquote>{quote}</blockquote>\n{cite}{counter}"

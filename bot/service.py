@@ -127,6 +127,8 @@ class AnswerService:
         self.retriever.embedder.preload()  # tokenizer and ONNX session side by side
         try:
             await loop.run_in_executor(self._encoder, self.retriever.encode, ["warm-up"])
+            if self.retriever.reader is not None:  # the reader's session too
+                await loop.run_in_executor(self._encoder, self.retriever.reader.warm_up)
         except Exception as exc:  # the first question will report it properly
             log.warning("could not warm up the model: %s", exc)
 

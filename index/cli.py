@@ -153,9 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
     evaluate.set_defaults(func=_cmd_eval)
 
-    reader = sub.add_parser("reader", help="Khabar's reader model").add_subparsers(
-        metavar="ACTION"
-    )
+    reader = sub.add_parser("reader", help="Khabar's reader model").add_subparsers(metavar="ACTION")
     train = reader.add_parser(
         "train", parents=[common], help="train the reader (docs/reader.md), resuming if stopped"
     )

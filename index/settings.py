@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     # one that answers first with the answer in bold, and decides when to decline.
     reader: Literal["on", "off"] = "on"
     reader_passages: int = Field(default=3, ge=1, le=20)
+    # The reader's weights at answer time: float32, or int8 (about twice as fast; docs/reader.md).
+    reader_precision: Literal["float32", "int8"] = "float32"
     # Span score minus no-answer score from which a passage answers; None: the shipped value.
     reader_threshold: float | None = None
     # Read the first passage alone, and the others only when it does not answer by this margin

@@ -64,6 +64,20 @@ def test_answer_sentence_in_bold_inside_the_quote() -> None:
     assert kinds["blockquote"]["offset"] == 0 and kinds["text_link"]["url"] == "https://trend.az/a"
 
 
+def test_an_answer_inside_a_phrase_keeps_the_spacing_of_the_text() -> None:
+    passage = "Founded in 2009, on the land of Nakhchivan (Azerbaijan), it grew."
+    start = passage.index("2009")
+    hit = make_hit(passage, (0, len(passage)), (start, start + 4))
+    text, entities = check(render.render_hit(hit, 0, 1, "en", "abc"))
+    assert text.startswith(passage + "\n")
+    [bold] = [e for e in entities if e["type"] == "bold"]
+    assert text[bold["offset"] : bold["offset"] + bold["length"]] == "2009"
+    inner = passage.index("Azerbaijan")
+    hit = make_hit(passage, (0, len(passage)), (inner, inner + len("Azerbaijan")))
+    text, _ = check(render.render_hit(hit, 0, 1, "en", "abc"))
+    assert text.startswith(passage + "\n")
+
+
 def test_buttons_navigation_whole_and_link() -> None:
     hit = make_hit("A. B.", (0, 2), (0, 2))
     first = render.render_hit(hit, 0, 3, "en", "q1")

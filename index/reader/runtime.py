@@ -26,6 +26,7 @@ from .pairs import NEGATIVE, QUESTION_PREFIX, Pair, Specials, allowed_mask, best
 
 log = logging.getLogger(__name__)
 GRAPH = "reader.onnx"
+INT8_GRAPH = "reader-int8.onnx"  # weights quantised to int8 (dynamic), made beside it
 CONFIG = "reader-onnx.json"
 MAX_LENGTH = 512  # whole passages: Khabar's are at most 320 tokens
 MAX_DIFFERENCE = 1e-3  # the largest logit difference between ONNX and torch that is accepted
@@ -99,9 +100,20 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))  # the quantiser logs every tensor at INFO
+    try:
+        quantize_dynamic(
+            str(out / GRAPH), str(out / INT8_GRAPH), weight_type=QuantType.QInt8, per_channel=True
+        )
+    finally:
+        root.setLevel(level)
     config = {"e5": str(e5), "pad_id": model.pad_id, "recipe": recipe.__dict__}
     (out / CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
-    reader = OnnxReader(out, e5)
+    reader = OnnxReader(out, e5, precision="float32")
     pairs = [reader.pair(q, p) for q, p in CHECK_PAIRS]
     ours = reader.logits(pairs)
     batch = reader.batch(pairs)
@@ -120,10 +132,10 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
 class OnnxReader:
     """Reads a question with passages: `read(question, passages) -> [Reading | None]`."""
 
-    def __init__(self, folder: Path, e5: Path | None = None) -> None:
+    def __init__(self, folder: Path, e5: Path | None = None, precision: str = "float32") -> None:
         config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
         self.recipe = reader_model.Recipe(**config["recipe"])
-        self._path = folder / GRAPH
+        self._path = folder / (INT8_GRAPH if precision == "int8" else GRAPH)
         self._tokenizer = tokens.load(Path(e5 or config["e5"]), MAX_LENGTH)
         ((ids, _),) = self._tokenizer.encode([""], for_model=True)
         self.specials = Specials(bos=ids[0], eos=ids[-1], pad=int(config["pad_id"]))

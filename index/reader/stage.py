@@ -40,7 +40,7 @@ class ReaderStage:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReaderStage:
-        reader = OnnxReader(ensure_onnx(settings.model_cache))
+        reader = OnnxReader(ensure_onnx(settings.model_cache), precision=settings.reader_precision)
         threshold = settings.reader_threshold
         return cls(
             reader,
@@ -50,6 +50,10 @@ class ReaderStage:
             settings.excerpt_max_sentences,
             settings.excerpt_max_words,
         )
+
+    def warm_up(self) -> None:
+        """Load the session and run it once, so the first question does not wait for it."""
+        self.reader.read("warm-up", ["warm-up"])
 
     def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
         """The hits with the read ones first, best reading first, then the rest in order."""

@@ -1,0 +1,233 @@
+"""The reader: its input layout and span search (pure), its shipped weights, what it finds in
+several languages, its training command end to end, and one verdict for the bot, `khabar ask`
+and `khabar eval` with the reader on."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.decision import Rule, decide
+from index.reader import model as reader_model
+from index.reader.pairs import MAX_ANSWER_TOKENS, Specials, best_span, make_pair, token_span
+from index.reader.runtime import OnnxReader, ensure_onnx
+from index.reader.score import token_f1
+from index.reader.train import Options, train
+from index.settings import Settings
+from tests.conftest import SHIPPED_CORPUS
+
+SPECIALS = Specials(bos=0, eos=2, pad=1)
+SEED_ARTICLE = next(SHIPPED_CORPUS.rglob("*.md")).read_text(encoding="utf-8")
+FOUNDING = next(p for p in SEED_ARTICLE.split("\n\n") if "Founded in 2009" in p)
+# The founding question in the five languages of Khabar's readers, about the English article.
+FOUNDED = [
+    "When was the Organization of Turkic States founded?",
+    "Когда была основана Организация тюркских государств?",
+    "Türk Devletleri Teşkilatı ne zaman kuruldu?",
+    "Түркі мемлекеттері ұйымы қашан құрылды?",
+    "Türk Dövlətləri Təşkilatı nə vaxt yaradılıb?",
+]
+
+
+def test_pair_layout_and_answer_tokens() -> None:
+    offsets = [(0, 5), (6, 10), (11, 15), (16, 20)]
+    pair = make_pair([10, 11], [20, 21, 22, 23], offsets, SPECIALS, max_length=9, window_start=1)
+    assert pair.ids == [0, 10, 11, 2, 2, 21, 22, 23, 2]  # <s> Q </s></s> P </s>, 3 fit
+    assert (pair.first, pair.last, pair.offsets) == (5, 8, offsets[1:4])
+    assert token_span(offsets, 6, 15) == (1, 2)
+    assert token_span(offsets[1:3], 0, 5) is None  # starts before the window
+    assert token_span(offsets[:2], 6, 15) is None  # ends after it
+
+
+def test_best_span_is_the_highest_sum_within_the_limit() -> None:
+    start, end = np.full(60, -5.0), np.full(60, -5.0)
+    start[0] = end[0] = 1.0  # no answer: 2
+    start[4], end[6] = 3.0, 2.0
+    span = best_span(start, end, 3, 50)
+    assert span is not None and (span.start, span.end) == (1, 3)
+    assert span.score == pytest.approx(3.0)
+    end[6], end[2] = -5.0, 9.0  # an end before every good start is never taken
+    span = best_span(start, end, 3, 50)
+    assert span is not None and span.end >= span.start
+    start[:], end[:] = -5.0, -5.0
+    start[5], end[5 + MAX_ANSWER_TOKENS] = 9.0, 9.0  # one token too long
+    span = best_span(start, end, 3, 50)
+    assert span is not None and span.end - span.start < MAX_ANSWER_TOKENS
+    assert best_span(start, end, 3, 3) is None
+
+
+def test_token_f1_is_squads() -> None:
+    assert token_f1("in 2009", ["2009"]) == pytest.approx(2 / 3)
+    assert token_f1("The Nakhchivan.", ["nakhchivan", "other"]) == 1.0
+    assert token_f1("", ["2009"]) == 0.0
+
+
+def test_shipped_weights_match_their_checksum_and_damage_is_refused(tmp_path: Path) -> None:
+    recipe, path, sha = reader_model.verified_weights()
+    assert path.stat().st_size <= 25_000_000
+    assert sha == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert recipe.layers <= 12 and 0 <= recipe.trained_from < recipe.layers
+    copy = tmp_path / "weights"
+    shutil.copytree(reader_model.WEIGHTS_DIR, copy)
+    data = bytearray((copy / reader_model.WEIGHTS_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (copy / reader_model.WEIGHTS_FILE).write_bytes(bytes(data))
+    with pytest.raises(reader_model.ReaderUnavailable, match="KHABAR_READER=off"):
+        reader_model.verified_weights(copy)
+    (copy / reader_model.CARD_FILE).write_text("{", encoding="utf-8")
+    with pytest.raises(reader_model.ReaderUnavailable, match="damaged"):
+        reader_model.verified_weights(copy)
+
+
+@pytest.fixture(scope="module")
+def reader(models_dir: Path) -> OnnxReader:
+    return OnnxReader(ensure_onnx(models_dir))
+
+
+@pytest.mark.parametrize("question", FOUNDED)
+def test_the_founding_year_in_five_languages(reader: OnnxReader, question: str) -> None:
+    [reading] = reader.read(question, [FOUNDING])
+    assert reading is not None and reading.score >= reader.recipe.threshold
+    assert "2009" in FOUNDING[reading.start : reading.end]
+    assert reading.end - reading.start < 40  # the answer, not the paragraph
+
+
+def test_a_passage_without_the_answer_reads_as_none(reader: OnnxReader) -> None:
+    unrelated = "The ferry from Baku to Aktau carries 56 trucks and takes about 18 hours."
+    [reading] = reader.read("When was the Organization of Turkic States founded?", [unrelated])
+    assert reading is not None and reading.score < reader.recipe.threshold
+
+
+def tiny_spans(folder: Path) -> Path:
+    """A few QA rows in spans.jsonl's format, titles chosen so that some are held back."""
+    from index.reader.examples import Row, held_out
+
+    folder.mkdir()
+    rows, kept, held = [], 0, 0
+    for i in range(400):
+        title = f"Town {i}"
+        is_held = held_out(Row("", "en", title, "", "", ()))
+        if (is_held and held >= 3) or (not is_held and kept >= 12):
+            continue
+        held, kept = held + is_held, kept + (not is_held)
+        context = f"The town of {title} was founded in {1800 + i} by farmers from the valley."
+        year = str(1800 + i)
+        rows.append(
+            {
+                "id": str(i),
+                "lang": "en",
+                "source": "test",
+                "title": title,
+                "question": f"When was {title} founded?",
+                "context": context,
+                "answers": [{"text": year, "start": context.index(year)}],
+            }
+        )
+    with (folder / "spans.jsonl").open("w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    return folder
+
+
+def test_training_runs_end_to_end_and_resumes(
+    tmp_path: Path, models_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = Options(
+        data=tiny_spans(tmp_path / "train"),
+        work=tmp_path / "work",
+        out=tmp_path / "out",
+        examples=16,
+        batch_size=8,
+        validation_examples=4,
+        validate_every=1,
+        recipe=reader_model.Recipe(layers=2, trained_from=1),
+    )
+    summary = train(models_dir, options, progress=False)
+    assert summary["steps"] == summary["of_steps"] == 2 and not summary["stopped_early"]
+    assert {"loss", "span_f1", "has_answer_accuracy"} <= set(summary["validation"])
+    curve = (options.work / "curve.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in curve] == [0, 1, 2]
+    recipe, path, _ = reader_model.verified_weights(options.out)
+    assert recipe == options.recipe and path.stat().st_size < 5_000_000
+    again = train(models_dir, options, progress=False)  # resumes at the end: nothing to do
+    assert again["steps"] == 2 and "resuming from step 2 of 2" in capsys.readouterr().err
+
+
+def test_decide_follows_the_reader_and_falls_back_to_cosines() -> None:
+    from tests.test_render import make_hit
+
+    base = make_hit("Founded in 2009 in Nakhchivan.", (0, 30), (12, 16))
+    low, high = (dataclasses.replace(base, score=s) for s in (0.70, 0.95))
+    sure, unsure = (dataclasses.replace(low, reader_score=s) for s in (2.5, -1.0))
+    rule = Rule(threshold=0.8, reader_threshold=0.0)
+    answer = decide("q", [sure, unsure, high], rule)
+    assert answer.found and answer.shown == [sure, high]  # low cosine, but the reader is sure
+    assert not decide("q", [unsure, high], rule).found  # it read the first: its verdict holds
+    assert decide("q", [high], Rule(threshold=0.8)).found  # reader off: the cosine rule
+    assert not decide("q", [low], Rule(threshold=0.8)).found
+    assert not decide("q", [], rule).found
+
+
+UNANSWERED = "Who won the 1966 FIFA World Cup final?"
+
+
+@pytest.fixture(scope="module")
+def e5_seed(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Settings:
+    """The shipped corpus indexed with the default model, the reader on."""
+    from index.builder import build_index
+
+    root = tmp_path_factory.mktemp("e5seed")
+    shutil.copytree(SHIPPED_CORPUS, root / "corpus")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        corpus_dir=root / "corpus",
+        index_dir=root / "index",
+        data_dir=root / "data",
+        reader="on",
+    )
+    build_index(settings)
+    return settings
+
+
+@pytest.mark.slow
+async def test_one_verdict_for_the_bot_ask_and_eval(
+    e5_seed: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.testserver.client import ChatRef, User
+    from index.cli import main
+    from index.evaluate import Question, run_questions
+    from index.retriever import Retriever
+    from tests.botharness import running_bot
+    from tests.test_bot import entity_text
+
+    questions = [*FOUNDED[:3], UNANSWERED]
+    retriever = Retriever(e5_seed)
+    assert retriever.reader is not None
+    verdicts = {q: retriever.answer(q).found for q in questions}
+    assert verdicts[FOUNDED[0]] and not verdicts[UNANSWERED]
+    for q in questions:  # khabar eval
+        result = run_questions(retriever, [Question("1", q, ["2009"], "x")], None)
+        assert (result["not_found"] == 0) == verdicts[q], q
+    monkeypatch.setenv("KHABAR_READER", "on")
+    monkeypatch.setenv("KHABAR_DATA_DIR", str(tmp_path / "ask"))
+    for q in questions:  # khabar ask
+        assert main(["ask", q, "--index-dir", str(e5_seed.index_dir)]) == 0
+        said = capsys.readouterr().out
+        assert said.startswith("I found nothing") != verdicts[q], (q, said)
+    ann = User(601, "Ann", "en")
+    chat = ChatRef(ann.id, "private")
+    async with running_bot(e5_seed.with_overrides(data_dir=tmp_path / "bot"), retriever) as tg:
+        for q in questions:  # the bot, through the local Bot API server
+            [reply] = await tg.ask(chat, ann, q)
+            assert reply["text"].startswith("I found nothing") != verdicts[q], (q, reply)
+        [reply] = await tg.ask(chat, ann, FOUNDED[0])
+        bold = entity_text(reply, "bold")
+        assert any("2009" in b and len(b) < 40 for b in bold), bold  # the span, not a sentence
