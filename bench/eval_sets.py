@@ -1,10 +1,11 @@
 """Run `khabar eval` on every development set and print a table (and JSON lines).
 
-    python bench/eval_sets.py ../shared/eval [--model M] [--retriever R] [--env KEY=VALUE ...]
-        [--out bench/results/eval.jsonl]
+    python bench/eval_sets.py ../shared/eval [--model M] [--retriever R] [--reader on|off]
+        [--limit N] [--env KEY=VALUE ...] [--out bench/results/eval.jsonl]
 
-xquad-en is also asked realtimeqa-dev's questions (which its corpus cannot answer) for
-`declined_unanswerable`. Extra settings go through the environment (e.g. KHABAR_CHUNK_TOKENS).
+For `declined_unanswerable`, xquad-en is also asked realtimeqa-dev's questions and
+realtimeqa-dev xquad-ru's (Russian questions about Wikipedia, against English news): neither
+corpus can answer them. Extra settings go through the environment (e.g. KHABAR_CHUNK_TOKENS).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ COLUMNS = [
     "passage_answer@1",
     "answer@1",
     "answer@3",
+    "span_f1",
     "article@1",
     "mrr@10",
     "not_found",
@@ -37,6 +39,8 @@ def main() -> None:
     parser.add_argument("root", type=Path, help="the folder holding the evaluation sets")
     parser.add_argument("--model")
     parser.add_argument("--retriever")
+    parser.add_argument("--reader", choices=["on", "off"])
+    parser.add_argument("--limit", type=int, help="only the first N questions of each set")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE settings")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/eval.jsonl")
     args = parser.parse_args()
@@ -49,8 +53,14 @@ def main() -> None:
             command += ["--model", args.model]
         if args.retriever:
             command += ["--retriever", args.retriever]
+        if args.reader:
+            command += ["--reader", args.reader]
+        if args.limit:
+            command += ["--limit", str(args.limit)]
         if name == "xquad-en":
             command += ["--unanswerable", str(args.root / "realtimeqa-dev")]
+        if name == "realtimeqa-dev":
+            command += ["--unanswerable", str(args.root / "xquad-ru")]
         done = subprocess.run(
             command, env=env, cwd=ROOT, capture_output=True, text=True, check=True
         )
@@ -60,7 +70,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a", encoding="utf-8") as f:
         for row in rows:
-            f.write(json.dumps({**row, "env": args.env}) + "\n")
+            f.write(json.dumps({**row, "env": args.env, "limit": args.limit}) + "\n")
     print("\n| set | " + " | ".join(COLUMNS) + " |")
     print("|---" * (len(COLUMNS) + 1) + "|")
     for row in rows:

@@ -1,11 +1,16 @@
 """The answer decision: answer or say "found nothing", and which hits a reader pages through.
 
 One pure function, `decide`, used by every path that answers (the bot, `khabar ask`,
-`khabar eval`), so they cannot disagree. With the reader on, its verdict decides: a passage
-answers when the reader finds a span in it that beats "no answer" by the recipe's threshold.
-With the reader off (or for passages it did not read) the cosine rule decides: the cosine
-plus a bonus for the question's words, a lower bar across languages, and across languages a
-lead over the other articles.
+`khabar eval`), so they cannot disagree. With the reader on, its score for the passages it read
+(span score minus no-answer score) falls in one of three zones:
+- at or above `reader_threshold`: the reader found the answer; that passage is shown first,
+  its excerpt built around the answer;
+- under `reader_floor`: no passage read holds an answer; Khabar says it found nothing (in
+  one language only: across languages its scores run far lower, as it never trained on such
+  pairs, and the cosine rule decides);
+- between the two: the reader is unsure, and the cosine rule decides as with the reader off.
+The cosine rule: the cosine plus a bonus for the question's words, a lower bar across
+languages, and across languages a lead over the other articles.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class Rule:
     cross_offset: float = 0.0
     lead: tuple[float, float] | None = None
     reader_threshold: float | None = None  # None: the reader is off
+    reader_floor: float | None = None  # under this, "found nothing" (None: never)
 
 
 def default_threshold(model: str) -> float:
@@ -65,7 +71,11 @@ def default_threshold(model: str) -> float:
     return known.get(model.lower(), FALLBACK_THRESHOLD)
 
 
-def rule_for(settings: Settings, reader_threshold: float | None = None) -> Rule:
+def rule_for(
+    settings: Settings,
+    reader_threshold: float | None = None,
+    reader_floor: float | None = None,
+) -> Rule:
     """The rule for these settings; a threshold of one's own turns the model's refinements
     (word bonus aside) off, since they were measured against the model's own threshold."""
     model = settings.model.lower()
@@ -76,6 +86,7 @@ def rule_for(settings: Settings, reader_threshold: float | None = None) -> Rule:
         cross_offset=CROSS_LANGUAGE_OFFSET.get(model, 0.0),
         lead=None if own is not None else CROSS_LANGUAGE_LEAD.get(model),
         reader_threshold=reader_threshold,
+        reader_floor=reader_floor,
     )
 
 
@@ -117,18 +128,27 @@ def passes_cosine(question: str, hit: Hit, rule: Rule) -> bool:
 
 
 def decide(question: str, hits: list[Hit], rule: Rule) -> Answer:
-    """Answer or decline. Read hits (those with a `reader_score`) come first, best first; the
-    reader's verdict on them decides; unread hits after them are shown when the cosine rule
-    lets them through."""
+    """Answer or decline, and the hits a reader pages through (see the module's docstring).
+    The passages the reader found an answer in come first (the reader's stage puts them
+    there); the other hits are shown when the cosine rule lets them through."""
     if not hits:
         return Answer(question, hits, False, [])
-    if rule.reader_threshold is not None and hits[0].reader_score is not None:
-        limit = rule.reader_threshold
-        answering = [h for h in hits if h.reader_score is not None and h.reader_score >= limit]
-        if not answering:
+    read = [h.reader_score for h in hits if h.reader_score is not None]
+    if rule.reader_threshold is not None and read:
+        answering = [h for h in hits if _answers(h, rule.reader_threshold)]
+        if answering:
+            rest = [h for h in hits if h not in answering and passes_cosine(question, h, rule)]
+            return Answer(question, hits, True, answering + rest)
+        if (
+            rule.reader_floor is not None
+            and max(read) < rule.reader_floor
+            and not across_languages(question, hits[0])
+        ):  # across languages its scores run far lower (it never trained on such pairs)
             return Answer(question, hits, False, [])
-        rest = [h for h in hits if h.reader_score is None and passes_cosine(question, h, rule)]
-        return Answer(question, hits, True, answering + rest)
     shown = [h for h in hits if passes_cosine(question, h, rule)]
     found = bool(shown) and shown[0] is hits[0] and stands_out(question, hits, rule.lead)
     return Answer(question, hits, found, shown if found else [])
+
+
+def _answers(hit: Hit, threshold: float) -> bool:
+    return hit.reader_score is not None and hit.reader_score >= threshold

@@ -211,7 +211,9 @@ class Retriever:
     @property
     def rule(self) -> Rule:
         """The answer rule (`decision.decide`) for these settings and this reader."""
-        return rule_for(self.settings, None if self.reader is None else self.reader.threshold)
+        if self.reader is None:
+            return rule_for(self.settings)
+        return rule_for(self.settings, self.reader.threshold, self.reader.floor)
 
     def answer(self, question: str, k: int | None = None) -> Answer:
         """Search, read, then decide (`decision.decide`): the bot, `khabar ask` and

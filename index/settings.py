@@ -63,11 +63,13 @@ class Settings(BaseSettings):
     # Khabar's reader (docs/reader.md): reads the question with the top passages, shows the
     # one that answers first with the answer in bold, and decides when to decline.
     reader: Literal["on", "off"] = "on"
-    reader_passages: int = Field(default=3, ge=1, le=20)
+    reader_passages: int = Field(default=1, ge=1, le=20)
     # The reader's weights at answer time: float32, or int8 (about twice as fast; docs/reader.md).
     reader_precision: Literal["float32", "int8"] = "float32"
     # Span score minus no-answer score from which a passage answers; None: the shipped value.
     reader_threshold: float | None = None
+    # Under this score for every passage read, "found nothing"; None: the shipped value.
+    reader_floor: float | None = None
     # Read the first passage alone, and the others only when it does not answer by this margin
     # over the threshold (faster); None: always read `reader_passages` at once.
     reader_confident: float | None = None

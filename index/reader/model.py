@@ -36,6 +36,7 @@ class Recipe:
     trained_from: int = 4  # layers below this one keep e5's weights
     max_length: int = 256  # training windows; answering reads whole passages (up to 512)
     threshold: float = 0.0  # span score minus no-answer score above which a passage answers
+    floor: float | None = None  # under which no passage read answers (None: the cosine decides)
 
 
 def build(folder: Path, recipe: Recipe) -> Any:
@@ -91,7 +92,7 @@ def save(model: Any, recipe: Recipe, out: Path, extra: dict[str, Any] | None = N
     from safetensors.torch import save_file
 
     out.mkdir(parents=True, exist_ok=True)
-    tensors = {n: t.half().contiguous() for n, t in trained_state(model, recipe).items()}
+    tensors = {n: t.half().cpu().contiguous() for n, t in trained_state(model, recipe).items()}
     with tempfile.NamedTemporaryFile(dir=out, suffix=".tmp", delete=False) as tmp:
         pass
     save_file(tensors, tmp.name)

@@ -113,7 +113,7 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
         root.setLevel(level)
     config = {"e5": str(e5), "pad_id": model.pad_id, "recipe": recipe.__dict__}
     (out / CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
-    reader = OnnxReader(out, e5, precision="float32")
+    reader = OnnxReader(out, e5, precision="float32", weights_dir=weights_dir)
     pairs = [reader.pair(q, p) for q, p in CHECK_PAIRS]
     ours = reader.logits(pairs)
     batch = reader.batch(pairs)
@@ -132,9 +132,16 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
 class OnnxReader:
     """Reads a question with passages: `read(question, passages) -> [Reading | None]`."""
 
-    def __init__(self, folder: Path, e5: Path | None = None, precision: str = "float32") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        e5: Path | None = None,
+        precision: str = "float32",
+        weights_dir: Path = reader_model.WEIGHTS_DIR,
+    ) -> None:
         config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
-        self.recipe = reader_model.Recipe(**config["recipe"])
+        # The thresholds come from the card, which may be newer than the export.
+        self.recipe = reader_model.Recipe(**reader_model.read_card(weights_dir)["recipe"])
         self._path = folder / (INT8_GRAPH if precision == "int8" else GRAPH)
         self._tokenizer = tokens.load(Path(e5 or config["e5"]), MAX_LENGTH)
         ((ids, _),) = self._tokenizer.encode([""], for_model=True)

@@ -27,6 +27,7 @@ class ReaderStage:
         reader: OnnxReader,
         passages: int,
         threshold: float,
+        floor: float | None = None,
         confident: float | None = None,
         max_sentences: int = 3,
         max_words: int = 72,
@@ -34,6 +35,7 @@ class ReaderStage:
         self.reader = reader
         self.passages = passages
         self.threshold = threshold
+        self.floor = floor
         self.confident = confident
         self.max_sentences = max_sentences
         self.max_words = max_words
@@ -46,6 +48,7 @@ class ReaderStage:
             reader,
             settings.reader_passages,
             reader.recipe.threshold if threshold is None else threshold,
+            reader.recipe.floor if settings.reader_floor is None else settings.reader_floor,
             settings.reader_confident,
             settings.excerpt_max_sentences,
             settings.excerpt_max_words,
@@ -56,7 +59,8 @@ class ReaderStage:
         self.reader.read("warm-up", ["warm-up"])
 
     def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
-        """The hits with the read ones first, best reading first, then the rest in order."""
+        """The hits the reader found an answer in first (best first), then the others in the
+        order search gave them."""
         n = min(self.passages, len(hits))
         readings = self.reader.read(question, [h.passage for h in hits[: min(n, 1)]])
         first = readings[0] if readings else None
@@ -67,8 +71,11 @@ class ReaderStage:
         ):
             readings += self.reader.read(question, [h.passage for h in hits[1:n]])
         read = [self._with(question, h, r) for h, r in zip(hits, readings, strict=False)]
-        read.sort(key=lambda h: -(h.reader_score if h.reader_score is not None else -1e9))
-        ranked = read + list(hits[len(read) :])
+        answering = sorted(
+            (h for h in read if h.reader_score is not None and h.reader_score >= self.threshold),
+            key=lambda h: -(h.reader_score or 0.0),
+        )
+        ranked = answering + [h for h in read if h not in answering] + list(hits[len(read) :])
         return [dataclasses.replace(h, rank=i) for i, h in enumerate(ranked, start=1)]
 
     def _with(self, question: str, hit: Hit, reading: Reading | None) -> Hit:

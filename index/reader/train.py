@@ -46,9 +46,11 @@ class Options:
     validation_examples: int = 240
     checkpoint_minutes: float = 5.0
     recipe: reader_model.Recipe = field(default_factory=reader_model.Recipe)
+    device: str = "auto"  # "auto": a CUDA GPU when torch sees one, else the CPU
 
     def fingerprint(self) -> str:
-        keep = {k: str(v) for k, v in asdict(self).items() if k not in ("minutes", "out", "work")}
+        skip = ("minutes", "out", "work", "device")
+        keep = {k: str(v) for k, v in asdict(self).items() if k not in skip}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -88,12 +90,13 @@ def tensors(batch: Sequence[Example], pad: int) -> tuple[Any, Any, Any]:
 def loss_of(model: Any, batch: Sequence[Example], pad: int) -> Any:
     import torch
 
-    ids, mask, allowed = tensors(batch, pad)
+    device = next(model.parameters()).device
+    ids, mask, allowed = (t.to(device) for t in tensors(batch, pad))
     start, end = model(ids, mask)
     start = start.masked_fill(~allowed, NEGATIVE)
     end = end.masked_fill(~allowed, NEGATIVE)
-    starts = torch.tensor([e.start for e in batch])
-    ends = torch.tensor([e.end for e in batch])
+    starts = torch.tensor([e.start for e in batch], device=device)
+    ends = torch.tensor([e.end for e in batch], device=device)
     ce = torch.nn.functional.cross_entropy
     return (ce(start, starts) + ce(end, ends)) / 2
 
@@ -109,9 +112,10 @@ def validate(model: Any, examples: Sequence[Example], pad: int) -> dict[str, flo
         for begin in range(0, len(examples), 32):
             batch = list(examples[begin : begin + 32])
             losses.append(float(loss_of(model, batch, pad)) * len(batch))
-            ids, mask, _ = tensors(batch, pad)
-            starts, ends = model(ids, mask)
-            for e, s, t in zip(batch, starts.numpy(), ends.numpy(), strict=True):
+            device = next(model.parameters()).device
+            ids, mask, _ = (t.to(device) for t in tensors(batch, pad))
+            starts, ends = (t.float().cpu().numpy() for t in model(ids, mask))
+            for e, s, t in zip(batch, starts, ends, strict=True):
                 span = best_span(s, t, e.first, e.last)
                 answers = span is not None and span.score > 0
                 text = (
@@ -152,6 +156,8 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
     tokenizer = tokens.load(folder, 512)
     recipe = options.recipe
     model = reader_model.build(folder, recipe)
+    if options.device != "cpu" and torch.cuda.is_available():
+        model = model.to("cuda")  # a GPU where there is one: minutes instead of an hour
     specials = specials_of(tokenizer, model.pad_id)
     rows = read_rows(options.data / "spans.jsonl")
     builder = Builder(tokenizer, specials, recipe.max_length)
@@ -179,13 +185,13 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
     checkpoint = options.work / CHECKPOINT
     step, curve = 0, []
     if checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=False)
+        state = torch.load(checkpoint, weights_only=False, map_location="cpu")
         if state.get("fingerprint") == options.fingerprint():
             model.load_state_dict(state["weights"], strict=False)
             optimiser.load_state_dict(state["optimiser"])
             schedule.load_state_dict(state["schedule"])
             step, curve = int(state["step"]), list(state["curve"])
-            torch.set_rng_state(state["rng"])
+            torch.set_rng_state(state["rng"].cpu())
             print(f"resuming from step {step} of {len(plan)} ({checkpoint})", file=sys.stderr)
         else:
             print(f"{checkpoint} is from other settings: starting afresh", file=sys.stderr)
