@@ -58,6 +58,24 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def open_session(path: Path, threads: int) -> Any:
+    """An ONNX Runtime session on the CPU for an exported graph (the encoder's or the
+    reader's); a graph that cannot be loaded is reported with the way to export it again."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise ModelUnavailable(
+            f"{path} cannot be loaded ({type(exc).__name__}); delete {path.parent} to export it "
+            "again"
+        ) from None
+
+
 class OnnxEncoder:
     """A model exported by `onnx_export`, run by onnxruntime; its tokenizer is `tokens.load`'s."""
 
@@ -106,21 +124,7 @@ class OnnxEncoder:
         encoder was made (`preload_session`); either way this waits until it is ready."""
         with self._session_lock:
             if self._session_ is None:
-                import onnxruntime as ort
-
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = self._threads
-                options.inter_op_num_threads = 1
-                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                try:
-                    self._session_ = ort.InferenceSession(
-                        str(self._path), options, providers=["CPUExecutionProvider"]
-                    )
-                except Exception as exc:
-                    raise ModelUnavailable(
-                        f"{self._path} cannot be loaded ({type(exc).__name__}); delete "
-                        f"{self._path.parent} to export it again"
-                    ) from None
+                self._session_ = open_session(self._path, self._threads)
             return self._session_
 
     def token_spans(self, texts: Sequence[str]) -> list[Spans]:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import e5convert, tokens
-from ..encoders import usable_cpus
+from ..encoders import open_session, usable_cpus
 from ..errors import ModelUnavailable
 from . import model as reader_model
 from .pairs import NEGATIVE, QUESTION_PREFIX, Pair, Specials, allowed_mask, best_span, make_pair
@@ -153,20 +153,7 @@ class OnnxReader:
     def _session(self) -> Any:
         with self._lock:
             if self._session_ is None:
-                import onnxruntime as ort
-
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = max(1, min(usable_cpus(), 8))
-                options.inter_op_num_threads = 1
-                try:
-                    self._session_ = ort.InferenceSession(
-                        str(self._path), options, providers=["CPUExecutionProvider"]
-                    )
-                except Exception as exc:
-                    raise ModelUnavailable(
-                        f"{self._path} cannot be loaded ({type(exc).__name__}); delete "
-                        f"{self._path.parent} to export it again"
-                    ) from None
+                self._session_ = open_session(self._path, max(1, min(usable_cpus(), 8)))
             return self._session_
 
     def pair(self, question: str, passage: str) -> Pair:
