@@ -20,7 +20,7 @@ from typing import Any
 from .builder import build_index
 from .errors import KhabarError
 from .reader.score import token_f1
-from .retriever import Answer, Hit, Retriever
+from .retriever import Answer, Retriever
 from .settings import Settings
 
 RenderFn = Callable[[Answer], str]
@@ -127,7 +127,7 @@ def run_questions(
             continue
         shown = answer.shown
         words.append(len(shown[0].excerpt.split()))
-        f1 += token_f1(bold_text(shown[0]), q.answers)
+        f1 += token_f1(shown[0].bold, q.answers)
         if contains_answer(shown[0].excerpt, q.answers):
             answer1 += 1
         if any(contains_answer(h.excerpt, q.answers) for h in shown[:3]):
@@ -148,11 +148,6 @@ def run_questions(
         "p50_ms": round(statistics.median(ordered), 2) if ordered else 0.0,
         "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2) if ordered else 0.0,
     }
-
-
-def bold_text(hit: Hit) -> str:
-    """What the reply shows in bold: the reader's answer span, or the answering sentence."""
-    return hit.passage[hit.answer_start - hit.passage_start : hit.answer_end - hit.passage_start]
 
 
 def declined_share(retriever: Retriever, questions: list[Question]) -> float:

@@ -17,6 +17,7 @@ import re
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +86,21 @@ def ensure_onnx(name: str, resolved: str, models_dir: Path) -> Path:
     if read_config(folder) is not None:
         externalise(folder)  # exports made before the weights moved out of the graph
         return folder
+    return publish_folder(
+        folder, lambda staging: export(resolved, staging), lambda f: read_config(f) is not None
+    )
+
+
+def publish_folder(
+    folder: Path, make: Callable[[Path], object], ready: Callable[[Path], bool]
+) -> Path:
+    """Make `folder` in a staging folder beside it and swap it in whole, so a reader sees no
+    half-written export; if another process finished first (`ready`), its folder is kept."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        export(resolved, staging)
-        if read_config(folder) is not None:  # another process finished first
+        make(staging)
+        if ready(folder):
             shutil.rmtree(staging, ignore_errors=True)
         else:
             if folder.exists():

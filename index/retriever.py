@@ -56,6 +56,13 @@ class Hit:
     # it read the passage; None when it did not (reader off, or ranked below what it reads).
     reader_score: float | None = None
 
+    @property
+    def bold(self) -> str:
+        """What the reply shows in bold: the reader's answer span, or the answering sentence."""
+        return self.passage[
+            self.answer_start - self.passage_start : self.answer_end - self.passage_start
+        ]
+
     def as_json(self) -> dict[str, object]:
         return {
             "rank": self.rank,
@@ -67,9 +74,7 @@ class Hit:
             "url": self.url,
             "passage": self.passage,
             "excerpt": self.excerpt,
-            "answer": self.passage[
-                self.answer_start - self.passage_start : self.answer_end - self.passage_start
-            ],
+            "answer": self.bold,
             "reader_score": None if self.reader_score is None else round(self.reader_score, 3),
         }
 

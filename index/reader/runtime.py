@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 import threading
 import warnings
 from collections.abc import Sequence
@@ -21,6 +18,7 @@ import numpy as np
 from .. import e5convert, tokens
 from ..encoders import open_session, usable_cpus
 from ..errors import ModelUnavailable
+from ..onnx_export import publish_folder
 from . import model as reader_model
 from .pairs import NEGATIVE, QUESTION_PREFIX, Pair, Specials, allowed_mask, best_span, make_pair
 
@@ -63,20 +61,9 @@ def ensure_onnx(models_dir: Path, weights_dir: Path = reader_model.WEIGHTS_DIR) 
     if (folder / CONFIG).is_file():
         return folder
     e5 = e5convert.ensure_model(models_dir)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        _export(e5, weights_dir, staging)
-        if (folder / CONFIG).is_file():
-            shutil.rmtree(staging, ignore_errors=True)  # another process finished first
-        else:
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return folder
+    return publish_folder(
+        folder, lambda staging: _export(e5, weights_dir, staging), lambda f: (f / CONFIG).is_file()
+    )
 
 
 def _export(e5: Path, weights_dir: Path, out: Path) -> None:
