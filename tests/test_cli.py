@@ -11,11 +11,11 @@ import pytest
 
 from index import layout
 from index.builder import build_index
-from index.cli import main
 from index.errors import IndexCorrupt, IndexMismatch, IndexNotBuilt
 from index.manifest import FILE_NAME as MANIFEST
 from index.retriever import Retriever
 from index.textstore import FILE_NAME as SQLITE_FILE
+from khabar.main import main
 
 QUESTION = "When was the Organization of Turkic States founded?"
 

@@ -208,9 +208,9 @@ async def test_one_verdict_for_the_bot_ask_and_eval(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from bot.testserver.client import ChatRef, User
-    from index.cli import main
     from index.evaluate import Question, run_questions
     from index.retriever import Retriever
+    from khabar.main import main
     from tests.botharness import expected_text, running_bot
     from tests.test_bot import entity_text
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.testserver.client import ChatRef, User
-from index.cli import main
 from index.redact import MASK
 from index.retriever import Retriever
 from index.settings import Settings
+from khabar.main import main
 from tests.botharness import TOKEN, Harness, running_bot
 
 READER = User(811, "Reader", "en")

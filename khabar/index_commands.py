@@ -1,115 +1,17 @@
-"""The `khabar` command: build and inspect the index, ask questions, run the bot.
-
-The library raises typed `KhabarError`s; this module turns them into one sentence on stderr and a
-non-zero exit status. Nothing here does real work beyond parsing arguments and printing.
-"""
+"""The engine's commands of `khabar`: index build/migrate/status, ask, eval, reader train, pg."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
-import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn
+from collections.abc import Callable
 
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
+from index.settings import Settings
 
-from .errors import KhabarError
-from .redact import redact_secrets, scrub
-from .settings import Settings
-
-EXIT_ERROR = 2
+from .lifetime import retain_until_exit
 
 
-_exiting_fast = False
-_retained: list[object] = []
-
-
-def retain_until_exit(thing: object) -> None:
-    """Keep `thing` alive until the program exits (only when run as `khabar`, see `entry`)."""
-    if _exiting_fast:
-        _retained.append(thing)
-
-
-def entry() -> NoReturn:
-    """The `khabar` program: `main`, then an exit that skips tearing the heap down. By then
-    every file is written and closed and the bot has shut down; what is left is freeing the
-    model (0.3-0.4 s for e5: its tokenizer and ONNX session), a tenth of adding one article;
-    commands keep it alive with `retain_until_exit` so it is not freed on their return."""
-    global _exiting_fast
-    _exiting_fast = True
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    logging.shutdown()
-    os._exit(code)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "httpcore", "sentence_transformers", "transformers", "trafilatura"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    if not hasattr(args, "func"):
-        parser.print_help()
-        return EXIT_ERROR
-    try:
-        settings = Settings().with_overrides(
-            corpus_dir=getattr(args, "corpus", None),
-            index_dir=getattr(args, "index_dir", None),
-            model=getattr(args, "model", None),
-        )
-        redact_secrets(settings.secrets())
-        result: int = args.func(args, settings)
-        return result
-    except ValidationError as exc:
-        print(f"khabar: {settings_problem(exc)}", file=sys.stderr)
-        return EXIT_ERROR
-    except KhabarError as exc:
-        print(f"khabar: {scrub(str(exc))}", file=sys.stderr)
-        return EXIT_ERROR
-    except SettingsError as exc:
-        print(f"khabar: {exc} (see .env.example)", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # a bug: one line (and the traceback with -v), secrets scrubbed
-        print(
-            f"khabar: unexpected {type(exc).__name__}: {scrub(str(exc))[:500]} "
-            "(run again with -v for the details, and please report it)",
-            file=sys.stderr,
-        )
-        if getattr(args, "verbose", False):
-            logging.getLogger("khabar").error("unexpected error", exc_info=exc)
-        return 1
-
-
-def settings_problem(error: ValidationError) -> str:
-    """Which settings are wrong and why, without echoing their values (they may be secrets)."""
-    problems = []
-    for item in error.errors():
-        field = "_".join(str(part) for part in item["loc"] if not isinstance(part, int))
-        problems.append(f"KHABAR_{field.upper()}: {item['msg']}")
-    return "invalid setting " + "; ".join(problems) + " (see .env.example)"
-
-
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpus", metavar="DIR", help="the articles folder (KHABAR_CORPUS_DIR)")
-    common.add_argument("--index-dir", metavar="DIR", help="the index folder (KHABAR_INDEX_DIR)")
-    common.add_argument("--model", help="model name or path (KHABAR_MODEL)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-
-    parser = argparse.ArgumentParser(prog="khabar", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(metavar="COMMAND")
-
+def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     index = sub.add_parser("index", help="build or inspect the index").add_subparsers(
         metavar="ACTION"
     )
@@ -175,21 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--port", type=int, default=None, help="TCP port on 127.0.0.1 (default: free)")
     pg.set_defaults(func=_cmd_pg)
 
-    from bot.cli import add_commands  # the bot's commands: bot, run, testserver, chat
-
-    add_commands(sub, common)
-    return parser
-
 
 def _cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    from . import report
-    from .builder import build_index
-    from .embedder import Embedder
+    from index import report
+    from index.builder import build_index
+    from index.embedder import Embedder
 
     progress = None if args.quiet else report.progress_bar
     shard = None
     if args.shard:
-        from .pg_builder import parse_shard
+        from index.pg_builder import parse_shard
 
         shard = parse_shard(args.shard)
     embedder = Embedder.from_settings(settings)
@@ -205,7 +102,7 @@ def _cmd_pg(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     from pathlib import Path
 
-    from .pglocal import LocalPostgres
+    from index.pglocal import LocalPostgres
 
     # Ctrl-C and SIGTERM stop it, even when started where SIGINT is ignored (a background job).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -229,7 +126,7 @@ def _cmd_pg(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from .migrate import migrate
+    from index.migrate import migrate
 
     result = migrate(settings)
     print(
@@ -241,7 +138,7 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from . import report
+    from index import report
 
     status = report.index_status(settings)
     print(json.dumps(status, indent=2) if args.json else report.format_status(status))
@@ -249,8 +146,8 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from . import report
-    from .retriever import Retriever
+    from index import report
+    from index.retriever import Retriever
 
     retriever = Retriever(settings)
     if args.question is None:
@@ -268,8 +165,8 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_reader_train(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from .reader.model import WEIGHTS_DIR, Recipe
-    from .reader.train import Options, train
+    from index.reader.model import WEIGHTS_DIR, Recipe
+    from index.reader.train import Options, train
 
     options = Options(
         data=Path(args.data),
@@ -292,9 +189,8 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from bot.render import render_hit, render_not_found
-
-    from .evaluate import evaluate
-    from .retriever import Answer
+    from index.evaluate import evaluate
+    from index.retriever import Answer
 
     def render(answer: Answer) -> str:  # the bot's own reply, timed with the search
         if not answer.found:
@@ -324,7 +220,3 @@ def _prompt_loop(answer: Callable[[str], str]) -> int:
         if not question.strip():
             return 0
         print(answer(question))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

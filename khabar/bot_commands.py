@@ -57,8 +57,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _telegram(settings: Settings) -> int:
-    from .app import run_telegram
-    from .service import AnswerService
+    from bot.app import run_telegram
+    from bot.service import AnswerService
 
     if settings.webhook_url and settings.webhook_secret is None:
         raise KhabarError(
@@ -70,20 +70,20 @@ def _telegram(settings: Settings) -> int:
 
 
 async def _local(settings: Settings, port: int, with_chat: bool) -> None:
-    from .local import run_local
+    from bot.local import run_local
 
     await run_local(settings, port, with_chat)
 
 
 def cmd_testserver(args: argparse.Namespace, settings: Settings) -> int:
-    from .local import serve_forever
+    from bot.local import serve_forever
 
     asyncio.run(serve_forever(args.host, args.port))
     return 0
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from .chat import TerminalChat
+    from bot.chat import TerminalChat
 
     asyncio.run(TerminalChat(args.server, color=not args.no_color).run())
     return 0
