@@ -66,7 +66,7 @@ def build(corpus: Path, index_dir: Path, *extra: str) -> tuple[float, str]:
 
 def build_peak(corpus: Path, index_dir: Path, *extra: str) -> tuple[float, str, float]:
     env = {**os.environ, "KHABAR_CORPUS_DIR": str(corpus), "KHABAR_INDEX_DIR": str(index_dir)}
-    return run([sys.executable, "-m", "index", "index", "build", "-q", *extra], env)
+    return run([sys.executable, "-m", "khabar", "index", "build", "-q", *extra], env)
 
 
 def passages_of(summary: str) -> int:

@@ -117,7 +117,7 @@ async def measure(
         first_user, first_chat = User(1), ChatRef(1)
         launched = time.time()
         bot = subprocess.Popen(
-            [sys.executable, "-m", "index", "bot"],
+            [sys.executable, "-m", "khabar", "bot"],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -218,7 +218,7 @@ def main() -> None:
         }
     )
     subprocess.run(
-        [sys.executable, "-m", "index", "index", "build", "-q"], env=env, cwd=ROOT, check=True
+        [sys.executable, "-m", "khabar", "index", "build", "-q"], env=env, cwd=ROOT, check=True
     )
     questions = read_questions(args.questions, FALLBACK)
     expected = {} if args.no_check else expected_replies(env, questions)

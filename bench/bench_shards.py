@@ -40,7 +40,7 @@ def run(env: dict[str, str], name: str, shards: list[tuple[str | None, str | Non
     started = time.perf_counter()
     procs = []
     for shard, cpu in shards:
-        command = [sys.executable, "-m", "index", "index", "build", "-q"]
+        command = [sys.executable, "-m", "khabar", "index", "build", "-q"]
         command += ["--shard", shard] if shard else []
         command = (["taskset", "-c", cpu] if cpu else []) + command
         procs.append(

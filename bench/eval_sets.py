@@ -48,7 +48,7 @@ def main() -> None:
     env.update(dict(item.split("=", 1) for item in args.env))
     rows = []
     for name in SETS:
-        command = [sys.executable, "-m", "index", "eval", str(args.root / name), "--json"]
+        command = [sys.executable, "-m", "khabar", "eval", str(args.root / name), "--json"]
         if args.model:
             command += ["--model", args.model]
         if args.retriever:

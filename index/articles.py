@@ -62,6 +62,11 @@ class FileResult:
     problems: list[str] = field(default_factory=list)
 
 
+def titled(title: str, passage: str) -> str:
+    """A passage as every model and ranking reads it: its article's title gives it context."""
+    return f"{title}\n{passage}"
+
+
 def iter_corpus_files(corpus_dir: Path) -> Iterator[Path]:
     """Every article file under `corpus_dir`, subfolders included, hidden ones skipped, sorted."""
     found: list[tuple[list[str], str]] = []

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import lexical
+from .articles import titled
 
 if TYPE_CHECKING:
     from .retriever import Hit
@@ -119,7 +120,7 @@ def confidence(question: str, hit: Hit, rule: Rule) -> float:
     if not rule.coverage_weight:
         return hit.score
     return hit.score + rule.coverage_weight * lexical.coverage(
-        question, f"{hit.title}\n{hit.passage}"
+        question, titled(hit.title, hit.passage)
     )
 
 

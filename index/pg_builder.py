@@ -21,21 +21,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from . import pipeline
 from .articles import READER_VERSION, Article
-from .builder import (
-    BuildReport,
-    Embedded,
-    Planned,
-    ProgressFactory,
-    _parse,
-    _scan,
-    changes,
-    compatible,
-    embed_planned,
-    plan_articles,
-    rebuilt_because,
-    sort_changes,
-)
 from .embedder import Embedder
 from .errors import BuildLocked, CorpusMissing, KhabarError
 from .manifest import Manifest
@@ -51,6 +38,19 @@ from .pg_store import (
     unreachable,
     where,
 )
+from .pipeline import (
+    BuildReport,
+    Embedded,
+    Planned,
+    ProgressFactory,
+    changes,
+    compatible,
+    embed_planned,
+    plan_articles,
+    rebuilt_because,
+    sort_changes,
+)
+from .sentences import SPLITTER_VERSION
 from .settings import Settings
 
 WRITE_BATCHES = 32  # embedding batches per write: 1024 passages by default, then file by file
@@ -208,34 +208,21 @@ class ShardBuild:
         if self._manifest is not None:
             return self._manifest
         e = self.embedder
-        return Manifest(
-            model=self.settings.model,
-            dimension=e.dimension,
-            chunk_tokens=self.settings.chunk_tokens,
-            chunk_overlap_tokens=self.settings.chunk_overlap_tokens,
-            passage_prompt=e.passage_prompt,
-            query_prompt=e.query_prompt,
-            store="pgvector",
-            precision=self.settings.precision,
-            sentence_vectors=self.settings.sentence_vectors,
-            reader_version=READER_VERSION,
-        )
+        prompts = (e.passage_prompt, e.query_prompt)
+        return pipeline.new_manifest(self.settings, e.dimension, prompts, "pgvector")
 
     # --- the work of this shard ----------------------------------------------------------
     def _update(self, writer: PgWriter, manifest: Manifest) -> None:
         report = self.report
-        scan = _scan(self.settings.corpus_dir, self.settings.max_article_bytes, report)
-        old_files = writer.file_hashes(self.spec)
-        reread = manifest.reader_version != READER_VERSION
-        changed = sorted(p for p, d in scan.digests.items() if reread or old_files.get(p) != d)
-        removed = sorted(set(old_files) - set(scan.digests))
+        scan = pipeline.scan(self.settings.corpus_dir, self.settings.max_article_bytes, report)
+        changed, removed = scan.diff(writer.file_hashes(self.spec), pipeline.needs_reread(manifest))
         before = writer.article_hashes(changed + removed)
         mine: Callable[[str], bool] = lambda aid: shard_of(aid, self.shards) == self.shard  # noqa: E731
         for rel in removed:
             gone = [aid for aid in before.get(rel, {}) if mine(aid)]
             writer.apply_file(self.spec, rel, None, gone, [])
             report.removed += len(gone)
-        parsed = _parse(changed, scan, report)
+        parsed = pipeline.parse(changed, scan, report)
         work: dict[str, tuple[list[str], list[Article]]] = {}
         for rel, result in parsed.items():
             had = {aid: h for aid, h in before.get(rel, {}).items() if mine(aid)}
@@ -355,6 +342,7 @@ class ShardBuild:
             articles=articles,
             passages=passages,
             reader_version=READER_VERSION,
+            splitter_version=SPLITTER_VERSION,
         )
 
     def _drop_old(self, keep: set[str | None]) -> None:

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from . import lexical
-from .articles import Article
+from .articles import Article, titled
 from .errors import IndexNotBuilt, KhabarError
 from .manifest import Manifest
 from .redact import MASK, url_password
@@ -178,7 +178,7 @@ def manifest_of(data: object) -> Manifest:
 def stems_of(title: str, passage: str, lang: str) -> tuple[list[str], list[int], int]:
     """The distinct stems of a passage (as the lexical index sees it), their counts, and its
     length in stems: what FTS5 stores for the same passage."""
-    words = lexical.document(f"{title}\n{passage}", lang).split()
+    words = lexical.document(titled(title, passage), lang).split()
     counts = Counter(words)
     return list(counts), list(counts.values()), len(words)
 

@@ -8,15 +8,11 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from . import layout
-from .builder import BuildReport
+from .backends import backend_for
 from .decision import Answer
-from .errors import IndexNotBuilt
-from .manifest import Manifest
+from .pipeline import BuildReport
 from .retriever import Hit
 from .settings import Settings
-from .textstore import FILE_NAME as SQLITE_FILE
-from .textstore import TextStore
 
 
 def progress_bar(total: int) -> Callable[[int], None]:
@@ -53,26 +49,18 @@ def format_build(report: BuildReport, settings: Settings) -> str:
 
 
 def where_index(settings: Settings) -> str:
-    if settings.database_url is None:
-        return str(settings.index_dir)
-    from .pg_store import where
-
-    url = settings.database_url.get_secret_value()
-    return f"PostgreSQL at {where(url)} (index {settings.database_index!r})"
+    return backend_for(settings).where()
 
 
 def index_status(settings: Settings) -> dict[str, Any]:
-    read_url = settings.read_url()
-    if read_url is not None:
-        from .pg_store import PgIndex, where
-
-        pg = PgIndex(read_url, settings.database_index)
-        articles, passages = pg.counts()
-        size = pg.size_bytes()
-        pg.close()
-        m = pg.manifest
+    """What the published index holds; a damaged one raises (`IndexCorrupt`), as answering
+    would."""
+    opened = backend_for(settings).open(search=False)
+    try:
+        articles, passages = opened.text.counts()
+        m = opened.manifest
         return {
-            "index_dir": f"PostgreSQL at {where(read_url)}, index {pg.name!r} ({pg.schema})",
+            "index_dir": opened.where,
             "articles": articles,
             "passages": passages,
             "model": m.model,
@@ -80,26 +68,10 @@ def index_status(settings: Settings) -> dict[str, Any]:
             "store": m.store,
             "chunk_tokens": m.chunk_tokens,
             "built_at": m.built_at,
-            "size_bytes": size,
+            "size_bytes": opened.size_bytes(),
         }
-    generation = layout.current_generation(settings.index_dir)
-    if generation is None:
-        raise IndexNotBuilt(settings.index_dir)
-    manifest = Manifest.load(generation)
-    text = TextStore.open_readonly(generation / SQLITE_FILE)
-    articles, passages = text.counts()
-    text.close()
-    return {
-        "index_dir": str(settings.index_dir),
-        "articles": articles,
-        "passages": passages,
-        "model": manifest.model,
-        "dimension": manifest.dimension,
-        "store": manifest.store,
-        "chunk_tokens": manifest.chunk_tokens,
-        "built_at": manifest.built_at,
-        "size_bytes": layout.disk_usage(generation),
-    }
+    finally:
+        opened.close()
 
 
 def format_status(status: dict[str, Any]) -> str:

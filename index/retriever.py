@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
-from . import fusion, layout
+from . import fusion
 from .articles import Article
+from .backends import OpenIndex, TextReader, backend_for
 from .decision import Answer, Rule, decide, rule_for
 from .decision import across_languages as across_languages
 from .decision import stands_out as stands_out
 from .embedder import Embedder
-from .errors import IndexMismatch, IndexNotBuilt
+from .errors import IndexMismatch
 from .excerpt import choose_excerpt
 from .manifest import Manifest
 from .reader.stage import ReaderStage
 from .settings import Settings
-from .textstore import FILE_NAME as SQLITE_FILE
-from .textstore import PassageRow, TextStore
-from .vectorstore import VectorSearch, load_store
+from .textstore import PassageRow
 
 MAX_QUESTION_CHARS = 2000
 CANDIDATES = 50  # per ranking, before fusion
@@ -87,31 +85,6 @@ class IndexInfo:
     passages: int
 
 
-class TextReader(Protocol):
-    """What answering reads besides vectors: SQLite (`TextStore`) or PostgreSQL (`PgIndex`)."""
-
-    def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]: ...
-    def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]: ...
-    def counts(self) -> tuple[int, int]: ...
-    def articles(self) -> list[Article]: ...
-
-
-class _Snapshot:
-    def __init__(
-        self,
-        key: str,
-        manifest: Manifest,
-        vectors: VectorSearch,
-        text: TextReader,
-        published: Callable[[], str | None],
-    ):
-        self.key = key
-        self.published = published  # the key of the index published now (cheap to ask)
-        self.manifest = manifest
-        self.vectors = vectors
-        self.text = text
-
-
 def _rows_in_order(
     text: TextReader, ranked: Sequence[tuple[int, float]], step: int
 ) -> Iterator[tuple[float, PassageRow | None]]:
@@ -147,37 +120,10 @@ class Retriever:
         """The cosine under which the cosine rule declines (reader off, or unread hits)."""
         return self.rule.threshold
 
-    def _load(self) -> _Snapshot:
-        read_url = self.settings.read_url()
-        if read_url is not None:
-            from .pg_store import PgIndex
-
-            pg = PgIndex(
-                read_url,
-                self.settings.database_index,
-                exact_below=self.settings.ann_min_vectors,
-                ef_search=self.settings.hnsw_ef_search,
-            )
-            self._check_model(pg.manifest, f"PostgreSQL (index {pg.name!r})")
-            return _Snapshot(pg.key, pg.manifest, pg, pg, pg.published_key)
-        index_dir = self.settings.index_dir
-        generation = layout.current_generation(index_dir)
-        if generation is None:
-            raise IndexNotBuilt(index_dir)
-        manifest = Manifest.load(generation)
-        manifest.check_files(generation)
-        self._check_model(manifest, str(index_dir))
-        vectors = load_store(
-            manifest.store, generation, manifest.dimension, **self.settings.store_options
-        )
-        text = TextStore.open_readonly(generation / SQLITE_FILE)
-        if self.settings.retriever != "dense":
-            text.prepare_search()
-        return _Snapshot(str(generation), manifest, vectors, text, self._current_folder)
-
-    def _current_folder(self) -> str | None:
-        generation = layout.current_generation(self.settings.index_dir)
-        return None if generation is None else str(generation)
+    def _load(self) -> OpenIndex:
+        opened = backend_for(self.settings).open(search=self.settings.retriever != "dense")
+        self._check_model(opened.manifest, opened.where)
+        return opened
 
     def _check_model(self, manifest: Manifest, where: str) -> None:
         if manifest.model != self.settings.model:
@@ -250,7 +196,7 @@ class Retriever:
         return self.search_vector(question, self.encode([question])[0], k)
 
     def _rank(
-        self, snap: _Snapshot, question: str, vector: np.ndarray, n: int
+        self, snap: OpenIndex, question: str, vector: np.ndarray, n: int
     ) -> list[tuple[int, float]]:
         """(passage id, cosine) best first, by the configured retriever."""
         mode = self.settings.retriever
@@ -293,7 +239,7 @@ class Retriever:
         ]
 
     @staticmethod
-    def _sentence_similarity(snap: _Snapshot, row: PassageRow, vector: np.ndarray) -> list[float]:
+    def _sentence_similarity(snap: OpenIndex, row: PassageRow, vector: np.ndarray) -> list[float]:
         """The question's similarity to each sentence of the passage, from the sentence vectors
         stored at indexing time (pooled from the passage's token embeddings)."""
         if not row.sentences:

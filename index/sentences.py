@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 
+SPLITTER_VERSION = 1
+"""Bump when the rules below change where sentences end: stored sentence vectors are pooled over
+these spans, so an index built with another version is rebuilt in full (`pipeline.changes`)."""
+
 _ABBREVIATIONS = frozenset(
     # English
     "mr mrs ms dr prof sr jr st vs etc inc ltd co corp gen col lt sgt capt rep sen gov pres "

@@ -126,15 +126,6 @@ class Settings(BaseSettings):
         """Where converted and exported models are kept (made once, reused by every index)."""
         return self.models_dir or self.data_dir / "models"
 
-    @property
-    def backend(self) -> str:
-        return "pgvector" if self.database_url is not None else "faiss"
-
-    def read_url(self) -> str | None:
-        """Where answers are read from: the replica when configured, else the database."""
-        url = self.database_read_url or self.database_url
-        return url.get_secret_value() if url is not None else None
-
     def secrets(self) -> list[str]:
         """Every secret value in the settings, for the log redactor: the bot token, the
         webhook secret, and the database URLs with their passwords."""

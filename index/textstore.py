@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import bm25, lexical
-from .articles import Article
+from .articles import Article, titled
 from .errors import IndexCorrupt
 
 log = logging.getLogger(__name__)
@@ -271,5 +271,5 @@ class TextStore:
         lang = lexical.guess_language(a.text, a.lang)
         self._conn.executemany(
             "INSERT INTO passages_fts (rowid, terms) VALUES (?, ?)",
-            [(pid, lexical.document(f"{a.title}\n{a.text[s:e]}", lang)) for pid, s, e in passages],
+            [(pid, lexical.document(titled(a.title, a.text[s:e]), lang)) for pid, s, e in passages],
         )

@@ -45,7 +45,7 @@ def build_env(settings: Settings) -> dict[str, str]:
 
 def start_build(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "index", "index", "build", *args],
+        [sys.executable, "-m", "khabar", "index", "build", *args],
         env=build_env(settings),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -11,6 +11,7 @@ import shutil
 import numpy as np
 import pytest
 
+from index.backends import backend_for
 from index.builder import build_index
 from index.errors import IndexNotBuilt
 from index.report import index_status
@@ -39,7 +40,7 @@ def test_build_answer_and_cite(corpus, make_backend_settings, embedder) -> None:
     assert [a.id for a in retriever.articles()] == ["chess.md", "ferry.md", "wheat.md"]
     status = index_status(settings)
     assert (status["articles"], status["passages"]) == (3, report.passages)
-    assert status["store"] == settings.backend and status["size_bytes"] > 0
+    assert status["store"] == backend_for(settings).name and status["size_bytes"] > 0
 
 
 def test_incremental_builds_embed_only_what_changed(
@@ -140,3 +141,52 @@ def test_both_backends_give_the_same_answers(
         lex_b = other._snapshot.text.lexical_search(question, 10)
         assert [pid for pid, _ in lex_a] or not [pid for pid, _ in lex_b]
         np.testing.assert_allclose([s for _, s in lex_a], [s for _, s in lex_b], rtol=1e-6)
+
+
+def test_the_engine_never_imports_the_bot() -> None:
+    """`index` is the engine; the command line (`khabar/`) and the bot sit on top of it."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "index"
+    found = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in {"bot", "khabar"}]
+    assert found == []
+
+
+def test_one_chooser_names_the_backend(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    from index.errors import KhabarError
+    from index.settings import Settings
+
+    folder = Settings(index_dir=tmp_path / "index")
+    assert backend_for(folder).name == "faiss" and backend_for(folder).where() == str(
+        tmp_path / "index"
+    )
+    url = "postgresql://khabar:s3cret@db.example:5433/news"
+    pg = Settings(database_url=url)
+    assert backend_for(pg).name == "pgvector"
+    assert backend_for(pg).where() == "PostgreSQL at db.example:5433/news (index 'main')"
+    assert backend_for(Settings(database_read_url=url)).name == "pgvector"  # a reader on a replica
+    with pytest.raises(KhabarError, match="KHABAR_DATABASE_URL"):
+        backend_for(Settings(database_read_url=url)).build(
+            None, full=False, progress=None, shard=None
+        )
+    with pytest.raises(KhabarError, match="sharded builds write into PostgreSQL"):
+        backend_for(folder).build(None, full=False, progress=None, shard=(0, 2))
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a)
+    )
+    with pytest.raises(KhabarError, match=r"pip install 'khabar\[pg\]'") as caught:
+        backend_for(pg)
+    assert "s3cret" not in str(caught.value)

@@ -164,7 +164,7 @@ def test_build_killed_half_way_leaves_the_old_index(
         "KHABAR_MODEL": settings.model,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "index", "index", "build"],
+        [sys.executable, "-m", "khabar", "index", "build"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
-import subprocess
-import sys
+from contextlib import chdir, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -28,26 +28,13 @@ def built(shipped_corpus, make_settings, embedder):  # type: ignore[no-untyped-d
 
 
 def run_cli(settings, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
-    """The real entry point in a subprocess, as a user runs it."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "index",
-            *args,
-            "--corpus",
-            str(settings.corpus_dir),
-            "--index-dir",
-            str(settings.index_dir),
-            "--model",
-            settings.model,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=settings.corpus_dir.parent,
-    )
-    return proc.returncode, proc.stdout, proc.stderr
+    """The command line in-process (`khabar.main.main`, what the entry point runs): its exit
+    status, stdout and stderr. tests/test_processes.py runs the real program."""
+    out, err = io.StringIO(), io.StringIO()
+    argv = [*args, "--corpus", str(settings.corpus_dir), "--index-dir", str(settings.index_dir)]
+    with redirect_stdout(out), redirect_stderr(err), chdir(settings.corpus_dir.parent):
+        code = main([*argv, "--model", settings.model])
+    return code, out.getvalue(), err.getvalue()
 
 
 def test_ask_json_has_the_documented_keys(built) -> None:  # type: ignore[no-untyped-def]

@@ -106,7 +106,7 @@ def test_a_failing_write_keeps_the_old_index(corpus, make_settings, embedder) ->
     # Files may grow to the old index's size but not past it: the new index cannot be written,
     # as on a disk that fills up during the build.
     proc = subprocess.run(
-        [sys.executable, "-m", "index", "index", "build"],
+        [sys.executable, "-m", "khabar", "index", "build"],
         env=build_env(settings),
         capture_output=True,
         text=True,
@@ -136,7 +136,7 @@ def test_altered_index_files_are_caught_and_explained(corpus, make_settings, emb
     data[middle : middle + 16] = np.full(4, 7.5, dtype=np.float32).tobytes()  # same size
     vectors.write_bytes(bytes(data))
     bot = subprocess.run(
-        [sys.executable, "-m", "index", "bot", "--port", str(free_port())],
+        [sys.executable, "-m", "khabar", "bot", "--port", str(free_port())],
         env=build_env(settings),
         capture_output=True,
         text=True,

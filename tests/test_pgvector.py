@@ -310,7 +310,7 @@ def test_pg_start_runs_a_local_server_until_interrupted(tmp_path) -> None:  # ty
         [
             sys.executable,
             "-m",
-            "index",
+            "khabar",
             "pg",
             "start",
             "--data",

@@ -28,7 +28,7 @@ def free_port() -> int:
 
 def khabar(*args: str, env: dict[str, str], **popen: object) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "index", *args],
+        [sys.executable, "-m", "khabar", *args],
         env=env,
         text=True,
         stdout=subprocess.PIPE,
