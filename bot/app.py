@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from telegram import BotCommand, LinkPreviewOptions, Update
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -24,12 +24,15 @@ from index.errors import KhabarError
 from index.redact import redact_secrets
 from index.settings import Settings
 
+from .dispatch import Dispatcher
 from .documents import on_document
 from .handlers import Khabar
-from .poller import Poller, UpdateJournal
+from .journal import UpdateJournal
+from .poller import Poller
 from .questions import QuestionStore
 from .ratelimiter import RetryingRateLimiter
 from .service import AnswerService
+from .webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 LOCAL_TOKEN = "1000000001:local-test-chats-not-a-secret"
@@ -135,26 +138,76 @@ async def _post_shutdown(app: Application) -> None:
 
 
 @contextlib.asynccontextmanager
-async def polling(app: Application) -> AsyncIterator[Poller]:
-    """Run `app` with long polling inside the current event loop. Updates are journaled in the
-    data folder before Telegram forgets them (see `poller.py`), so a restart loses no question."""
+async def running(app: Application) -> AsyncIterator[Dispatcher]:
+    """`app` started, with its update journal in the data folder and a dispatcher over it;
+    on the way out the updates in hand are finished (or left journaled) and all is closed."""
     khabar: Khabar = app.bot_data["khabar"]
     async with app:  # initialize() and shutdown(); the hooks are what run_polling() also calls
         if app.post_init:
             await app.post_init(app)
         await app.start()
         journal = UpdateJournal(khabar.settings.data_dir / "bot.sqlite", app.bot.id)
-        poller = Poller(app, journal, ALLOWED_UPDATES)
+        dispatcher = Dispatcher(app, journal)
+        try:
+            yield dispatcher
+        finally:
+            await dispatcher.drain()
+            await app.stop()
+            if app.post_shutdown:
+                await app.post_shutdown(app)
+            journal.close()
+
+
+@contextlib.asynccontextmanager
+async def polling(app: Application) -> AsyncIterator[Poller]:
+    """Run `app` with long polling inside the current event loop. Updates are journaled in the
+    data folder before Telegram forgets them (see `poller.py`), so a restart loses no question."""
+    async with running(app) as dispatcher:
+        poller = Poller(app, dispatcher, ALLOWED_UPDATES)
         app.bot_data["poller"] = poller
         poller.start()
         try:
             yield poller
         finally:
             await poller.stop()
-            await app.stop()
-            if app.post_shutdown:
-                await app.post_shutdown(app)
-            journal.close()
+
+
+@contextlib.asynccontextmanager
+async def webhook(app: Application, settings: Settings) -> AsyncIterator[WebhookServer]:
+    """Run `app` in webhook mode: the webhook set at Telegram (retried while Telegram cannot
+    be reached), updates journaled before they are acknowledged (see `webhook.py`)."""
+    assert settings.webhook_url is not None
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    async with running(app) as dispatcher:
+        server = WebhookServer(
+            dispatcher,
+            app.bot,
+            path="telegram",
+            secret=secret,
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+        )
+        await server.start()
+        try:
+            await _set_webhook(app, settings.webhook_url.rstrip("/") + "/telegram", secret)
+            dispatcher.replay()
+            yield server
+        finally:
+            await server.stop()
+
+
+async def _set_webhook(app: Application, url: str, secret: str | None) -> None:
+    delay = 0.5
+    while True:
+        try:
+            await app.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+            return
+        except (NetworkError, TimedOut) as exc:
+            log.warning(
+                "Telegram unreachable (%s); setting the webhook again in %.0f s", exc, delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 async def until_stopped(poller: Poller | None = None) -> None:
@@ -175,9 +228,21 @@ async def until_stopped(poller: Poller | None = None) -> None:
 
 
 async def serve_polling(app: Application) -> None:
-    try:
+    with _token_refused():
         async with polling(app) as poller:
             await until_stopped(poller)
+
+
+async def serve_webhook(app: Application, settings: Settings) -> None:
+    with _token_refused():
+        async with webhook(app, settings):
+            await until_stopped()
+
+
+@contextlib.contextmanager
+def _token_refused() -> Iterator[None]:
+    try:
+        yield
     except InvalidToken:
         raise KhabarError(
             "Telegram refused the bot token: check TELEGRAM_BOT_TOKEN (from @BotFather)"
@@ -188,16 +253,5 @@ def run_telegram(settings: Settings, service: AnswerService) -> None:
     """Against Telegram (or TELEGRAM_API_URL): webhook when a URL is set, else long polling."""
     assert settings.telegram_bot_token is not None
     app = build_application(settings, settings.telegram_bot_token.get_secret_value(), service)
-    if settings.webhook_url:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-            bootstrap_retries=-1,
-        )
-    else:
-        asyncio.run(serve_polling(app))
+    serve = serve_webhook(app, settings) if settings.webhook_url else serve_polling(app)
+    asyncio.run(serve)

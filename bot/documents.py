@@ -3,7 +3,6 @@ background."""
 
 from __future__ import annotations
 
-import html
 import logging
 
 from telegram import Message, Update
@@ -26,7 +25,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return  # documents in groups are the group's business, not articles for the bot
     lang = lang_of(update)
     document = message.document
-    shown = html.escape(uploads.printable(document.file_name or "file")[:100])
+    shown = uploads.printable(document.file_name or "file")[:100]  # plain text: no escaping
     if not khabar.is_admin(update):
         await message.reply_text(t(lang, "admins_only"))
         return
@@ -50,7 +49,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_text(t(lang, "upload_exists", name=shown))
         return
     log.info("article uploaded by an admin: %s (%d bytes)", name, len(data))
-    await message.reply_text(t(lang, "upload_saved", name=html.escape(name)))
+    await message.reply_text(t(lang, "upload_saved", name=name))
     context.application.create_task(_index(khabar, message, name, lang), update=update)
 
 
@@ -59,13 +58,13 @@ async def _index(khabar: Khabar, message: Message, name: str, lang: str) -> None
         report = await khabar.service.rebuild()
     except Exception as exc:  # the editor hears about it; the old index keeps answering
         log.warning("indexing an upload failed: %s", exc, exc_info=True)
-        await message.reply_text(t(lang, "upload_failed", name=html.escape(name), reason=str(exc)))
+        await message.reply_text(t(lang, "upload_failed", name=name, reason=str(exc)))
         return
     await message.reply_text(
         t(
             lang,
             "upload_done",
-            name=html.escape(name),
+            name=name,
             added=report.added,
             changed=report.changed,
             passages=report.passages,

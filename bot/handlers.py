@@ -23,7 +23,8 @@ from telegram.ext import ContextTypes
 
 from index.settings import Settings
 
-from . import render
+from . import buttons, render
+from .buttons import ShowHit, ShowSources
 from .questions import QuestionStore
 from .ratelimit import RateLimiter, Verdict
 from .render import Button, Reply
@@ -287,8 +288,7 @@ class Khabar:
         if not self.chat_allowed(chat_id):
             await query.answer(t(lang, "not_allowed"), show_alert=True)
             return
-        parts = (query.data or "").split("|")
-        reply = await self._button_reply(parts, lang)
+        reply = await self._button_reply(buttons.parse(query.data), lang)
         if isinstance(reply, str):
             await query.answer(reply, show_alert=True)
             return
@@ -303,21 +303,20 @@ class Khabar:
             # Pressed twice, or on a message since deleted or not the bot's: nothing to change.
             log.info("button press left the message as it was: %s", exc.message)
 
-    async def _button_reply(self, parts: list[str], lang: str) -> Reply | str:
+    async def _button_reply(self, action: ShowHit | ShowSources | None, lang: str) -> Reply | str:
         """The new message content for a button, or a short notice to show instead."""
-        if len(parts) == 2 and parts[0] == "s" and parts[1].isdigit():
-            return render.render_sources(self.service.retriever.articles(), int(parts[1]), lang)
-        if len(parts) != 3 or parts[0] not in ("n", "w", "e") or not parts[2].isdigit():
+        if isinstance(action, ShowSources):
+            return render.render_sources(self.service.retriever.articles(), action.page, lang)
+        if action is None:
             return t(lang, "expired")
-        question = self.questions.recall(parts[1])
+        question = self.questions.recall(action.qid)
         if question is None:
             return t(lang, "expired")
         hits = (await self.service.answer(question)).answer.shown
-        index = int(parts[2])
-        if index >= len(hits):
+        if action.index >= len(hits):
             return t(lang, "no_more") if hits else t(lang, "expired")
         return render.render_hit(
-            hits[index], index, len(hits), lang, parts[1], whole=parts[0] == "w"
+            hits[action.index], action.index, len(hits), lang, action.qid, whole=action.whole
         )
 
     async def on_inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

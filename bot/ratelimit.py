@@ -20,9 +20,13 @@ class RateLimiter:
         self._clock = clock
         self._seen: dict[int, deque[float]] = {}
         self._notified: dict[int, float] = {}
+        self._swept = clock()
 
     def check(self, user_id: int) -> Verdict:
         now = self._clock()
+        if now - self._swept >= 60:  # at most once a minute: memory stays flat, checks stay O(1)
+            self._swept = now
+            self.forget_idle()
         window = self._seen.setdefault(user_id, deque())
         while window and now - window[0] >= 60:
             window.popleft()
@@ -34,6 +38,10 @@ class RateLimiter:
             return Verdict.DROP
         self._notified[user_id] = now
         return Verdict.NOTIFY
+
+    def __len__(self) -> int:
+        """How many users the limiter remembers."""
+        return len(self._seen)
 
     def forget_idle(self) -> None:
         """Drop users with no recent questions, so memory stays flat."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from index.articles import Article
 from index.retriever import Answer, Hit
 
+from .buttons import ShowHit, ShowSources
 from .texts import t
 
 MAX_MESSAGE = 4096
@@ -162,14 +163,11 @@ def hit_buttons(
 ) -> list[list[Button]]:
     nav = []
     if index > 0:
-        nav.append(Button(t(lang, "prev"), data=f"n|{qid}|{index - 1}"))
+        nav.append(Button(t(lang, "prev"), data=ShowHit(qid, index - 1).data))
     if index + 1 < total:
-        nav.append(Button(t(lang, "next"), data=f"n|{qid}|{index + 1}"))
-    second = [
-        Button(
-            t(lang, "excerpt" if whole else "whole"), data=f"{'e' if whole else 'w'}|{qid}|{index}"
-        )
-    ]
+        nav.append(Button(t(lang, "next"), data=ShowHit(qid, index + 1).data))
+    toggle = ShowHit(qid, index, whole=not whole)
+    second = [Button(t(lang, "excerpt" if whole else "whole"), data=toggle.data)]
     link = safe_url(hit.url)
     if link:
         second.append(Button(t(lang, "open"), url=link))
@@ -211,7 +209,7 @@ def render_sources(articles: list[Article], page: int, lang: str) -> Reply:
         )
     nav = []
     if page > 0:
-        nav.append(Button(t(lang, "prev"), data=f"s|{page - 1}"))
+        nav.append(Button(t(lang, "prev"), data=ShowSources(page - 1).data))
     if page + 1 < pages:
-        nav.append(Button(t(lang, "next"), data=f"s|{page + 1}"))
+        nav.append(Button(t(lang, "next"), data=ShowSources(page + 1).data))
     return Reply("\n".join(lines), [nav] if nav else [])

@@ -54,8 +54,6 @@ TEXTS: dict[str, dict[str, str]] = {
             "Median answer time: {median_ms} ms"
         ),
         "error": "Something went wrong on my side; please try again.",
-        "unavailable": "The article index is not available right now; please try again later.",
-        "inline_hint": "Type a question to search the articles",
     },
     "ru": {
         "start": (
@@ -106,8 +104,6 @@ TEXTS: dict[str, dict[str, str]] = {
             "Медианное время ответа: {median_ms} мс"
         ),
         "error": "Что-то пошло не так с моей стороны; попробуйте ещё раз.",
-        "unavailable": "Индекс статей сейчас недоступен; попробуйте позже.",
-        "inline_hint": "Введите вопрос для поиска по статьям",
     },
 }
 

@@ -1,9 +1,9 @@
 """Choosing the excerpt a reader sees: the sentences of a passage that answer the question.
 
-Pure functions on strings. Sentences are scored by the question's words they contain (a crude
-prefix stem copes with the region's inflected languages), with a nudge toward dates for "when"
-questions and numbers for "how many"; the best sentence is widened with its neighbours while
-they help and the excerpt stays short enough to read on a phone.
+Pure functions on strings. Sentences are scored by the question's words they contain (stemmed,
+stop words dropped, as the lexical index reads them: `lexical.terms`), with a nudge toward dates
+for "when" questions and numbers for "how many"; the best sentence is widened with its
+neighbours while they help and the excerpt stays short enough to read on a phone.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import lexical
 from .sentences import sentence_spans
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 _YEAR_OR_DATE = re.compile(
     r"\b(1[5-9]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|"
     r"october|november|december|январ|феврал|март|апрел|ма[йя]|июн|июл|август|сентябр|октябр|"
@@ -28,19 +28,6 @@ _WHEN = re.compile(
     re.I,
 )
 _HOW_MANY = re.compile(r"\b(how many|how much|сколько|kaç|neçə|қанша)\b", re.I)
-STOPWORDS = frozenset(
-    """a an the of in on at to for from by with and or but is are was were be been being do does
-    did what which who whom whose when where why how that this these those it its as into than
-    then there their they he she his her him we our you your i me my not no yes has have had
-    will would can could should may might about after before over under between also said
-    и в во на не что как кто где когда почему какой какая какие каком это был была были быть
-    с со по за из к от до для о об а но или ли же то его ее её их он она они мы вы я сколько
-    ve ile bir bu şu o da de mi mı mu mü ne için gibi daha en çok kim nerede nasıl hangi
-    və ilə bu o da də nə üçün kimi daha ən çox kim harada necə hansı
-    және мен бұл ол да де не үшін қалай қай кім қайда қашан""".split()
-)
-
-
 @dataclass(frozen=True)
 class Excerpt:
     """Character spans relative to the passage: the whole excerpt and its best sentence."""
@@ -51,17 +38,16 @@ class Excerpt:
     best_end: int
 
 
-def stem(word: str) -> str:
-    word = word.lower()
-    return word[:5] if len(word) > 5 else word
+def question_terms(question: str) -> tuple[set[str], str]:
+    """The question's stems and language, as the lexical index (`lexical.terms`) sees them."""
+    lang = lexical.guess_language(question)
+    return set(lexical.terms(question, lang)), lang
 
 
-def question_terms(question: str) -> set[str]:
-    return {stem(w) for w in _WORD.findall(question) if w.lower() not in STOPWORDS}
-
-
-def score_sentence(sentence: str, terms: set[str], question: str) -> float:
-    stems = {stem(w) for w in _WORD.findall(sentence)}
+def score_sentence(sentence: str, terms: set[str], question: str, lang: str) -> float:
+    """The question's stems in the sentence (longer stems count more), and a nudge toward
+    dates for "when" questions and numbers for "how many"."""
+    stems = set(lexical.terms(sentence, lang))
     score = sum(1.0 + min(len(t), 5) / 5 for t in terms & stems)
     if _WHEN.search(question) and _YEAR_OR_DATE.search(sentence):
         score += 1.0
@@ -81,15 +67,15 @@ def sentence_scores(
 
     Both are scaled to 0–1 within the passage, so neither depends on the model's score range.
     """
-    terms = question_terms(question)
-    lexical = [score_sentence(passage[s:e], terms, question) for s, e in spans]
-    top = max(lexical, default=0.0)
-    lexical = [x / top for x in lexical] if top > 0 else [0.0] * len(spans)
+    terms, lang = question_terms(question)
+    words = [score_sentence(passage[s:e], terms, question, lang) for s, e in spans]
+    top = max(words, default=0.0)
+    words = [x / top for x in words] if top > 0 else [0.0] * len(spans)
     if not dense:
-        return lexical
+        return words
     low, high = min(dense), max(dense)
     scaled = [(d - low) / (high - low) if high > low else 1.0 for d in dense]
-    return [d + lexical_weight * x for d, x in zip(scaled, lexical, strict=True)]
+    return [d + lexical_weight * x for d, x in zip(scaled, words, strict=True)]
 
 
 def choose_excerpt(

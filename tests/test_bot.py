@@ -322,6 +322,7 @@ async def test_admin_uploads_an_article_and_it_becomes_searchable(
             ("photo.png", b"\x89PNG\r\n", "plain name"),
             ("empty.md", b"", "empty"),
             ("bin.txt", b"\x00\x01\x02binary", "binary"),
+            ("<b>&.png", b"x", "I can't take <b>&.png"),  # a plain-text reply: shown as sent
         ]:
             bad = await tg.client.send_document(admin_chat, ADMIN, name, data)
             [refusal] = (await tg.client.replies(admin_chat.id, bad["seq"], wait=10))[0]

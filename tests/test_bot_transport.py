@@ -8,7 +8,8 @@ import socket
 
 import httpx
 
-from bot.app import ALLOWED_UPDATES, LOCAL_TOKEN, build_application
+from bot.app import LOCAL_TOKEN, build_application, webhook
+from bot.journal import UpdateJournal
 from bot.service import AnswerService
 from bot.testserver.client import ChatRef, ControlClient, User
 from bot.testserver.server import TestServer
@@ -27,36 +28,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_webhook_mode_checks_the_secret_token(
+async def test_webhook_mode_journals_updates_and_checks_the_secret(
     seed_index: Settings, embedder, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     server = await TestServer().start()
-    settings = seed_index.with_overrides(telegram_api_url=server.url, data_dir=tmp_path)
+    port = free_port()
+    settings = seed_index.with_overrides(
+        telegram_api_url=server.url,
+        data_dir=tmp_path,
+        webhook_url=f"http://127.0.0.1:{port}",
+        webhook_secret="Secret_42",
+        webhook_port=port,
+    )
     service = AnswerService(settings, Retriever(settings, embedder))
     app = build_application(settings, LOCAL_TOKEN, service)
-    port = free_port()
     client = ControlClient(server.url)
+    hook = f"http://127.0.0.1:{port}/telegram"
     try:
-        async with app:
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_webhook(
-                listen="127.0.0.1",
-                port=port,
-                url_path="telegram",
-                webhook_url=f"http://127.0.0.1:{port}/telegram",
-                secret_token="Secret_42",
-                allowed_updates=ALLOWED_UPDATES,
-            )
-            assert (
-                server.world.webhook is not None
-                and server.world.webhook["secret_token"] == "Secret_42"
-            )
+        async with webhook(app, settings) as receiver:
+            assert server.world.webhook is not None
+            assert server.world.webhook["secret_token"] == "Secret_42"
             sent = await client.say(CHAT, ANN, QUESTION)
-            [reply], _ = await client.replies(CHAT.id, sent["seq"], wait=30)
+            [reply], seq = await client.replies(CHAT.id, sent["seq"], wait=30)
             assert "Founded in 2009" in reply["text"]
 
-            forged = {
+            update = {
                 "update_id": 999,
                 "message": {
                     "message_id": 1,
@@ -67,15 +63,32 @@ async def test_webhook_mode_checks_the_secret_token(
                 },
             }
             async with httpx.AsyncClient() as http:
-                for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
-                    response = await http.post(
-                        f"http://127.0.0.1:{port}/telegram",
-                        content=json.dumps(forged),
-                        headers={"Content-Type": "application/json", **headers},
-                    )
-                    assert response.status_code == 403
-            await app.updater.stop()
-            await app.stop()
+
+                async def post(body: object, secret: str | None = "Secret_42") -> int:
+                    headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+                    response = await http.post(hook, content=json.dumps(body), headers=headers)
+                    return response.status_code
+
+                assert await post(update, None) == 403
+                assert await post(update, "wrong") == 403
+                assert receiver.refused == 2
+                # Telegram delivering the same update twice: answered once.
+                assert [await post(update), await post(update)] == [200, 200]
+                await receiver.dispatcher.idle()
+                replies, seq = await client.replies(CHAT.id, seq, wait=10)
+                assert len(replies) == 1 and "Founded in 2009" in replies[0]["text"]
+                assert receiver.dispatcher.skipped == 1
+                # An update python-telegram-bot cannot read is acknowledged and skipped...
+                sticker = {"update_id": 1000, "message": {**update["message"], "sticker": {}}}
+                assert await post(sticker) == 200 and receiver.unreadable == 1
+                assert await post("garbage") == 400
+            # ...and the next question is answered.
+            sent = await client.say(CHAT, ANN, QUESTION)
+            [reply], _ = await client.replies(CHAT.id, sent["seq"], wait=30)
+            assert "Founded in 2009" in reply["text"]
+        journal = UpdateJournal(tmp_path / "bot.sqlite", app.bot.id)
+        assert journal.unfinished() == []  # every update handled was marked done
+        journal.close()
     finally:
         service.close()
         await client.close()
