@@ -43,6 +43,7 @@ class Poller:
         self.timeout = timeout
         self.limit = limit
         self.offset: int | None = None  # None: start with whatever Telegram has not confirmed
+        self.failures = 0  # getUpdates calls that failed (network, 5xx, timeouts)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -101,6 +102,7 @@ class Poller:
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             except TelegramError as exc:  # network errors, 5xx, timeouts
+                self.failures += 1
                 log.warning("getUpdates failed (%s); retrying in %.2f s", exc, delay)
                 await self._pause(delay)
                 delay = min(delay * 2, BACKOFF_MAX)

@@ -70,6 +70,7 @@ class TextStore:
         self._uri = uri  # a published (read-only) store's: its BM25 may move into memory
         self._memory: bm25.MemoryBm25 | None = None
         self._memory_lock = threading.Lock()
+        self.loader: threading.Thread | None = None  # moving BM25 into memory, once started
 
     @classmethod
     def create(cls, path: Path) -> TextStore:
@@ -182,7 +183,8 @@ class TextStore:
         with self._memory_lock:
             if self._uri is not None:
                 uri, self._uri = self._uri, None  # read once
-                threading.Thread(target=self._read_bm25, args=(uri,), daemon=True).start()
+                self.loader = threading.Thread(target=self._read_bm25, args=(uri,), daemon=True)
+                self.loader.start()
         return None
 
     def _read_bm25(self, uri: str) -> None:

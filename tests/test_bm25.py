@@ -3,8 +3,6 @@ a published store moves its BM25 into memory in the background and answers meanw
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from index import bm25, layout
@@ -73,10 +71,9 @@ def published(corpus, make_settings, embedder):  # type: ignore[no-untyped-def]
 def _in_memory(path):  # type: ignore[no-untyped-def]
     store = TextStore.open_readonly(path)
     store.lexical_search("warm up", 5)  # starts reading it into memory
-    deadline = time.monotonic() + 30
-    while store._memory is None:
-        assert time.monotonic() < deadline, "BM25 never moved into memory"
-        time.sleep(0.02)
+    assert store.loader is not None
+    store.loader.join(30)
+    assert store._memory is not None, "BM25 never moved into memory"
     return store
 
 
@@ -112,7 +109,8 @@ def test_large_and_writable_stores_keep_bm25_in_sqlite(published, monkeypatch, t
     monkeypatch.setattr(bm25, "MAX_PASSAGES", 2)
     store = TextStore.open_readonly(published)
     store.lexical_search(QUESTIONS[0], 5)
-    time.sleep(1.0)
+    assert store.loader is not None
+    store.loader.join(30)
     assert store._memory is None and store.lexical_search(QUESTIONS[0], 5)
     writable = TextStore.copy_of(published, tmp_path / "copy.sqlite")
     writable.lexical_search(QUESTIONS[0], 5)

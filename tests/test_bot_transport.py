@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 
@@ -16,6 +15,7 @@ from bot.testserver.server import TestServer
 from index.retriever import Retriever
 from index.settings import Settings
 from tests.botharness import Harness, running_bot
+from tests.waiting import until
 
 ANN = User(601, "Ann", "en")
 CHAT = ChatRef(601)
@@ -138,8 +138,10 @@ async def test_drops_slow_calls_and_a_server_restart_lose_and_repeat_nothing(
             assert len(replies) == 1 and "Founded in 2009" in replies[0]["text"]
 
         # The server goes away while the bot is waiting in getUpdates, and comes back.
+        poller = tg.app.bot_data["poller"]
+        failed = poller.failures
         await tg.server.stop()
-        await asyncio.sleep(2.0)  # the bot's polls fail meanwhile and back off
+        await until(lambda: poller.failures >= failed + 2, what="polls failing")  # backing off
         await tg.server.start()
         later = [ChatRef(710 + i) for i in range(3)]
         sent = [await tg.client.say(c, User(c.id, "V", "en"), QUESTION) for c in later]
@@ -147,7 +149,7 @@ async def test_drops_slow_calls_and_a_server_restart_lose_and_repeat_nothing(
             replies, _ = await tg.client.replies(chat.id, s["seq"], wait=30)
             assert len(replies) == 1 and "Founded in 2009" in replies[0]["text"]
 
-        await asyncio.sleep(1.5)  # anything repeated would have arrived by now
+        await poller.idle()  # every update handled: anything repeated would be in the history
         for chat in chats + later:
             history = (await tg.client.history(chat.id))["messages"]
             assert [m["from_bot"] for m in history] == [False, True], history

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from index.retriever import Retriever
 from index.textstore import FILE_NAME as SQLITE_FILE
 from index.textstore import TextStore
 from tests.conftest import ROOT, write
+from tests.waiting import wait_until
 
 TOPICS = {
     "ferry.md": (
@@ -171,11 +171,12 @@ def test_build_killed_half_way_leaves_the_old_index(
         stderr=subprocess.PIPE,
     )
     generations = settings.index_dir / layout.GENERATIONS
-    deadline = time.monotonic() + 120
-    while len(list(generations.iterdir())) < 2:  # wait until it is writing a new generation
-        assert proc.poll() is None and time.monotonic() < deadline, "the build ended too soon"
-        time.sleep(0.05)
-    time.sleep(1.0)
+    wait_until(  # until it is writing a new generation's vectors
+        lambda: proc.poll() is not None or len(list(generations.iterdir())) >= 2,
+        timeout=120,
+        what="a new generation",
+    )
+    assert proc.poll() is None, "the build ended too soon"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert layout.current_generation(settings.index_dir) == before

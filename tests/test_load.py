@@ -15,6 +15,7 @@ from bot.testserver.client import ChatRef, User
 from index.retriever import Retriever
 from index.settings import Settings
 from tests.botharness import Harness, expected_text, running_bot
+from tests.waiting import until
 
 QUESTIONS = [
     "When was the Organization of Turkic States founded?",
@@ -60,7 +61,7 @@ async def test_many_chats_at_once_get_one_correct_reply_each(
         wrong = [p for chat in problems for p in chat]
         warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
         assert wrong == [], (wrong, warnings[:20])
-        await asyncio.sleep(1.0)  # a duplicate would have arrived by now
+        await tg.app.bot_data["poller"].idle()  # all handled: a duplicate would be sent by now
         for n in range(CHATS):
             history = (await tg.client.history(20_000 + n))["messages"]
             assert sum(m["from_bot"] for m in history) == EACH
@@ -77,12 +78,15 @@ async def test_a_flood_from_one_user_leaves_the_others_unaffected(
         sent = await tg.client.say(ChatRef(victim.id), victim, QUESTIONS[0])
         await tg.client.replies(victim.id, sent["seq"], wait=30)
 
+        flooded: list[int] = []
+
         async def flood() -> None:
             for i in range(500):
                 await tg.client.say(ChatRef(flooder.id), flooder, f"{QUESTIONS[i % 4]} {i}")
+                flooded.append(i)
 
         flooding = asyncio.create_task(flood())
-        await asyncio.sleep(0.3)
+        await until(lambda: flooded, what="the flood to begin")
         latencies = []
         for question in QUESTIONS[:4]:
             began = time.perf_counter()
@@ -92,7 +96,6 @@ async def test_a_flood_from_one_user_leaves_the_others_unaffected(
             latencies.append(time.perf_counter() - began)
         await flooding
         await tg.app.bot_data["poller"].idle()
-        await asyncio.sleep(1.0)
         history = (await tg.client.history(flooder.id))["messages"]
         texts = [m["text"] for m in history if m["from_bot"]]
         notices = [t for t in texts if "wait a minute" in t]

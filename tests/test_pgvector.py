@@ -28,6 +28,7 @@ from tests.conftest import ROOT, TEST_CHUNK_TOKENS, TEST_MODEL, write
 from tests.test_bot import ANN, PRIVATE
 from tests.test_build import article, fill
 from tests.test_processes import khabar as run_khabar
+from tests.waiting import wait_until
 
 CITIES = ["Baku", "Aktau", "Shymkent", "Ganja", "Turkestan", "Sumgait", "Atyrau", "Lankaran"]
 
@@ -174,17 +175,17 @@ def test_a_killed_full_build_leaves_the_published_index(
     many(corpus, 100, words=30)  # about 300 passages, written 128 at a time
     proc = khabar(settings, "index", "build", "--full", "-q", KHABAR_EMBED_BATCH_SIZE="4")
     with psycopg.connect(postgres.url, autocommit=True) as conn:
-        deadline = time.monotonic() + 120
-        while True:  # kill it once it has written part of the new schema
+
+        def written() -> bool:  # part of the new schema, or the build ended (asserted below)
             pending = conn.execute(
                 "SELECT pending FROM khabar_indexes WHERE name = 'killed'"
             ).fetchone()[0]
-            if pending:
-                done = conn.execute(f'SELECT count(*) FROM "{pending}".articles').fetchone()[0]
-                if done:
-                    break
-            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
+            if proc.poll() is not None or not pending:
+                return proc.poll() is not None
+            return bool(conn.execute(f'SELECT count(*) FROM "{pending}".articles').fetchone()[0])
+
+        wait_until(written, timeout=120, what="part of the new schema written")
+        assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     retriever = Retriever(settings, embedder)
@@ -265,9 +266,11 @@ def caught_up(primary: LocalPostgres, replica: LocalPostgres, timeout: float = 1
         # The insert position: with asynchronous commit, the last commits may not be written yet.
         target = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
     with psycopg.connect(replica.url, autocommit=True) as conn:
-        while not conn.execute("SELECT pg_last_wal_replay_lsn() >= %s", (target,)).fetchone()[0]:
-            assert time.monotonic() - started < timeout, "the replica did not catch up"
-            time.sleep(0.01)
+        wait_until(
+            lambda: conn.execute("SELECT pg_last_wal_replay_lsn() >= %s", (target,)).fetchone()[0],
+            timeout=timeout,
+            what="the replica to catch up",
+        )
     return time.monotonic() - started
 
 

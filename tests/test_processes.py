@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from index.settings import Settings
+from tests.waiting import wait_until
 
 QUESTION = "When was the Organization of Turkic States founded?"
 TOKEN = "555000:process-test-token-abcdefghijklmnop"
@@ -38,14 +38,13 @@ def khabar(*args: str, env: dict[str, str], **popen: object) -> subprocess.Popen
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def up() -> bool:
         try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
+            return httpx.get(url, timeout=1).status_code < 500
         except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not come up")
+            return False
+
+    wait_until(up, timeout=timeout, what=f"{url} to come up")
 
 
 def ask_via_control(base: str, chat_id: int, text: str, timeout: float = 60) -> str:
@@ -145,14 +144,12 @@ def _bot_messages(base: str, chat_id: int, wait: float = 0, since: int = 0) -> l
 
 def _wait_in_flight(base: str, timeout: float = 30) -> None:
     """Until the bot has fetched every update and every injected slow call has begun."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def taken() -> bool:
         pending = httpx.get(f"{base}/_test/updates").json()["pending"]
-        faults = httpx.get(f"{base}/_test/faults").json()["faults"]
-        if not pending and not faults:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the bot did not take the questions")
+        return not pending and not httpx.get(f"{base}/_test/faults").json()["faults"]
+
+    wait_until(taken, timeout=timeout, what="the bot to take the questions")
 
 
 def test_a_restarted_bot_answers_what_was_in_flight_once(
