@@ -39,8 +39,8 @@ from bench_vectors import clustered, recall, timed_search, topic_centres  # noqa
 
 from index.faiss_store import build_ivf, ivf_lists  # noqa: E402
 from index.manifest import Manifest  # noqa: E402
+from index.pg_index import PgIndex  # noqa: E402
 from index.pg_store import (  # noqa: E402
-    PgIndex,
     connect,
     ensure_catalog,
     manifest_json,

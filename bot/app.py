@@ -24,6 +24,7 @@ from index.errors import KhabarError
 from index.redact import redact_secrets
 from index.settings import Settings
 
+from . import admin, browse
 from .dispatch import Dispatcher
 from .documents import on_document
 from .handlers import Khabar
@@ -91,8 +92,8 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
     app.add_handler(CommandHandler("help", khabar.on_help))
     app.add_handler(CommandHandler("ask", khabar.on_ask))
     app.add_handler(CommandHandler("sources", khabar.on_sources))
-    app.add_handler(CommandHandler("stats", khabar.on_stats))
-    app.add_handler(CommandHandler("reindex", khabar.on_reindex))
+    app.add_handler(CommandHandler("stats", admin.on_stats))
+    app.add_handler(CommandHandler("reindex", admin.on_reindex))
     app.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, khabar.on_text)
     )
@@ -107,8 +108,8 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
             khabar.on_other,
         )
     )
-    app.add_handler(CallbackQueryHandler(khabar.on_button))
-    app.add_handler(InlineQueryHandler(khabar.on_inline))
+    app.add_handler(CallbackQueryHandler(browse.on_button))
+    app.add_handler(InlineQueryHandler(browse.on_inline))
     app.add_error_handler(khabar.on_error)
     return app
 

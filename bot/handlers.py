@@ -6,25 +6,21 @@ import asyncio
 import contextlib
 import html
 import logging
-from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    InlineQueryResultArticle,
-    InputTextMessageContent,
     Message,
     MessageEntity,
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from index.settings import Settings
 
-from . import buttons, render
-from .buttons import ShowHit, ShowSources
+from . import render
 from .questions import QuestionStore
 from .ratelimit import RateLimiter, Verdict
 from .render import Button, Reply
@@ -33,7 +29,6 @@ from .texts import language, t
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 1000
-INLINE_RESULTS = 5
 TYPING_MAX_WAITING = 16  # with this many questions queued, no "typing": replies are coming
 
 
@@ -215,149 +210,6 @@ class Khabar:
             return
         reply = render.render_sources(self.service.retriever.articles(), 0, lang_of(update))
         await send_reply(update.effective_message, reply)
-
-    async def admin_message(self, update: Update) -> tuple[Message, str] | None:
-        """The message and interface language of an admin's command; others are refused."""
-        message = update.effective_message
-        if message is None:
-            return None
-        lang = lang_of(update)
-        if not self.is_admin(update):
-            await message.reply_text(t(lang, "admins_only"))
-            return None
-        return message, lang
-
-    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        admin = await self.admin_message(update)
-        if admin is None:
-            return
-        message, lang = admin
-        info = self.service.info()
-        await message.reply_text(
-            t(
-                lang,
-                "stats",
-                articles=info.articles,
-                passages=info.passages,
-                model=html.escape(info.manifest.model),
-                built_at=info.manifest.built_at,
-                answered=self.service.answered,
-                declined=self.service.declined,
-                median_ms=self.service.median_ms(),
-            )
-        )
-
-    async def on_reindex(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        admin = await self.admin_message(update)
-        if admin is None:
-            return
-        message, lang = admin
-        if self.service.building:
-            await message.reply_text(t(lang, "reindex_busy"))
-            return
-        await message.reply_text(t(lang, "reindex_started"))
-        context.application.create_task(self._reindex(message, lang), update=update)
-
-    async def _reindex(self, message: Message, lang: str) -> None:
-        try:
-            report = await self.service.rebuild()
-        except Exception as exc:  # the editor is told; the bot keeps answering from the old index
-            log.warning("reindex failed: %s", exc, exc_info=True)
-            await message.reply_text(t(lang, "reindex_failed", reason=str(exc)))
-            return
-        await message.reply_text(
-            t(
-                lang,
-                "reindex_done",
-                added=report.added,
-                changed=report.changed,
-                removed=report.removed,
-                articles=report.articles,
-                passages=report.passages,
-                seconds=report.seconds,
-            )
-        )
-
-    # --- buttons and inline mode --------------------------------------------------------------
-    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        if query is None:
-            return
-        lang = lang_of(update)
-        chat_id = query.message.chat.id if query.message else None
-        if not self.chat_allowed(chat_id):
-            await query.answer(t(lang, "not_allowed"), show_alert=True)
-            return
-        reply = await self._button_reply(buttons.parse(query.data), lang)
-        if isinstance(reply, str):
-            await query.answer(reply, show_alert=True)
-            return
-        await query.answer()
-        if query.message is None or not isinstance(query.message, Message):
-            return
-        try:
-            await query.message.edit_text(
-                reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply.buttons)
-            )
-        except BadRequest as exc:
-            # Pressed twice, or on a message since deleted or not the bot's: nothing to change.
-            log.info("button press left the message as it was: %s", exc.message)
-
-    async def _button_reply(self, action: ShowHit | ShowSources | None, lang: str) -> Reply | str:
-        """The new message content for a button, or a short notice to show instead."""
-        if isinstance(action, ShowSources):
-            return render.render_sources(self.service.retriever.articles(), action.page, lang)
-        if action is None:
-            return t(lang, "expired")
-        question = self.questions.recall(action.qid)
-        if question is None:
-            return t(lang, "expired")
-        hits = (await self.service.answer(question)).answer.shown
-        if action.index >= len(hits):
-            return t(lang, "no_more") if hits else t(lang, "expired")
-        return render.render_hit(
-            hits[action.index], action.index, len(hits), lang, action.qid, whole=action.whole
-        )
-
-    async def on_inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.inline_query
-        if query is None:
-            return
-        lang = language(query.from_user.language_code)
-        if not self.chat_allowed(query.from_user.id) or not query.query.strip():
-            await query.answer([], cache_time=5, is_personal=True)
-            return
-        if self.limiter.check(query.from_user.id) is not Verdict.ALLOW:
-            await query.answer([], cache_time=5, is_personal=True)
-            return
-        answer = (await self.service.answer(query.query[:MAX_QUESTION], k=INLINE_RESULTS)).answer
-        results: list[Any] = []
-        for index, hit in enumerate(answer.shown):
-            reply = render.render_hit(hit, index, 1, lang, "0")
-            link = render.safe_url(hit.url)
-            results.append(
-                InlineQueryResultArticle(
-                    id=str(index),
-                    title=render.shorten(render.squeeze(hit.title), 100),
-                    description=render.shorten(render.squeeze(hit.excerpt), 200),
-                    input_message_content=InputTextMessageContent(
-                        reply.html, parse_mode=ParseMode.HTML
-                    ),
-                    reply_markup=keyboard([[Button(t(lang, "open"), url=link)]]) if link else None,
-                )
-            )
-        if not results:
-            reply = render.render_not_found(answer.hits, lang)
-            results.append(
-                InlineQueryResultArticle(
-                    id="none",
-                    title=t(lang, "not_found"),
-                    input_message_content=InputTextMessageContent(
-                        reply.html, parse_mode=ParseMode.HTML
-                    ),
-                )
-            )
-        await query.answer(results, cache_time=30, is_personal=True)
 
     # --- errors --------------------------------------------------------------------------------
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

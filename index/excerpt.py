@@ -28,6 +28,8 @@ _WHEN = re.compile(
     re.I,
 )
 _HOW_MANY = re.compile(r"\b(how many|how much|сколько|kaç|neçə|қанша)\b", re.I)
+
+
 @dataclass(frozen=True)
 class Excerpt:
     """Character spans relative to the passage: the whole excerpt and its best sentence."""

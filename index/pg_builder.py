@@ -14,30 +14,28 @@ indexed of each file, so it only reads, chunks and embeds what changed for it.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from . import pipeline
-from .articles import READER_VERSION, Article
+from .articles import Article
 from .embedder import Embedder
 from .errors import BuildLocked, CorpusMissing, KhabarError
 from .manifest import Manifest
+from .pg_publish import Publisher
 from .pg_store import (
-    PgWriter,
     check_name,
     connect,
     ensure_catalog,
     manifest_json,
     manifest_of,
     schema_ddl,
-    search_indexes_ddl,
     unreachable,
     where,
 )
+from .pg_writer import PgWriter
 from .pipeline import (
     BuildReport,
     Embedded,
@@ -50,7 +48,6 @@ from .pipeline import (
     rebuilt_because,
     sort_changes,
 )
-from .sentences import SPLITTER_VERSION
 from .settings import Settings
 
 WRITE_BATCHES = 32  # embedding batches per write: 1024 passages by default, then file by file
@@ -124,6 +121,7 @@ class ShardBuild:
         self._embedder = embedder
         self.progress = progress
         self.report = BuildReport(full=False)
+        self.publisher = Publisher(conn, name)
 
     @property
     def embedder(self) -> Embedder:
@@ -141,7 +139,7 @@ class ShardBuild:
             if pending:
                 self.finish_shard(schema)
             else:
-                self._touch_current(schema, manifest)
+                self.publisher.touch_current(schema, manifest, self.report)
         finally:
             self.conn.execute("SELECT pg_advisory_unlock_all()")
         self.report.seconds = time.perf_counter() - started
@@ -167,7 +165,7 @@ class ShardBuild:
     def target(self, full: bool) -> tuple[str, Manifest, bool]:
         """The schema to write into, its manifest, and whether it is a pending (full) build."""
         with self.conn.transaction():
-            self._lock_catalog()
+            self.publisher.lock_catalog()
             row = self.conn.execute(
                 "SELECT current, manifest, pending, pending_manifest FROM public.khabar_indexes "
                 "WHERE name = %s",
@@ -200,9 +198,6 @@ class ShardBuild:
                 (schema, manifest_json(manifest), self.name),
             )
             return schema, manifest, True
-
-    def _lock_catalog(self) -> None:
-        self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"khabar {self.name}",))
 
     def _new_manifest(self) -> Manifest:
         if self._manifest is not None:
@@ -281,81 +276,7 @@ class ShardBuild:
             ]
             writer.apply_file(self.spec, rel, digests[rel], work[rel][0], add)
 
-    # --- publishing ------------------------------------------------------------------------
+    # --- publishing (pg_publish.py) ----------------------------------------------------------
     def finish_shard(self, schema: str) -> None:
-        s = f'"{schema}"'
-        self.conn.execute(
-            f"INSERT INTO {s}.shards (shard) VALUES (%s) ON CONFLICT (shard) DO UPDATE "
-            "SET finished_at = now()",
-            (self.spec,),
-        )
-        done = {r[0] for r in self.conn.execute(f"SELECT shard FROM {s}.shards").fetchall()}
-        missing = [
-            f"{i}/{self.shards}" for i in range(self.shards) if f"{i}/{self.shards}" not in done
-        ]
-        if missing:
-            self.report.note = (
-                f"shard {self.spec} is done; the new index is published when the other shards "
-                f"finish too (waiting for {', '.join(missing)})"
-            )
-            return
-        self.conn.execute("SET maintenance_work_mem = '1GB'")
-        for statement in search_indexes_ddl(schema):  # outside the catalog lock: can be long
-            self.conn.execute(statement)
-        self.conn.execute(f"ANALYZE {s}.passages")
-        with self.conn.transaction():
-            self._lock_catalog()
-            row = self.conn.execute(
-                "SELECT current, pending, pending_manifest FROM public.khabar_indexes "
-                "WHERE name = %s FOR UPDATE",
-                (self.name,),
-            ).fetchone()
-            if row is None or row[1] != schema:
-                return  # another shard published it a moment ago
-            manifest = self._stamped(manifest_of(row[2]), schema)
-            self.conn.execute(
-                "UPDATE public.khabar_indexes SET current = %s, manifest = %s, pending = NULL, "
-                "pending_manifest = NULL WHERE name = %s",
-                (schema, manifest_json(manifest), self.name),
-            )
-            previous = row[0]
-        self.report.published = True
-        self._drop_old(keep={schema, previous})
-
-    def _touch_current(self, schema: str, manifest: Manifest) -> None:
-        """Record the new counts and build time of the published index."""
-        if not (self.report.added or self.report.changed or self.report.removed):
-            return
-        with self.conn.transaction():
-            self._lock_catalog()
-            self.conn.execute(
-                "UPDATE public.khabar_indexes SET manifest = %s WHERE name = %s AND current = %s",
-                (manifest_json(self._stamped(manifest, schema)), self.name, schema),
-            )
-        self.report.published = True
-
-    def _stamped(self, manifest: Manifest, schema: str) -> Manifest:
-        articles, passages = PgWriter(self.conn, schema).counts()
-        return replace(
-            manifest,
-            built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            articles=articles,
-            passages=passages,
-            reader_version=READER_VERSION,
-            splitter_version=SPLITTER_VERSION,
-        )
-
-    def _drop_old(self, keep: set[str | None]) -> None:
-        """Drop this index's schemas other than the published one and the one before it
-        (readers that looked up the old one a moment ago can still finish)."""
-        rows = self.conn.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
-            (f"khabar\\_{self.name}\\_%",),
-        ).fetchall()
-        pending = self.conn.execute(
-            "SELECT pending FROM public.khabar_indexes WHERE name = %s", (self.name,)
-        ).fetchone()
-        for (schema,) in rows:
-            ours = schema.removeprefix(f"khabar_{self.name}_").isdigit()
-            if ours and schema not in keep and (pending is None or schema != pending[0]):
-                self.conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        """Record this shard as done; the last shard of a full build publishes the schema."""
+        self.publisher.finish_shard(schema, self.spec, self.shards, self.report)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from ..embedder import Embedder
 from ..errors import KhabarError
 from ..pg_builder import build_pg
-from ..pg_store import PgIndex, where
+from ..pg_index import PgIndex
+from ..pg_store import where
 from ..pipeline import BuildReport, ProgressFactory
 from ..settings import Settings
 from . import OpenIndex

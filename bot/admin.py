@@ -1,0 +1,82 @@
+"""The editors' commands in chat: /stats and /reindex (admins only, `KHABAR_ADMIN_IDS`)."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import Message, Update
+from telegram.ext import ContextTypes
+
+from .handlers import Khabar, lang_of
+from .texts import t
+
+log = logging.getLogger(__name__)
+
+
+async def admin_message(khabar: Khabar, update: Update) -> tuple[Message, str] | None:
+    """The message and interface language of an admin's command; others are refused."""
+    message = update.effective_message
+    if message is None:
+        return None
+    lang = lang_of(update)
+    if not khabar.is_admin(update):
+        await message.reply_text(t(lang, "admins_only"))
+        return None
+    return message, lang
+
+
+async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    khabar: Khabar = context.bot_data["khabar"]
+    admin = await admin_message(khabar, update)
+    if admin is None:
+        return
+    message, lang = admin
+    info = khabar.service.info()
+    await message.reply_text(
+        t(
+            lang,
+            "stats",
+            articles=info.articles,
+            passages=info.passages,
+            model=html.escape(info.manifest.model),
+            built_at=info.manifest.built_at,
+            answered=khabar.service.answered,
+            declined=khabar.service.declined,
+            median_ms=khabar.service.median_ms(),
+        )
+    )
+
+
+async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    khabar: Khabar = context.bot_data["khabar"]
+    admin = await admin_message(khabar, update)
+    if admin is None:
+        return
+    message, lang = admin
+    if khabar.service.building:
+        await message.reply_text(t(lang, "reindex_busy"))
+        return
+    await message.reply_text(t(lang, "reindex_started"))
+    context.application.create_task(_reindex(khabar, message, lang), update=update)
+
+
+async def _reindex(khabar: Khabar, message: Message, lang: str) -> None:
+    try:
+        report = await khabar.service.rebuild()
+    except Exception as exc:  # the editor is told; the bot keeps answering from the old index
+        log.warning("reindex failed: %s", exc, exc_info=True)
+        await message.reply_text(t(lang, "reindex_failed", reason=str(exc)))
+        return
+    await message.reply_text(
+        t(
+            lang,
+            "reindex_done",
+            added=report.added,
+            changed=report.changed,
+            removed=report.removed,
+            articles=report.articles,
+            passages=report.passages,
+            seconds=report.seconds,
+        )
+    )
