@@ -16,7 +16,7 @@ import pytest
 from index.decision import Rule, decide
 from index.reader import model as reader_model
 from index.reader.pairs import MAX_ANSWER_TOKENS, Specials, best_span, make_pair, token_span
-from index.reader.runtime import OnnxReader, ensure_onnx
+from index.reader.runtime import CONFIG, OnnxReader, ensure_onnx
 from index.reader.score import token_f1
 from index.reader.train import Options, train
 from index.settings import Settings
@@ -88,6 +88,29 @@ def test_shipped_weights_match_their_checksum_and_damage_is_refused(tmp_path: Pa
 @pytest.fixture(scope="module")
 def reader(models_dir: Path) -> OnnxReader:
     return OnnxReader(ensure_onnx(models_dir))
+
+
+def test_an_export_works_from_any_folder_and_wherever_models_move(
+    models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export finds e5 beside it, not by the path it was exported from (an installed khabar
+    runs from anywhere; exports before this fix wrote a path relative to the working folder)."""
+    import json
+    import shutil
+
+    exported = ensure_onnx(models_dir)
+    moved = tmp_path / "models"
+    moved.mkdir()
+    (moved / "multilingual-e5-small").symlink_to(models_dir / "multilingual-e5-small")
+    copy = moved / exported.name
+    shutil.copytree(exported, copy)
+    config = json.loads((copy / CONFIG).read_text("utf-8"))
+    assert "/" not in config["e5"]
+    config["e5"] = "data/models/multilingual-e5-small"  # as earlier exports wrote it
+    (copy / CONFIG).write_text(json.dumps(config), "utf-8")
+    monkeypatch.chdir(tmp_path)
+    [reading] = OnnxReader(copy).read(FOUNDED[0], [FOUNDING])
+    assert reading is not None and "2009" in FOUNDING[reading.start : reading.end]
 
 
 @pytest.mark.parametrize("question", FOUNDED)

@@ -98,7 +98,9 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
         )
     finally:
         root.setLevel(level)
-    config = {"e5": str(e5), "pad_id": model.pad_id, "recipe": recipe.__dict__}
+    # e5's folder by name: it sits beside this one in the models folder, wherever that is moved
+    # or whichever folder khabar runs from.
+    config = {"e5": e5.name, "pad_id": model.pad_id, "recipe": recipe.__dict__}
     (out / CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
     reader = OnnxReader(out, e5, precision="float32", weights_dir=weights_dir)
     pairs = [reader.pair(q, p) for q, p in CHECK_PAIRS]
@@ -130,7 +132,8 @@ class OnnxReader:
         # The thresholds come from the card, which may be newer than the export.
         self.recipe = reader_model.Recipe(**reader_model.read_card(weights_dir)["recipe"])
         self._path = folder / (INT8_GRAPH if precision == "int8" else GRAPH)
-        self._tokenizer = tokens.load(Path(e5 or config["e5"]), MAX_LENGTH)
+        # Earlier exports wrote a path (relative to where khabar ran): only its name counts.
+        self._tokenizer = tokens.load(e5 or folder.parent / Path(config["e5"]).name, MAX_LENGTH)
         ((ids, _),) = self._tokenizer.encode([""], for_model=True)
         self.specials = Specials(bos=ids[0], eos=ids[-1], pad=int(config["pad_id"]))
         self._lock = threading.Lock()
