@@ -13,6 +13,7 @@ import numpy as np
 from . import lexical
 from .articles import Article
 from .pg_store import insert_passages, schema_counts, stems_of
+from .textstore import article_values
 
 
 class PgWriter:
@@ -79,18 +80,7 @@ class PgWriter:
                 a = article
                 self.conn.execute(
                     f"INSERT INTO {self._s}.articles VALUES ({', '.join(['%s'] * 10)})",
-                    (
-                        a.id,
-                        path,
-                        a.title,
-                        a.date,
-                        a.source,
-                        a.url,
-                        a.lang,
-                        a.author,
-                        a.text,
-                        a.content_hash,
-                    ),
+                    article_values(a, path),
                 )
                 lang = lexical.guess_language(a.text, a.lang)
                 values, lexicon = [], []

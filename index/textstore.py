@@ -56,6 +56,11 @@ PASSAGE_COLUMNS = (
 """What `passage_row` reads: passages `p` joined to their articles `a` (SQLite and PostgreSQL)."""
 
 
+def article_values(a: Article, file: str) -> tuple[str | None, ...]:
+    """An article's row in the `articles` table, in column order (SQLite and PostgreSQL)."""
+    return (a.id, file, a.title, a.date, a.source, a.url, a.lang, a.author, a.text, a.content_hash)
+
+
 def passage_row(row: Sequence[Any]) -> PassageRow:
     """A `PassageRow` from a row of `PASSAGE_COLUMNS`."""
     pid, ord_, start, end, text, sents, aid, title, date, source, url, lang, author, atext = row
@@ -249,18 +254,7 @@ class TextStore:
         a = article
         self._conn.execute(
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                a.id,
-                file,
-                a.title,
-                a.date,
-                a.source,
-                a.url,
-                a.lang,
-                a.author,
-                a.text,
-                a.content_hash,
-            ),
+            article_values(a, file),
         )
         blobs = [v.astype(np.float16).tobytes() for v in sentence_vectors or []]
         self._conn.executemany(
