@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,18 @@ HELP = """Commands of this chat (everything else is sent as a message):
   :file PATH [CAPTION] send a file as a document
   :lang en|ru         your Telegram language
   :quit               leave (Ctrl-D works too)"""
+
+
+IGNORED_IN_GROUP = (
+    "(in a group the bot answers only when mentioned (@{bot} …), replied to (:reply), or "
+    "asked with /ask — so this message gets no reply)"
+)
+
+
+def addresses_bot(text: str, bot: str) -> bool:
+    """Whether a group message is for the bot, by the rules its handlers apply: a command, or
+    a mention of its @username. (Replies to the bot go through `:reply`.)"""
+    return text.startswith("/") or f"@{bot.lower()}" in text.lower()
 
 
 def render(message: dict[str, Any], color: bool = True) -> str:
@@ -61,6 +75,25 @@ def render(message: dict[str, Any], color: bool = True) -> str:
     return shown
 
 
+def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
+    """Lines typed, read by a daemon thread: a blocked read never keeps the process from
+    stopping on Ctrl-C (a read in the loop's executor would, until Enter is pressed)."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = sys.stdin.readline()
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n") if line else None)
+            except RuntimeError:  # the chat has ended and its loop is closed
+                return
+            if not line:
+                return
+
+    threading.Thread(target=read, name="khabar-chat-input", daemon=True).start()
+    return queue
+
+
 class TerminalChat:
     def __init__(
         self, server_url: str, bot_username: str = "khabar_test_bot", color: bool = True
@@ -76,12 +109,12 @@ class TerminalChat:
 
     async def run(self) -> None:
         print(f"Chatting with @{self.bot} in a private chat. Type a question, or :help.")
-        loop = asyncio.get_running_loop()
+        lines = _stdin_lines(asyncio.get_running_loop())
         try:
             while True:
-                try:
-                    line = await loop.run_in_executor(None, input, self._prompt())
-                except EOFError:
+                print(self._prompt(), end="", flush=True)
+                line = await lines.get()
+                if line is None:  # end of input (Ctrl-D)
                     print()
                     return
                 if line.strip() in (":quit", ":q", ":exit"):
@@ -98,6 +131,9 @@ class TerminalChat:
     async def handle(self, line: str) -> None:
         if not line.startswith(":"):
             sent = await self.client.say(self.chat, self.user, line)
+            if self.chat is self.group and not addresses_bot(line, self.bot):
+                print(IGNORED_IN_GROUP.format(bot=self.bot))
+                return  # the bot rightly stays quiet: no point waiting for a reply
             await self._show(sent["seq"])
             return
         command, _, rest = line[1:].partition(" ")

@@ -68,6 +68,16 @@ class UpdateJournal:
                 raise
         return fresh
 
+    def skip(self, update_ids: Sequence[int]) -> None:
+        """Record updates that cannot be read as done: skipped, never to be handled."""
+        now = time.time()
+        with self._lock:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO updates (bot, update_id, body, received, done) "
+                "VALUES (?, ?, NULL, ?, ?)",
+                [(self.bot_id, update_id, now, now) for update_id in update_ids],
+            )
+
     def unfinished(self) -> list[dict[str, object]]:
         """The journaled updates whose handling never finished (oldest first)."""
         with self._lock:

@@ -7,7 +7,7 @@ import logging
 
 from index.settings import Settings
 
-from .app import LOCAL_TOKEN, build_application, polling, until_stopped
+from .app import LOCAL_TOKEN, build_application, health, polling, until_stopped
 from .chat import TerminalChat
 from .service import AnswerService
 from .testserver.server import TestServer
@@ -21,12 +21,12 @@ async def run_local(settings: Settings, port: int, with_chat: bool) -> None:
     service = AnswerService(local)
     app = build_application(local, LOCAL_TOKEN, service)
     try:
-        async with polling(app) as poller:
+        async with polling(app) as poller, health(app, poller):
             print(
                 f"Local test chats: Bot API at {server.url} (control API under {server.url}/_test/)"
             )
             if with_chat:
-                await TerminalChat(server.url, app.bot.username).run()
+                await until_stopped(poller, TerminalChat(server.url, app.bot.username).run())
             else:
                 print(f"Chat with the bot from another terminal: khabar chat --server {server.url}")
                 await until_stopped(poller)

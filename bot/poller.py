@@ -14,16 +14,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+import warnings
+from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
 
 from .dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST, BACKOFF_MAX = 0.25, 10.0
+HEALTHY_MARGIN = 30.0  # seconds past the long-poll timeout before /healthz says unhealthy
+# getUpdates is called through do_api_request to read each update on its own (`read_updates`);
+# python-telegram-bot suggests its get_updates, which reads the batch whole and fails whole.
+warnings.filterwarnings("ignore", message=r".*'Bot\.getUpdates'", category=PTBUserWarning)
 
 
 class Poller:
@@ -44,6 +52,9 @@ class Poller:
         self.limit = limit
         self.offset: int | None = None  # None: start with whatever Telegram has not confirmed
         self.failures = 0  # getUpdates calls that failed (network, 5xx, timeouts)
+        self.unreadable = 0  # updates python-telegram-bot could not read: skipped
+        self.last_fetch: float | None = None  # monotonic time of the last successful fetch
+        self.state = "starting"  # then "connected", "unreachable" or "conflict"
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -78,6 +89,14 @@ class Poller:
         """Until no update is being handled (tests and benchmarks)."""
         await self.dispatcher.idle()
 
+    @property
+    def healthy(self) -> bool:
+        """Whether updates are being fetched: a getUpdates call succeeded within the last
+        long-poll timeout plus a margin (a long poll returns at least that often)."""
+        return self.last_fetch is not None and (
+            time.monotonic() - self.last_fetch < self.timeout + HEALTHY_MARGIN
+        )
+
     async def _run(self) -> None:
         delay = BACKOFF_FIRST
         webhook_cleared = False
@@ -87,7 +106,7 @@ class Poller:
                 if not webhook_cleared:  # getUpdates is refused while a webhook is set
                     await self.app.bot.delete_webhook(drop_pending_updates=False)
                     webhook_cleared = True
-                updates = await self._fetch()
+                raw = await self._fetch()
             except asyncio.CancelledError:
                 return  # stopped while waiting for updates: nothing was fetched
             except InvalidToken:
@@ -96,30 +115,50 @@ class Poller:
             except RetryAfter as exc:
                 await self._pause(_seconds(exc.retry_after))
                 continue
-            except Conflict as exc:
-                log.warning("getUpdates conflict (%s); is another instance running?", exc.message)
-                await self._pause(delay)
-                delay = min(delay * 2, BACKOFF_MAX)
-                continue
-            except TelegramError as exc:  # network errors, 5xx, timeouts
+            except (Conflict, TelegramError) as exc:  # another poller, network, 5xx, timeouts
                 self.failures += 1
-                log.warning("getUpdates failed (%s); retrying in %.2f s", exc, delay)
+                self._went(_state_of(exc), exc)
                 await self._pause(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             delay = BACKOFF_FIRST
-            if not updates:
-                continue
-            await self.dispatcher.receive(updates)  # journaled before the next fetch confirms them
-            self.offset = updates[-1].update_id + 1
+            self.last_fetch = time.monotonic()
+            self._went("connected", None)
+            updates, unreadable, offset = read_updates(raw, self.app.bot)
+            if unreadable:
+                self.unreadable += len(unreadable)
+                await asyncio.to_thread(self.dispatcher.journal.skip, unreadable)
+            if updates:
+                await self.dispatcher.receive(updates)  # journaled before the next fetch
+            if offset is not None:
+                self.offset = offset
 
-    async def _fetch(self) -> tuple[Update, ...]:
+    def _went(self, state: str, exc: TelegramError | None) -> None:
+        """One log line per change of state, not one per failed call."""
+        if state == self.state:
+            return
+        before, self.state = self.state, state
+        if state == "connected":
+            if before != "starting":
+                log.warning("Telegram reachable again: fetching updates")
+        elif state == "conflict":
+            log.warning(
+                "another process is fetching this bot's updates (getUpdates conflict): stop "
+                "it, or give each bot its own token; retrying until it stops"
+            )
+        else:
+            log.warning("Telegram unreachable (%s); retrying with backoff", exc)
+
+    async def _fetch(self) -> Any:
         fetch = asyncio.ensure_future(
-            self.app.bot.get_updates(
-                offset=self.offset,
-                timeout=self.timeout,
-                limit=self.limit,
-                allowed_updates=self.allowed_updates,
+            self.app.bot.do_api_request(  # raw JSON: each update is read on its own
+                "getUpdates",
+                api_kwargs={
+                    "offset": self.offset,
+                    "timeout": self.timeout,
+                    "limit": self.limit,
+                    "allowed_updates": self.allowed_updates,
+                },
                 read_timeout=self.timeout + 10,
             )
         )
@@ -136,6 +175,37 @@ class Poller:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+
+def read_updates(raw: Any, bot: Bot) -> tuple[list[Update], list[int], int | None]:
+    """A getUpdates result read update by update: those python-telegram-bot can read, the ids
+    of those it cannot (logged without their content and skipped, so that one malformed update
+    never stops the others), and the offset that confirms them all."""
+    updates: list[Update] = []
+    unreadable: list[int] = []
+    ids: list[int] = []
+    for item in raw if isinstance(raw, list) else []:
+        update_id = item.get("update_id") if isinstance(item, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            log.warning("skipped an update without an update_id")
+            continue
+        ids.append(update_id)
+        try:
+            updates.append(Update.de_json(item, bot))
+        except Exception as exc:  # a field python-telegram-bot does not know, or lacks
+            kinds = [k for k in item if k != "update_id"]
+            log.warning(
+                "update %d (%s) could not be read (%s): skipped",
+                update_id,
+                ", ".join(map(str, kinds[:3])) or "empty",
+                type(exc).__name__,
+            )
+            unreadable.append(update_id)
+    return updates, unreadable, (max(ids) + 1 if ids else None)
+
+
+def _state_of(exc: TelegramError) -> str:
+    return "conflict" if isinstance(exc, Conflict) else "unreachable"
 
 
 def _seconds(value: object) -> float:

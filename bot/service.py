@@ -11,6 +11,8 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from prometheus_client import Histogram
+
 from index.builder import BuildReport, build_index
 from index.errors import KhabarError
 from index.retriever import Answer, IndexInfo, Retriever
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 
 
 MAX_BATCH = 32
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 @dataclass
@@ -57,6 +60,12 @@ class AnswerService:
         self.answered = 0
         self.declined = 0
         self._times: deque[float] = deque(maxlen=1000)
+        self.latency = Histogram(  # read by /metrics (health.py); registered there, not globally
+            "khabar_answer_seconds",
+            "From a question reaching the bot to its answer being ready",
+            buckets=LATENCY_BUCKETS,
+            registry=None,
+        )
         self._waiting: list[_Request] = []
         self._draining = False
         self._drainer: asyncio.Task[None] | None = None
@@ -77,6 +86,7 @@ class AnswerService:
         self.answered += 1
         self.declined += 0 if answer.found else 1
         self._times.append(elapsed)
+        self.latency.observe(elapsed / 1000)
         return Timed(answer, elapsed)
 
     async def _drain(self) -> None:

@@ -8,6 +8,7 @@ Telegram delivers twice is handled once. Calls without the secret token are refu
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -40,6 +41,8 @@ class WebhookServer:
         self.secret = secret
         self.listen, self.port = listen, port
         self.refused = 0  # calls without the right secret token
+        self.failures = 0  # setWebhook calls that failed (retried)
+        self.webhook_set = False  # Telegram has been told where to send updates
         self.unreadable = 0  # updates that could not be read (logged, acknowledged, skipped)
         self._runner: web.AppRunner | None = None
 
@@ -50,6 +53,11 @@ class WebhookServer:
         await self._runner.setup()
         await web.TCPSite(self._runner, self.listen, self.port).start()
         log.info("webhook listening on %s:%d%s", self.listen, self.port, self.path)
+
+    @property
+    def healthy(self) -> bool:
+        """Listening, and the webhook is set at Telegram."""
+        return self._runner is not None and self.webhook_set
 
     async def stop(self) -> None:
         """Stop taking updates (Telegram keeps them until a replica acknowledges them)."""
@@ -72,7 +80,14 @@ class WebhookServer:
             update = Update.de_json(data, self.bot)
         except Exception as exc:  # a field python-telegram-bot does not know: skip this one
             self.unreadable += 1
-            log.warning("update %s could not be read (%s): skipped", data["update_id"], exc)
+            kinds = ", ".join(str(k) for k in list(data)[:3] if k != "update_id") or "empty"
+            log.warning(
+                "update %d (%s) could not be read (%s): skipped",
+                data["update_id"],
+                kinds,
+                type(exc).__name__,
+            )
+            await asyncio.to_thread(self.dispatcher.journal.skip, [data["update_id"]])
             return web.Response()
         await self.dispatcher.receive([update])  # journaled: now Telegram may forget it
         return web.Response()

@@ -10,6 +10,7 @@ from typing import Any
 
 from .backends import backend_for
 from .decision import Answer
+from .errors import IndexCorrupt, IndexMismatch
 from .pipeline import BuildReport
 from .retriever import Hit
 from .settings import Settings
@@ -55,12 +56,18 @@ def where_index(settings: Settings) -> str:
 def index_status(settings: Settings) -> dict[str, Any]:
     """What the published index holds; a damaged one raises (`IndexCorrupt`), as answering
     would."""
-    opened = backend_for(settings).open(search=False)
+    backend = backend_for(settings)
+    try:
+        opened = backend.open(search=False)
+    except (IndexCorrupt, IndexMismatch) as exc:  # said as a state: status is where one looks
+        state = "damaged" if isinstance(exc, IndexCorrupt) else "outdated"
+        return {"index_dir": backend.where(), "state": state, "problem": str(exc)}
     try:
         articles, passages = opened.text.counts()
         m = opened.manifest
         return {
             "index_dir": opened.where,
+            "state": "ok",
             "articles": articles,
             "passages": passages,
             "model": m.model,
@@ -75,10 +82,13 @@ def index_status(settings: Settings) -> dict[str, Any]:
 
 
 def format_status(status: dict[str, Any]) -> str:
+    if status["state"] != "ok":
+        return f"index:    {status['index_dir']}\nstate:    {status['state']}: {status['problem']}"
     size = status["size_bytes"] / 1_000_000
     return "\n".join(
         [
             f"index:    {status['index_dir']}",
+            f"state:    {status['state']}",
             f"articles: {status['articles']}",
             f"passages: {status['passages']}",
             f"model:    {status['model']} ({status['dimension']}-d, {status['store']})",

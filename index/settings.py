@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2_000_000, ge=1)
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
+    # /healthz and /metrics (bot/health.py) on this port; None: not served.
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: SecretStr | None = None
     reload_check_seconds: float = Field(default=2.0, gt=0)

@@ -18,6 +18,9 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     bot.add_argument("--webhook-url", help="public URL for webhook mode (KHABAR_WEBHOOK_URL)")
     bot.add_argument("--listen", help="address to listen on in webhook mode")
     bot.add_argument("--port", type=int, help="port: webhook mode, or the local test server")
+    bot.add_argument(
+        "--health-port", type=int, help="serve /healthz and /metrics here (KHABAR_HEALTH_PORT)"
+    )
     bot.set_defaults(func=cmd_bot)
 
     run = sub.add_parser(
@@ -40,7 +43,9 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 
 
 def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
-    settings = settings.with_overrides(webhook_url=args.webhook_url, webhook_listen=args.listen)
+    settings = settings.with_overrides(
+        webhook_url=args.webhook_url, webhook_listen=args.listen, health_port=args.health_port
+    )
     if settings.telegram_bot_token is None:
         asyncio.run(_local(settings, args.port or LOCAL_PORT, with_chat=False))
         return 0

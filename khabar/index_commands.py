@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from index.settings import Settings
 
+from .hints import given_flags, repeat_flags
 from .lifetime import retain_until_exit
 
 
@@ -33,6 +34,13 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     status = index.add_parser("status", parents=[common], help="what the index holds")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=_cmd_status)
+
+    prepare = sub.add_parser(
+        "prepare",
+        parents=[common],
+        help="make the models ready to run offline (rebuilt and exported once; for images)",
+    )
+    prepare.set_defaults(func=_cmd_prepare)
 
     ask = sub.add_parser("ask", parents=[common], help="answer a question (no question: a prompt)")
     ask.add_argument("question", nargs="?", help="the question; omit it to type questions")
@@ -125,6 +133,20 @@ def _cmd_pg(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
+    from index.embedder import Embedder
+    from index.reader.stage import ReaderStage
+
+    embedder = Embedder.from_settings(settings)
+    embedder.encode_with_prompt(["ready?"], embedder.query_prompt)  # converts and exports
+    if settings.reader == "on":
+        stage = ReaderStage.from_settings(settings)  # exports the reader's ONNX graph
+        stage.warm_up()
+    retain_until_exit(embedder)
+    print(f"the models are ready in {settings.model_cache}")
+    return 0
+
+
 def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from index.migrate import migrate
 
@@ -141,8 +163,10 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from index import report
 
     status = report.index_status(settings)
+    if "problem" in status:
+        status["problem"] = repeat_flags(status["problem"], given_flags(args))
     print(json.dumps(status, indent=2) if args.json else report.format_status(status))
-    return 0
+    return 0 if status["state"] == "ok" else 1
 
 
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

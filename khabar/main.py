@@ -21,6 +21,7 @@ from index.redact import redact_secrets, scrub
 from index.settings import Settings
 
 from . import bot_commands, index_commands
+from .hints import given_flags, repeat_flags
 from .lifetime import mark_exiting_fast
 
 EXIT_ERROR = 2
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"khabar: {settings_problem(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KhabarError as exc:
-        print(f"khabar: {scrub(str(exc))}", file=sys.stderr)
+        print(f"khabar: {scrub(repeat_flags(str(exc), given_flags(args)))}", file=sys.stderr)
         return EXIT_ERROR
     except SettingsError as exc:
         print(f"khabar: {exc} (see .env.example)", file=sys.stderr)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import socket
 
 import httpx
@@ -155,3 +157,58 @@ async def test_drops_slow_calls_and_a_server_restart_lose_and_repeat_nothing(
             assert [m["from_bot"] for m in history] == [False, True], history
         assert tg.app.bot_data["poller"].skipped == 0
         assert tg.server.world.faults == []  # every injected fault did happen
+
+
+async def test_telegram_unreachable_at_start_is_waited_for(
+    seed_index: Settings, embedder, tmp_path, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    """A server booting before its network, or a Telegram outage: the bot waits with backoff,
+    says so once, and answers once Telegram is there; its health says when it is not."""
+    port = free_port()
+    settings = seed_index.with_overrides(
+        telegram_api_url=f"http://127.0.0.1:{port}", data_dir=tmp_path, health_port=free_port()
+    )
+    service = AnswerService(settings, Retriever(settings, embedder))
+    app = build_application(settings, LOCAL_TOKEN, service)
+    server = TestServer(port=port)
+    health_url = f"http://127.0.0.1:{settings.health_port}/healthz"
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        starting = asyncio.create_task(_serve(app))
+        await until(lambda: "Telegram unreachable" in caplog.text, what="the first failure")
+        await asyncio.sleep(0)
+        assert not starting.done()  # waiting, not failed
+        await server.start()
+        client = ControlClient(server.url)
+        try:
+            await until(lambda: "poller" in app.bot_data, what="polling to start")
+            sent = await client.say(CHAT, ANN, QUESTION)
+            [reply], _ = await client.replies(CHAT.id, sent["seq"], wait=30)
+            assert "Founded in 2009" in reply["text"]
+            async with httpx.AsyncClient() as http:
+                assert (await http.get(health_url)).status_code == 200
+                metrics = (await http.get(health_url.replace("healthz", "metrics"))).text
+            assert "khabar_questions_total 1.0" in metrics
+            assert 'khabar_answer_seconds_bucket{le="+Inf"} 1.0' in metrics
+            assert "khabar_index_age_seconds" in metrics and "khabar_index_info{" in metrics
+            await server.stop()  # Telegram goes away: unhealthy once polling fails for a while
+            poller = app.bot_data["poller"]
+            await until(lambda: poller.state == "unreachable", what="polls failing")
+            poller.last_fetch -= poller.timeout + 60  # as if it had been failing for a minute
+            async with httpx.AsyncClient() as http:
+                response = await http.get(health_url)
+            assert response.status_code == 503 and "not being received" in response.text
+        finally:
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+            await client.close()
+            await server.stop()
+            service.close()
+    assert caplog.text.count("Telegram unreachable") == 2  # at start, and when it went away
+    assert "Telegram reachable: starting" in caplog.text
+
+
+async def _serve(app) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import health, polling
+
+    async with polling(app) as poller, health(app, poller):
+        await poller.wait()

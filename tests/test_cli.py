@@ -120,6 +120,10 @@ def test_corrupt_index_is_a_clear_error(built, damage) -> None:  # type: ignore[
         Retriever(built)
     code, _, err = run_cli(built, "ask", QUESTION)
     assert code == 2 and "Traceback" not in err and "khabar index build --full" in err
+    assert f"--index-dir {built.index_dir}" in err  # the hint repeats the user's folders
+    code, out, _ = run_cli(built, "index", "status")
+    assert code == 1 and "state:    damaged" in out, out
+    assert f'"khabar index build --full --corpus {built.corpus_dir}' in out
     # And a build repairs it: the damaged index is not reused.
     code, _, err = run_cli(built, "index", "build", "-q")
     assert code == 0, err
@@ -211,3 +215,16 @@ def test_eval_reports_every_metric(tmp_path, capsys, monkeypatch) -> None:  # ty
     # The second run reuses the cached index: nothing is embedded again.
     cache = list((tmp_path / "data" / "eval-cache").iterdir())
     assert main(args) == 0 and list((tmp_path / "data" / "eval-cache").iterdir()) == cache
+
+
+def test_hints_repeat_the_folders_the_user_gave() -> None:
+    import argparse
+
+    from khabar.hints import given_flags, repeat_flags
+
+    args = argparse.Namespace(corpus=None, index_dir="/srv/my news", model=None)
+    message = 'no index in /srv/my news — run "khabar index build" first'
+    assert repeat_flags(message, given_flags(args)) == (
+        "no index in /srv/my news — run \"khabar index build --index-dir '/srv/my news'\" first"
+    )
+    assert repeat_flags(message, given_flags(argparse.Namespace())) == message

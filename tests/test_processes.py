@@ -113,12 +113,17 @@ def test_run_gives_a_terminal_chat(env: dict[str, str]) -> None:
     port = free_port()
     proc = khabar("run", "--port", str(port), env=env, stdin=subprocess.PIPE)
     try:
-        out, err = proc.communicate(f"{QUESTION}\n:press 2\n:quit\n", timeout=120)
+        script = f"{QUESTION}\n:press 2\n:group\nmorning all\n@khabar_test_bot {QUESTION}\n:quit\n"
+        out, err = proc.communicate(script, timeout=120)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
     assert "Founded in 2009" in out and "Trend" in out
     assert "[1] Next ▶" in out and "Whole passage" in out
+    # In the group, a message not for the bot is said to be ignored at once, not waited on...
+    assert "so this message gets no reply" in out
+    # ...and a mention is answered.
+    assert out.count("Founded in 2009") >= 2
 
 
 def _say(base: str, chat_id: int, text: str) -> int:

@@ -65,6 +65,11 @@ class ControlClient:
             body["reply_to_message_id"] = reply_to
         return await self._post("/_test/messages", body)
 
+    async def raw_update(self, payload: dict[str, Any]) -> int:
+        """Queue `payload` as an update, whatever it holds; returns its update_id."""
+        sent = await self._post("/_test/updates", {"update": payload})
+        return int(sent["update_id"])
+
     async def send_document(
         self, chat: ChatRef, user: User, file_name: str, data: bytes, caption: str | None = None
     ) -> dict[str, Any]:

@@ -45,6 +45,7 @@ def add_routes(app: web.Application, server: TestServer) -> None:
     r.add_get("/_test/calls", handlers.calls)
     r.add_get("/_test/commands", handlers.commands)
     r.add_get("/_test/updates", handlers.updates)
+    r.add_post("/_test/updates", handlers.raw_update)
     r.add_post("/_test/faults", handlers.add_fault)
     r.add_get("/_test/faults", handlers.list_faults)
     r.add_delete("/_test/faults", handlers.clear_faults)
@@ -118,6 +119,18 @@ class _Handlers:
                 content_type="application/json",
             )
         return user, chat
+
+    async def raw_update(self, request: web.Request) -> web.Response:
+        """Queue any JSON object as an update (the server gives it its update_id), to see how
+        the bot copes with what Telegram might one day send: unknown or missing fields."""
+        body = await _body(request)
+        payload = body.get("update")
+        if not isinstance(payload, dict):
+            return _error(400, '"update" must be a JSON object (its fields, without update_id)')
+        update = {"update_id": next(self.world.update_ids), **payload}
+        self.world.updates.append(update)
+        await self.world.notify()
+        return web.json_response({"ok": True, "update_id": update["update_id"]})
 
     async def message(self, request: web.Request) -> web.Response:
         body = await _body(request)

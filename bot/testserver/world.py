@@ -279,7 +279,7 @@ class World:
 
 
 def _kind(update: dict[str, Any]) -> str:
-    return next(k for k in update if k != "update_id")
+    return next((k for k in update if k != "update_id"), "")
 
 
 def normalize_user(spec: dict[str, Any]) -> dict[str, Any]:
