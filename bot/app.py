@@ -250,9 +250,10 @@ async def until_stopped(
 
     def stopping(sig: signal.Signals) -> None:
         if stop.is_set():  # a second Ctrl-C: at once (the journal keeps what was in hand)
-            print("khabar: stopped at once; unfinished questions are answered after a restart")
+            print("khabar: stopped at once (questions in hand: after a restart)", flush=True)
             os._exit(130)
-        print(f"khabar: {sig.name}: stopping (finishing the questions in hand)", flush=True)
+        after_prompt = "\n" if also else ""  # the terminal chat's prompt is on this line
+        print(f"{after_prompt}khabar: {sig.name}: stopping (finishing the questions in hand)")
         stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):

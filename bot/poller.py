@@ -83,7 +83,7 @@ class Poller:
     async def wait(self) -> None:
         """Until polling ends (stopped, or a fatal error such as a refused token)."""
         if self._task is not None:
-            await self._task
+            await asyncio.shield(self._task)  # a waiter that gives up does not stop polling
 
     async def idle(self) -> None:
         """Until no update is being handled (tests and benchmarks)."""
@@ -163,13 +163,16 @@ class Poller:
             )
         )
         stopping = asyncio.ensure_future(self._stop.wait())
-        done, _ = await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if fetch not in done:
-            fetch.cancel()
+        try:
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # stopped, or this task cancelled: the call in flight is ended and collected
+            stopping.cancel()
+            if not fetch.done():
+                fetch.cancel()
             with contextlib.suppress(asyncio.CancelledError, TelegramError):
                 await fetch
+        if fetch.cancelled():
             raise asyncio.CancelledError
-        stopping.cancel()
         return fetch.result()
 
     async def _pause(self, seconds: float) -> None:

@@ -218,3 +218,25 @@ def test_a_restarted_bot_answers_what_was_in_flight_once(
     assert "Founded in 2009" in ask_via_control(base, 99, QUESTION)
     for chat in chats + stopped:  # nothing was answered a second time
         assert len(_bot_messages(base, chat)) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "sig"),
+    [("bot", signal.SIGTERM), ("bot", signal.SIGINT), ("run", signal.SIGINT)],
+)
+def test_one_signal_stops_cleanly(env: dict[str, str], command: str, sig: signal.Signals) -> None:
+    """One Ctrl-C or SIGTERM: the questions in hand are finished, one line says so, exit 0,
+    no traceback (python-telegram-bot's cancelled calls used to print ~70 lines)."""
+    port = free_port()
+    proc = khabar(command, "--port", str(port), env=env, stdin=subprocess.PIPE)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/_test/health")
+        base = f"http://127.0.0.1:{port}"
+        assert "Founded in 2009" in ask_via_control(base, 73, QUESTION)  # polling, mid-call
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)  # within 30 s; stdin stays open (chat waits)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert out.count("stopping (finishing the questions in hand)") == 1, out
+    assert "Traceback" not in err and "Task exception" not in err and "Error" not in err, err
