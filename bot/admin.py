@@ -26,6 +26,19 @@ async def admin_message(khabar: Khabar, update: Update) -> tuple[Message, str] |
     return message, lang
 
 
+async def on_whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The user's and the chat's ids, for whoever sets KHABAR_ADMIN_IDS and
+    KHABAR_ALLOWED_CHATS; answered in any chat (it tells people only their own ids)."""
+    khabar: Khabar = context.bot_data["khabar"]
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None:
+        return
+    lang = lang_of(update)
+    yes_no = ("да", "нет") if lang == "ru" else ("yes", "no")
+    admin = yes_no[0] if khabar.is_admin(update) else yes_no[1]
+    await message.reply_text(t(lang, "whoami", user_id=user.id, chat_id=chat.id, admin=admin))
+
+
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     khabar: Khabar = context.bot_data["khabar"]
     admin = await admin_message(khabar, update)

@@ -96,6 +96,7 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
     app.add_handler(CommandHandler("ask", khabar.on_ask))
     app.add_handler(CommandHandler("sources", khabar.on_sources))
     app.add_handler(CommandHandler("stats", admin.on_stats))
+    app.add_handler(CommandHandler("whoami", admin.on_whoami))
     app.add_handler(CommandHandler("reindex", admin.on_reindex))
     app.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, khabar.on_text)

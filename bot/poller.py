@@ -17,6 +17,7 @@ import logging
 import time
 import warnings
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
@@ -104,7 +105,7 @@ class Poller:
             await self.dispatcher.wait_for_room(self._stop)
             try:
                 if not webhook_cleared:  # getUpdates is refused while a webhook is set
-                    await self.app.bot.delete_webhook(drop_pending_updates=False)
+                    await self._clear_webhook()
                     webhook_cleared = True
                 raw = await self._fetch()
             except asyncio.CancelledError:
@@ -118,6 +119,7 @@ class Poller:
             except (Conflict, TelegramError) as exc:  # another poller, network, 5xx, timeouts
                 self.failures += 1
                 self._went(_state_of(exc), exc)
+                webhook_cleared = webhook_cleared and self.state != "webhook elsewhere"
                 await self._pause(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
@@ -146,8 +148,25 @@ class Poller:
                 "another process is fetching this bot's updates (getUpdates conflict): stop "
                 "it, or give each bot its own token; retrying until it stops"
             )
+        elif state == "webhook elsewhere":
+            log.warning(
+                "a webhook has been set for this bot while it polls (another deployment in "
+                "webhook mode?): run only one of them; this one removes the webhook and goes on"
+            )
         else:
             log.warning("Telegram unreachable (%s); retrying with backoff", exc)
+
+    async def _clear_webhook(self) -> None:
+        """getUpdates is refused while a webhook is set: say whose webhook is removed."""
+        info = await self.app.bot.get_webhook_info()
+        if info.url:
+            host = urlsplit(info.url).hostname or "?"
+            log.warning(
+                "this bot had a webhook (%s), so another deployment may be receiving its "
+                "updates; polling removes it: run only one deployment per bot token",
+                host,
+            )
+        await self.app.bot.delete_webhook(drop_pending_updates=False)
 
     async def _fetch(self) -> Any:
         fetch = asyncio.ensure_future(
@@ -208,7 +227,9 @@ def read_updates(raw: Any, bot: Bot) -> tuple[list[Update], list[int], int | Non
 
 
 def _state_of(exc: TelegramError) -> str:
-    return "conflict" if isinstance(exc, Conflict) else "unreachable"
+    if isinstance(exc, Conflict):
+        return "webhook elsewhere" if "webhook" in exc.message.lower() else "conflict"
+    return "unreachable"
 
 
 def _seconds(value: object) -> float:

@@ -259,6 +259,11 @@ async def test_admin_commands_are_enforced(tg: Harness) -> None:
     await tg.ask(ChatRef(ADMIN.id), ADMIN, SEED_Q)
     [stats] = await tg.ask(ChatRef(ADMIN.id), ADMIN, "/stats")
     assert "Articles: 3" in stats["text"] and "Questions answered: 1" in stats["text"]
+    # How an operator learns the ids to put in KHABAR_ADMIN_IDS / KHABAR_ALLOWED_CHATS.
+    [me] = await tg.ask(PRIVATE, ANN, "/whoami")
+    assert f"user id: {ANN.id}" in me["text"] and "Editor (KHABAR_ADMIN_IDS): no" in me["text"]
+    [me] = await tg.ask(GROUP, ADMIN, "/whoami")
+    assert f"chat's id: {GROUP.id}" in me["text"] and "KHABAR_ADMIN_IDS): yes" in me["text"]
 
 
 async def test_rate_limit_notifies_once(make_bot: BotFactory) -> None:

@@ -212,3 +212,21 @@ async def _serve(app) -> None:  # type: ignore[no-untyped-def]
 
     async with polling(app) as poller, health(app, poller):
         await poller.wait()
+
+
+async def test_a_webhook_set_elsewhere_is_named_and_polling_goes_on(
+    seed_index: Settings, embedder, tmp_path, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    settings = seed_index.with_overrides(data_dir=tmp_path)
+    async with running_bot(settings, Retriever(settings, embedder)) as tg:
+        assert len(await _ask_once(tg, CHAT, ANN)) == 1  # polling is under way
+        with caplog.at_level(logging.WARNING, logger="bot"):
+            # Another deployment of the same bot, in webhook mode, sets its webhook.
+            await tg.app.bot.set_webhook("https://elsewhere.example/telegram")
+            poller = tg.app.bot_data["poller"]
+            await until(lambda: poller.state == "webhook elsewhere", what="the conflict")
+            replies = await _ask_once(tg, CHAT, ANN)
+        assert len(replies) == 1 and "Founded in 2009" in replies[0]["text"]
+    assert "a webhook has been set for this bot while it polls" in caplog.text
+    assert "this bot had a webhook (elsewhere.example)" in caplog.text
+    assert "please report" not in caplog.text
