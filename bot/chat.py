@@ -193,8 +193,13 @@ class TerminalChat:
         )
         await self._show(sent["seq"])
 
-    async def _show(self, since: int, wait: float = 30) -> None:
-        messages, since = await self.client.replies(self.chat.id, since, wait=wait)
+    async def _show(self, since: int, wait: float = 120) -> None:
+        """Print the bot's replies after event `since`. The first question of a new install
+        may wait for the models to be prepared (under a minute): say so, and keep waiting."""
+        messages, since = await self.client.replies(self.chat.id, since, wait=min(wait, 5))
+        if not messages and wait > 5:
+            print(f"{DIM if self.color else ''}(the bot is thinking…){RESET if self.color else ''}")
+            messages, since = await self.client.replies(self.chat.id, since, wait=wait - 5)
         while messages:
             for message in messages:
                 print(f"{self.bot}>\n{render(message, self.color)}")

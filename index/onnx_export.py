@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from . import tokens
 from .errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def _fingerprint(resolved: str) -> str:
     digest = hashlib.sha256(f"{EXPORT_VERSION}\0{resolved}".encode())
     if path.is_dir():
         for item in sorted(path.rglob("*")):
+            if item.name.startswith(tokens.MODEL_FILE):
+                continue  # Khabar's own tokenizer copy, made later: not part of the model
             if item.is_file() and item.suffix in {".json", ".safetensors", ".bin", ".txt"}:
                 stat = item.stat()
                 digest.update(f"\0{item.relative_to(path)}\0{stat.st_size}".encode())

@@ -148,3 +148,22 @@ def test_bf16_bulk_encoding_gives_the_float32_vectors(embedder: Embedder, models
     ]
     assert min(cosines) > 0.999
     assert not np.array_equal(fast_vectors, plain_vectors)  # it did run in bfloat16
+
+
+def test_the_tokenizer_copy_does_not_make_a_new_export(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Khabar's sentencepiece copy of the tokenizer appears in the model folder after the
+    first export; it must not change the export's folder (a second 500 MB export, and a first
+    question waiting for it, as a fresh install showed)."""
+    from index import tokens
+    from index.onnx_export import onnx_folder
+
+    model = tmp_path / "e5"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"x" * 10)
+    before = onnx_folder(tmp_path, "e5", str(model))
+    (model / tokens.MODEL_FILE).write_bytes(b"spm")
+    (model / (tokens.MODEL_FILE + ".json")).write_text('{"made": true}')
+    assert onnx_folder(tmp_path, "e5", str(model)) == before
+    (model / "config.json").write_text('{"changed": 1}')
+    assert onnx_folder(tmp_path, "e5", str(model)) != before
