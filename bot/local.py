@@ -7,8 +7,9 @@ import logging
 
 from index.settings import Settings
 
-from .app import LOCAL_TOKEN, build_application, health, polling, until_stopped
+from .app import LOCAL_TOKEN, build_application
 from .chat import TerminalChat
+from .serve import health, polling, until_stopped
 from .service import AnswerService
 from .testserver.server import TestServer
 

@@ -73,13 +73,16 @@ class Poller:
         Updates still unfinished after the grace period are handled after the restart."""
         self._stop.set()
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError, TelegramError):
+            # A task that failed has said why through `wait()`; stopping does not repeat it.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await self._task
             self._task = None
         await self.dispatcher.drain()
         if self.offset is not None:
             with contextlib.suppress(TelegramError):  # the journal covers a failure here
-                await self.app.bot.get_updates(offset=self.offset, timeout=0, limit=1)
+                await self.app.bot.do_api_request(
+                    "getUpdates", api_kwargs={"offset": self.offset, "timeout": 0, "limit": 1}
+                )
 
     async def wait(self) -> None:
         """Until polling ends (stopped, or a fatal error such as a refused token)."""

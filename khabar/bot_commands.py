@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _telegram(settings: Settings) -> int:
-    from bot.app import run_telegram
+    from bot.serve import run_telegram
     from bot.service import AnswerService
 
     if settings.webhook_url and settings.webhook_secret is None:

@@ -9,8 +9,9 @@ import socket
 
 import httpx
 
-from bot.app import LOCAL_TOKEN, build_application, webhook
+from bot.app import LOCAL_TOKEN, build_application
 from bot.journal import UpdateJournal
+from bot.serve import webhook
 from bot.service import AnswerService
 from bot.testserver.client import ChatRef, ControlClient, User
 from bot.testserver.server import TestServer
@@ -208,7 +209,7 @@ async def test_telegram_unreachable_at_start_is_waited_for(
 
 
 async def _serve(app) -> None:  # type: ignore[no-untyped-def]
-    from bot.app import health, polling
+    from bot.serve import health, polling
 
     async with polling(app) as poller, health(app, poller):
         await poller.wait()

@@ -74,9 +74,11 @@ async def test_a_flood_from_one_user_leaves_the_others_unaffected(
     settings = seed_index.with_overrides(data_dir=tmp_path, answers_per_minute=20)
     flooder, victim = User(30_001, "Flood", "en"), User(30_002, "Calm", "en")
     async with running_bot(settings, Retriever(settings, embedder)) as tg:
-        # Warm up, so that the figures below are about the flood, not the first question.
+        # Warm up, then the victim's latency without a flood: the yardstick for the same
+        # questions during it (a ratio on this machine, not seconds fixed for every machine).
         sent = await tg.client.say(ChatRef(victim.id), victim, QUESTIONS[0])
         await tg.client.replies(victim.id, sent["seq"], wait=30)
+        calm = [await _latency(tg, victim, question) for question in QUESTIONS[:4]]
 
         flooded: list[int] = []
 
@@ -87,13 +89,7 @@ async def test_a_flood_from_one_user_leaves_the_others_unaffected(
 
         flooding = asyncio.create_task(flood())
         await until(lambda: flooded, what="the flood to begin")
-        latencies = []
-        for question in QUESTIONS[:4]:
-            began = time.perf_counter()
-            sent = await tg.client.say(ChatRef(victim.id), victim, question)
-            replies, _ = await tg.client.replies(victim.id, sent["seq"], wait=30)
-            assert len(replies) == 1
-            latencies.append(time.perf_counter() - began)
+        latencies = [await _latency(tg, victim, question) for question in QUESTIONS[:4]]
         await flooding
         await tg.app.bot_data["poller"].idle()
         history = (await tg.client.history(flooder.id))["messages"]
@@ -101,4 +97,13 @@ async def test_a_flood_from_one_user_leaves_the_others_unaffected(
         notices = [t for t in texts if "wait a minute" in t]
         assert len(notices) == 1  # one friendly notice, then silence
         assert len(texts) == 20 + 1  # the allowance, answered, and the notice
-        assert max(latencies) < 5.0, latencies
+        assert max(latencies) <= 10 * max(calm) + 1.0, (latencies, calm)
+
+
+async def _latency(tg, user: User, question: str) -> float:  # type: ignore[no-untyped-def]
+    """Seconds from the user's question to the bot's one reply."""
+    began = time.perf_counter()
+    sent = await tg.client.say(ChatRef(user.id), user, question)
+    replies, _ = await tg.client.replies(user.id, sent["seq"], wait=30)
+    assert len(replies) == 1
+    return time.perf_counter() - began

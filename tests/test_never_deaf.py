@@ -7,6 +7,7 @@ typed fields, huge values), and after each batch a normal question must get its 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -129,3 +130,20 @@ async def test_an_unreadable_update_is_logged_skipped_and_marked_done(
         assert journal.record([]) == []
     finally:
         journal.close()
+
+
+async def test_polling_that_fails_ends_the_wait_so_the_process_exits(bot: Harness) -> None:
+    """Anything that stops polling (here the journal's disk failing) must not leave the bot
+    up but deaf: the poller ends with the error, and `until_stopped` (what `khabar bot` waits
+    in) raises it, so the process exits non-zero and its supervisor restarts it."""
+    from bot.serve import until_stopped
+
+    poller = bot.app.bot_data["poller"]
+
+    def broken(updates: object) -> list[object]:
+        raise OSError(28, "No space left on device")
+
+    poller.dispatcher.journal.record = broken  # type: ignore[method-assign]
+    await bot.client.say(ChatRef(4300, "private"), User(4300, "D", "en"), QUESTION)
+    with pytest.raises(OSError, match="No space left"):
+        await asyncio.wait_for(until_stopped(poller), timeout=30)
