@@ -8,6 +8,7 @@ import logging
 import socket
 
 import httpx
+from telegram import Bot
 
 from bot.app import LOCAL_TOKEN, build_application
 from bot.journal import UpdateJournal
@@ -231,3 +232,21 @@ async def test_a_webhook_set_elsewhere_is_named_and_polling_goes_on(
     assert "a webhook has been set for this bot while it polls" in caplog.text
     assert "this bot had a webhook (elsewhere.example)" in caplog.text
     assert "please report" not in caplog.text
+
+
+async def test_another_poller_with_the_same_token_gets_a_sentence(
+    seed_index: Settings, embedder, tmp_path, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    settings = seed_index.with_overrides(data_dir=tmp_path)
+    async with running_bot(settings, Retriever(settings, embedder)) as tg:
+        assert len(await _ask_once(tg, CHAT, ANN)) == 1  # polling is under way
+        poller = tg.app.bot_data["poller"]
+        with caplog.at_level(logging.WARNING, logger="bot"):
+            # A second copy of the bot polls with the same token (Telegram: 409 Conflict).
+            async with Bot(tg.app.bot.token, base_url=f"{tg.server.url}/bot") as other:
+                await other.get_updates(timeout=0)
+            await until(lambda: poller.state == "conflict", what="the conflict")
+            replies = await _ask_once(tg, CHAT, ANN)  # the other one stopped: on it goes
+        assert len(replies) == 1 and "Founded in 2009" in replies[0]["text"]
+    assert "another process is fetching this bot's updates" in caplog.text
+    assert caplog.text.count("getUpdates conflict") == 1
