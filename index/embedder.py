@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from .calibration import calibrated
 from .encoders import MAX_BATCH, Encoder, OnnxEncoder, TorchEncoder
 from .errors import ModelUnavailable
 
@@ -46,6 +47,7 @@ def resolve_model(name: str, models_dir: Path | None = None) -> str:
 
 
 Runtime = Literal["onnx-int8", "onnx", "torch"]
+BulkChoice = Literal["auto", "onnx", "torch", "torch-bf16"]
 BULK_PASSAGES = 256  # from this many passages at once, float32 encoding runs on torch
 
 
@@ -64,12 +66,12 @@ class Embedder:
         passage_prompt: str | None = None,
         models_dir: Path | None = None,
         runtime: Runtime = "torch",
-        bulk_bf16: bool = False,
+        bulk: BulkChoice = "auto",
     ) -> None:
         self.name = name
         self.models_dir = models_dir
         self.runtime = runtime
-        self.bulk_bf16 = bulk_bf16
+        self.bulk = bulk
         self._query_prompt = query_prompt
         self._passage_prompt = passage_prompt
         self._encoder: Encoder | None = None
@@ -85,7 +87,7 @@ class Embedder:
             settings.passage_prompt,
             settings.model_cache,
             settings.runtime,
-            settings.use_bulk_bf16,
+            settings.bulk_encoder,
         )
 
     @property
@@ -150,19 +152,40 @@ class Embedder:
         return self._bulk, MAX_BATCH if isinstance(self._bulk, OnnxEncoder) else 1 << 16
 
     def _load_bulk(self) -> Encoder:
-        """Torch (in bfloat16 where that pays), else the main encoder. Called with the lock held."""
-        encoder: Encoder
-        if self.runtime == "torch":
-            encoder = self._main_encoder()
-        else:
-            try:
-                encoder = TorchEncoder(resolve_model(self.name, self.models_dir), self.name)
-            except (ImportError, ModelUnavailable) as exc:
-                log.info("encoding passages on ONNX Runtime (%s)", exc)
+        """The encoder `bulk` names, or with "auto" the fastest measured on this machine
+        (`calibration.py`). Called with the lock held."""
+        torch: list[TorchEncoder] = []
+
+        def on_torch() -> TorchEncoder:  # loaded once, shared by float32 and bfloat16
+            if not torch:
+                main = self._main_encoder()
+                if isinstance(main, TorchEncoder):
+                    torch.append(main)
+                else:
+                    torch.append(TorchEncoder(resolve_model(self.name, self.models_dir), self.name))
+            return torch[0]
+
+        choice: str = self.bulk
+        if choice == "auto":
+            if self.runtime == "torch":  # no ONNX export to compare with: torch float32
                 return self._main_encoder()
-        if self.bulk_bf16 and isinstance(encoder, TorchEncoder):
-            return encoder.with_bf16()
-        return encoder
+            choice = calibrated(
+                self.models_dir,
+                self.name,
+                {
+                    "onnx": self._main_encoder,
+                    "torch": on_torch,
+                    "torch-bf16": lambda: on_torch().with_bf16(),
+                },
+            )
+        if choice == "onnx":
+            return self._main_encoder()
+        try:
+            encoder = on_torch()
+        except (ImportError, ModelUnavailable) as exc:
+            log.info("encoding passages on ONNX Runtime (%s)", exc)
+            return self._main_encoder()
+        return encoder.with_bf16() if choice == "torch-bf16" else encoder
 
     @property
     def precision(self) -> str:

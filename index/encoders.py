@@ -173,21 +173,6 @@ class OnnxEncoder:
         return _normalise(summed)
 
 
-def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
-    """Whether the CPU multiplies bfloat16 natively (AMX or AVX-512 BF16: Sapphire Rapids,
-    Zen 4 and later), so torch's bfloat16 autocast is faster rather than emulated."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:  # not Linux: no way to tell, stay on float32
-            return False
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.partition(":")[2].split())
-            return bool(flags & {"amx_bf16", "avx512_bf16"})
-    return False
-
-
 class TorchEncoder:
     """Any sentence-transformers model, on torch.
 

@@ -82,8 +82,8 @@ def corpus_key(corpus: Path, settings: Settings) -> str:
     ]
     if settings.precision != "float32":
         recipe.append(settings.precision)
-    if settings.use_bulk_bf16 and settings.precision == "float32":
-        recipe.append("bulk-bf16")
+    if settings.bulk_encoder != "auto" and settings.precision == "float32":
+        recipe.append(f"bulk-{settings.bulk_encoder}")
     if settings.sentence_vectors != "pooled":
         recipe.append(f"sentences-{settings.sentence_vectors}")
     digest.update(json.dumps(recipe).encode())

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     # Index builds of many passages on torch in bfloat16 (autocast): "auto" when the CPU has
     # AMX or AVX-512 BF16, about 2.5x faster there, vectors at cosine 0.99999 to float32.
-    bulk_bf16: Literal["auto", "on", "off"] = "auto"
+    bulk_encoder: Literal["auto", "onnx", "torch", "torch-bf16"] = "auto"
     max_article_bytes: int = Field(default=5_000_000, ge=1)
     ann_min_vectors: int = Field(default=50_000, ge=1)
     ann_nprobe: int = Field(default=16, ge=1, le=65536)
@@ -117,12 +117,6 @@ class Settings(BaseSettings):
     def precision(self) -> str:
         """The precision of the vectors `runtime` makes (ONNX float32 equals torch's)."""
         return "int8" if self.runtime == "onnx-int8" else "float32"
-
-    @property
-    def use_bulk_bf16(self) -> bool:
-        from .encoders import cpu_has_bf16
-
-        return self.bulk_bf16 == "on" or (self.bulk_bf16 == "auto" and cpu_has_bf16())
 
     @property
     def model_cache(self) -> Path:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from index import onnx_export
 from index.embedder import Embedder
@@ -100,7 +101,7 @@ def test_large_float32_jobs_encode_on_torch_with_the_same_vectors(
     from index.embedder import BULK_PASSAGES
     from index.encoders import OnnxEncoder, TorchEncoder
 
-    model = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx")
+    model = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx", bulk="torch")
     assert isinstance(model.bulk_encoder(3)[0], OnnxEncoder)
     assert isinstance(model.bulk_encoder(BULK_PASSAGES)[0], TorchEncoder)
     texts = [
@@ -114,23 +115,14 @@ def test_large_float32_jobs_encode_on_torch_with_the_same_vectors(
     assert isinstance(int8.bulk_encoder(BULK_PASSAGES)[0], OnnxEncoder)  # int8 stays int8
 
 
-def test_cpu_bf16_detection_reads_the_cpu_flags() -> None:
-    from index.encoders import cpu_has_bf16
-
-    assert cpu_has_bf16("processor\t: 0\nflags\t\t: fpu sse2 avx2 amx_bf16 amx_tile\n")
-    assert cpu_has_bf16("flags\t: fpu avx512f avx512_bf16\n")
-    assert not cpu_has_bf16("flags\t: fpu sse2 avx2 avx512f avx512_vnni\n")
-    assert not cpu_has_bf16("")
-
-
 def test_bf16_bulk_encoding_gives_the_float32_vectors(embedder: Embedder, models_dir: Path) -> None:
     """bfloat16 autocast, forced on (emulated where the CPU lacks it): the passage vectors and
     the sentence vectors pooled from its token embeddings stay at cosine 0.9999 to float32."""
     from index.embedder import BULK_PASSAGES
     from index.encoders import TorchEncoder
 
-    fast = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx", bulk_bf16=True)
-    plain = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx", bulk_bf16=False)
+    fast = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx", bulk="torch-bf16")
+    plain = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx", bulk="torch")
     bulk = fast.bulk_encoder(BULK_PASSAGES)[0]
     assert isinstance(bulk, TorchEncoder) and bulk.bf16
     assert not plain.bulk_encoder(BULK_PASSAGES)[0].bf16  # type: ignore[attr-defined]
@@ -167,3 +159,77 @@ def test_the_tokenizer_copy_does_not_make_a_new_export(tmp_path) -> None:  # typ
     assert onnx_folder(tmp_path, "e5", str(model)) == before
     (model / "config.json").write_text('{"changed": 1}')
     assert onnx_folder(tmp_path, "e5", str(model)) != before
+
+
+def test_the_bulk_encoder_is_chosen_by_measuring() -> None:
+    """The fastest candidate whose vectors match the reference's wins; one that differs, or
+    cannot run, never does. Timed with a fake clock: the test does not depend on this CPU."""
+    from index.calibration import Trial, choose, measure
+
+    rng = np.random.default_rng(7)
+    reference = rng.normal(size=(6, 8)).astype(np.float32)
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+
+    class Fake:
+        def __init__(self, seconds: float, noise: float) -> None:
+            self.seconds, self.noise = seconds, noise
+
+        def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+            clock.now += self.seconds * len(texts) / 6  # "encoding" moves the fake clock
+            out = reference[: len(texts)] + self.noise * rng.normal(size=(len(texts), 8))
+            return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+
+    def broken() -> Fake:
+        raise ImportError("No module named 'torch'")
+
+    trials = measure(
+        {"onnx": lambda: Fake(3.0, 0.0), "torch": broken, "torch-bf16": lambda: Fake(1.0, 0.0)},
+        [f"p{i}" for i in range(6)],
+        clock=clock,
+    )
+    assert [(t.encoder, t.seconds) for t in trials] == [
+        ("onnx", 3.0),
+        ("torch", float("inf")),
+        ("torch-bf16", 1.0),
+    ]
+    assert "torch" in trials[1].error and choose(trials) == "torch-bf16"
+    assert choose([Trial("onnx", 3.0, 1.0), Trial("torch-bf16", 1.0, 0.99)]) == "onnx"
+    assert choose([Trial("onnx", 3.0, 1.0), Trial("torch", 2.0, 0.99995)]) == "torch"
+    assert choose([]) == "onnx"
+
+
+def test_a_calibration_is_made_once_per_machine_and_model(
+    models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real candidates on tiny batches: all three give the reference's vectors; the choice
+    is written down and used by the next build without measuring again."""
+    from index import calibration
+    from index.embedder import BULK_PASSAGES
+
+    own = models_dir
+    (own / calibration.FILE_NAME).unlink(missing_ok=True)
+    monkeypatch.setattr(calibration, "PASSAGES", 4)
+    model = Embedder(TEST_MODEL, models_dir=own, runtime="onnx")
+    encoder = model.bulk_encoder(BULK_PASSAGES)[0]
+    [entry] = json.loads((own / calibration.FILE_NAME).read_text()).values()
+    trials = {t["encoder"]: t for t in entry["trials"]}
+    assert set(trials) == {"onnx", "torch", "torch-bf16"}
+    assert all(t["cosine"] >= 0.999 and not t["error"] for t in trials.values())
+    expected = {"onnx": "OnnxEncoder", "torch": "TorchEncoder", "torch-bf16": "TorchEncoder"}
+    assert type(encoder).__name__ == expected[entry["choice"]]
+    assert getattr(encoder, "bf16", False) == (entry["choice"] == "torch-bf16")
+
+    def measured_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(calibration, "measure", measured_again)
+    again = Embedder(TEST_MODEL, models_dir=own, runtime="onnx").bulk_encoder(BULK_PASSAGES)[0]
+    assert type(again).__name__ == type(encoder).__name__
