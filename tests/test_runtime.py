@@ -174,10 +174,11 @@ def test_the_bulk_encoder_is_chosen_by_measuring() -> None:
         def __init__(self, seconds: float, noise: float) -> None:
             self.seconds, self.noise = seconds, noise
 
-        def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        def encode_tokens(self, texts: list[str], batch_size: int) -> list[tuple]:  # type: ignore[type-arg]
             clock.now += self.seconds * len(texts) / 6  # "encoding" moves the fake clock
             out = reference[: len(texts)] + self.noise * rng.normal(size=(len(texts), 8))
-            return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+            out = (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+            return [(vector, np.zeros((0, 8)), []) for vector in out]
 
     class Clock:
         now = 0.0
