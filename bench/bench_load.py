@@ -16,6 +16,13 @@ token, the real Application, long polling over HTTP), then measures:
   median of the last quarter of the run minus that of the first quarter.
 Telegram itself allows about 30 messages per second; the local server has no flood limit, so
 KHABAR_TELEGRAM_MAX_RATE is raised to --max-rate to measure Khabar's own capacity.
+
+With `--open-loop 10 20 30` it measures replies on time instead: questions arrive at a fixed
+offered rate (Poisson arrivals, each in a chat of its own turn, whatever the bot's pace) for
+`--seconds` each, with Telegram's own send limit on (`--max-rate 30` unless given); for each
+rate, p50/p99 from message to reply, and the highest rate held with p99 under one second.
+The closed-loop figures above measure the queue more than Khabar: a chat asks again only when
+answered, so the offered load follows the bot's speed.
 """
 
 from __future__ import annotations
@@ -82,6 +89,60 @@ async def chat_worker(
     return len(questions), replies_seen, wrong
 
 
+async def open_loop(
+    client: ControlClient,
+    rate: float,
+    seconds: float,
+    questions: list[str],
+    expected: dict[str, str],
+    seed: int = 20,
+) -> dict[str, object]:
+    """Questions offered at `rate` per second (Poisson arrivals) for `seconds`; each in the
+    next of many chats (one question per chat at a time, as Telegram's per-chat limit wants)."""
+    import random
+
+    rng = random.Random(seed + int(rate))
+    latencies: list[float] = []
+    missing = wrong = 0
+    chats = max(64, int(rate * 10))  # a chat is asked again only after ~10 s
+
+    async def ask(n: int, question: str, at: float) -> None:
+        nonlocal missing, wrong
+        chat = ChatRef(40_000 + n % chats)
+        sent = await client.say(chat, User(chat.id), question)
+        replies, _ = await client.replies(chat.id, sent["seq"], wait=60)
+        if not replies:
+            missing += 1
+            return
+        latencies.append((time.perf_counter() - at) * 1000)
+        if question in expected and replies[0]["text"].strip() != expected[question]:
+            wrong += 1
+
+    tasks = []
+    began = next_at = time.perf_counter()
+    n = 0
+    while next_at - began < seconds:
+        delay = next_at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(ask(n, questions[n % len(questions)], next_at)))
+        n += 1
+        next_at += rng.expovariate(rate)
+    await asyncio.gather(*tasks)
+    latencies.sort()
+    p99 = latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("inf")
+    return {
+        "offered_per_s": rate,
+        "asked": n,
+        "answered": len(latencies),
+        "missing": missing,
+        "wrong": wrong,
+        "reply_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "reply_p99_ms": round(p99, 1),
+        "held": missing == 0 and p99 < 1000,
+    }
+
+
 async def sample_rss(pid: int, samples: list[float], every: float = 0.5) -> None:
     while True:
         samples.append(rss_mib(pid))
@@ -132,6 +193,15 @@ async def measure(
         result["startup_to_first_answer_s"] = round(time.time() - launched, 2)
         result["rss_idle_mib"] = round(rss_mib(bot.pid))
         if args.total == 0:
+            return result
+        if args.open_loop:
+            rounds = [
+                await open_loop(client, rate, args.seconds, questions, expected)
+                for rate in args.open_loop
+            ]
+            held = [r["offered_per_s"] for r in rounds if r["held"]]
+            result.update({"open_loop": rounds, "held_per_s": max(held, default=0.0)})
+            result["rss_after_load_mib"] = round(rss_mib(bot.pid))
             return result
 
         per_chat = [[] for _ in range(args.chats)]
@@ -205,7 +275,17 @@ def main() -> None:
     parser.add_argument(
         "--no-check", action="store_true", help="skip comparing replies with in-process answers"
     )
+    parser.add_argument(
+        "--open-loop",
+        type=float,
+        nargs="+",
+        metavar="RATE",
+        help="offered questions per second, one round each (Telegram's send limit stays on)",
+    )
+    parser.add_argument("--seconds", type=float, default=60, help="length of each open-loop round")
     args = parser.parse_args()
+    if args.open_loop and "--max-rate" not in sys.argv:
+        args.max_rate = 30.0  # Telegram's own limit on messages a bot sends per second
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     env.update(
         {
