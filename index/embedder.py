@@ -19,6 +19,7 @@ import numpy as np
 from .calibration import calibrated
 from .encoders import MAX_BATCH, Encoder, OnnxEncoder, TorchEncoder
 from .errors import ModelUnavailable
+from .memory import release_freed_memory
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -246,7 +247,7 @@ class Embedder:
         prompt = self.passage_prompt
         encoder, cap = self.bulk_encoder(len(texts))
         batch_size = max(1, min(batch_size, cap))
-        step = batch_size * 4
+        step = batch_size  # one batch at a time: its token embeddings are freed before the next
         seen: dict[str, np.ndarray] = {}
         for begin in range(0, len(order), step):
             chunk = order[begin : begin + step]
@@ -269,6 +270,7 @@ class Embedder:
                         pooled[index] = np.stack([seen[t] for t in ts])
             if progress:
                 progress(len(chunk))
+            release_freed_memory()  # between batches: see memory.py
         return out, pooled
 
     def encode_with_prompt(self, texts: Sequence[str], prompt: str) -> np.ndarray:

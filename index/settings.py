@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     passage_prompt: str | None = None
     chunk_tokens: int = Field(default=320, ge=16, le=2048)
     chunk_overlap_tokens: int = Field(default=40, ge=0, le=512)
-    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    # 16: the fastest and leanest on 2 cores (400 bbc articles: 43 s and 1,391 MiB at most,
+    # against 47 s and 1,541 MiB with 32; docs/benchmarks.md).
+    embed_batch_size: int = Field(default=16, ge=1, le=1024)
     # Index builds of many passages on torch in bfloat16 (autocast): "auto" when the CPU has
     # AMX or AVX-512 BF16, about 2.5x faster there, vectors at cosine 0.99999 to float32.
     bulk_encoder: Literal["auto", "onnx", "torch", "torch-bf16"] = "auto"

@@ -234,3 +234,15 @@ def test_a_calibration_is_made_once_per_machine_and_model(
     monkeypatch.setattr(calibration, "measure", measured_again)
     again = Embedder(TEST_MODEL, models_dir=own, runtime="onnx").bulk_encoder(BULK_PASSAGES)[0]
     assert type(again).__name__ == type(encoder).__name__
+
+
+def test_freed_memory_goes_back_between_batches() -> None:
+    """On glibc, `malloc_trim` is found and called (the build's peak memory depends on it:
+    docs/benchmarks.md); elsewhere the call does nothing."""
+    import sys
+
+    from index import memory
+
+    if sys.platform.startswith("linux") and os.path.exists("/lib/x86_64-linux-gnu/libc.so.6"):
+        assert memory._libc() is not None
+    memory.release_freed_memory()  # must never raise
