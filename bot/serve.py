@@ -128,9 +128,7 @@ async def _set_webhook(
             delay = min(delay * 2, 30.0)
 
 
-async def until_stopped(
-    poller: Poller | None = None, *also: Coroutine[Any, Any, object]
-) -> None:
+async def until_stopped(poller: Poller | None = None, *also: Coroutine[Any, Any, object]) -> None:
     """Until SIGINT/SIGTERM (one Ctrl-C), or the poller ends (it raises why: a refused token,
     or anything that stopped polling, so that the process exits and its supervisor restarts
     it), or one of `also` returns (the terminal chat ended)."""
