@@ -8,8 +8,8 @@ import logging
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
-from .handlers import Khabar, lang_of
-from .texts import t
+from .handlers import Khabar
+from .i18n import t
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ async def admin_message(khabar: Khabar, update: Update) -> tuple[Message, str] |
     message = update.effective_message
     if message is None:
         return None
-    lang = lang_of(update)
+    lang = khabar.lang_of(update)
     if not khabar.is_admin(update):
         await message.reply_text(t(lang, "admins_only"))
         return None
@@ -33,9 +33,8 @@ async def on_whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     if message is None or user is None or chat is None:
         return
-    lang = lang_of(update)
-    yes_no = ("да", "нет") if lang == "ru" else ("yes", "no")
-    admin = yes_no[0] if khabar.is_admin(update) else yes_no[1]
+    lang = khabar.lang_of(update)
+    admin = t(lang, "yes" if khabar.is_admin(update) else "no")
     await message.reply_text(t(lang, "whoami", user_id=user.id, chat_id=chat.id, admin=admin))
 
 
@@ -90,6 +89,6 @@ async def _reindex(khabar: Khabar, message: Message, lang: str) -> None:
             removed=report.removed,
             articles=report.articles,
             passages=report.passages,
-            seconds=report.seconds,
+            seconds=f"{report.seconds:.1f}",
         )
     )

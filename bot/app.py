@@ -20,9 +20,11 @@ from telegram.ext import (
 from index.redact import redact_secrets
 from index.settings import Settings
 
-from . import admin, browse
+from . import admin, browse, language
 from .documents import on_document
 from .handlers import Khabar
+from .i18n import LANGUAGES, t
+from .prefs import LanguageStore
 from .questions import QuestionStore
 from .ratelimiter import RetryingRateLimiter
 from .service import AnswerService
@@ -30,20 +32,8 @@ from .service import AnswerService
 log = logging.getLogger(__name__)
 LOCAL_TOKEN = "1000000001:local-test-chats-not-a-secret"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
-COMMANDS = {
-    "en": [
-        ("start", "What I know and how to ask"),
-        ("ask", "Ask a question (in groups)"),
-        ("sources", "The articles I know"),
-        ("help", "How to use me"),
-    ],
-    "ru": [
-        ("start", "Что я знаю и как спрашивать"),
-        ("ask", "Задать вопрос (в группах)"),
-        ("sources", "Статьи, которые я знаю"),
-        ("help", "Как мной пользоваться"),
-    ],
-}
+# The command menu, each described in the reader's language (`texts.py`: cmd_*).
+COMMANDS = ("start", "ask", "sources", "follow", "following", "unfollow", "language", "help")
 
 
 SEND_TIMEOUT = 20.0  # seconds for each call to Telegram (getUpdates has its own)
@@ -54,7 +44,7 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
     redact_secrets([token, *settings.secrets()])
     api = settings.telegram_api_url.rstrip("/")
     questions = QuestionStore(settings.data_dir / "bot.sqlite")
-    khabar = Khabar(settings, service, questions)
+    khabar = Khabar(settings, service, questions, LanguageStore(settings.data_dir / "bot.sqlite"))
     app = (
         Application.builder()
         .token(token)
@@ -84,6 +74,7 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
     app.add_handler(CommandHandler("help", khabar.on_help))
     app.add_handler(CommandHandler("ask", khabar.on_ask))
     app.add_handler(CommandHandler("sources", khabar.on_sources))
+    app.add_handler(CommandHandler("language", language.on_language))
     app.add_handler(CommandHandler("stats", admin.on_stats))
     app.add_handler(CommandHandler("whoami", admin.on_whoami))
     app.add_handler(CommandHandler("reindex", admin.on_reindex))
@@ -109,9 +100,10 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
 
 async def _post_init(app: Application) -> None:
     khabar: Khabar = app.bot_data["khabar"]
-    for lang, commands in COMMANDS.items():
+    for lang in LANGUAGES:
         await app.bot.set_my_commands(
-            [BotCommand(c, d) for c, d in commands], language_code=None if lang == "en" else lang
+            [BotCommand(c, t(lang, f"cmd_{c}")) for c in COMMANDS],
+            language_code=None if lang == "en" else lang,
         )
     app.bot_data["watch"] = asyncio.create_task(
         khabar.service.watch(khabar.settings.reload_check_seconds)
@@ -129,3 +121,4 @@ async def _post_shutdown(app: Application) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     khabar.questions.close()
+    khabar.languages.close()

@@ -11,12 +11,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from . import buttons, render
-from .buttons import ShowHit, ShowSources
-from .handlers import MAX_QUESTION, Khabar, keyboard, lang_of
+from . import buttons, language, render
+from .buttons import SetLanguage, ShowHit, ShowSources
+from .handlers import MAX_QUESTION, Khabar, keyboard
+from .i18n import t
 from .ratelimit import Verdict
 from .render import Button, Reply
-from .texts import language, t
 
 log = logging.getLogger(__name__)
 INLINE_RESULTS = 5
@@ -27,12 +27,16 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
         return
-    lang = lang_of(update)
+    lang = khabar.lang_of(update)
     chat_id = query.message.chat.id if query.message else None
     if not khabar.chat_allowed(chat_id):
         await query.answer(t(lang, "not_allowed"), show_alert=True)
         return
-    reply = await _button_reply(khabar, buttons.parse(query.data), lang)
+    action = buttons.parse(query.data)
+    if isinstance(action, SetLanguage):
+        await language.choose(khabar, query, action.lang)
+        return
+    reply = await _button_reply(khabar, action, lang)
     if isinstance(reply, str):
         await query.answer(reply, show_alert=True)
         return
@@ -72,7 +76,7 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.inline_query
     if query is None:
         return
-    lang = language(query.from_user.language_code)
+    lang = khabar.lang_of(update)
     if not khabar.chat_allowed(query.from_user.id) or not query.query.strip():
         await query.answer([], cache_time=5, is_personal=True)
         return

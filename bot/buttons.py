@@ -31,9 +31,25 @@ class ShowSources:
         return f"s|{self.page}"
 
 
-def parse(data: str | None) -> ShowHit | ShowSources | None:
+@dataclass(frozen=True)
+class SetLanguage:
+    """Speak `lang` (a code of `i18n.LANGUAGES`) with whoever pressed it, from now on."""
+
+    lang: str
+
+    @property
+    def data(self) -> str:
+        return f"l|{self.lang}"
+
+
+Action = ShowHit | ShowSources | SetLanguage
+
+
+def parse(data: str | None) -> Action | None:
     """The button's action, or None for data this bot did not write (or an older format)."""
     parts = (data or "").split("|")
+    if len(parts) == 2 and parts[0] == "l" and parts[1].isalpha() and len(parts[1]) <= 8:
+        return SetLanguage(parts[1])
     if len(parts) == 2 and parts[0] == "s" and parts[1].isdigit():
         return ShowSources(int(parts[1]))
     # "e" (back to the excerpt) was written by earlier versions; it means what "n" means.

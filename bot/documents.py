@@ -10,8 +10,8 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from . import uploads
-from .handlers import Khabar, lang_of
-from .texts import t
+from .handlers import Khabar
+from .i18n import t
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     if message.chat.type != ChatType.PRIVATE:
         return  # documents in groups are the group's business, not articles for the bot
-    lang = lang_of(update)
+    lang = khabar.lang_of(update)
     document = message.document
     shown = uploads.printable(document.file_name or "file")[:100]  # plain text: no escaping
     if not khabar.is_admin(update):

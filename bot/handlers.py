@@ -21,11 +21,12 @@ from telegram.ext import ContextTypes
 from index.settings import Settings
 
 from . import render
+from .i18n import format_span, language, t, tn
+from .prefs import LanguageStore
 from .questions import QuestionStore
 from .ratelimit import RateLimiter, Verdict
 from .render import Button, Reply
 from .service import AnswerService
-from .texts import language, t
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 1000
@@ -53,21 +54,29 @@ async def send_reply(message: Message, reply: Reply, do_quote: bool = False) -> 
     )
 
 
-def lang_of(update: Update) -> str:
-    user = update.effective_user
-    return language(user.language_code if user else None)
-
-
 class Khabar:
     """The bot's behaviour; one instance per Application, in `bot_data["khabar"]`."""
 
     def __init__(
-        self, settings: Settings, service: AnswerService, questions: QuestionStore
+        self,
+        settings: Settings,
+        service: AnswerService,
+        questions: QuestionStore,
+        languages: LanguageStore,
     ) -> None:
         self.settings = settings
         self.service = service
         self.questions = questions
+        self.languages = languages
         self.limiter = RateLimiter(settings.answers_per_minute)
+
+    def lang_of(self, update: Update) -> str:
+        """The interface language for whoever sent the update: the one they chose with
+        /language, else their Telegram app's."""
+        user = update.effective_user
+        if user is None:
+            return "en"
+        return self.languages.get(user.id) or language(user.language_code)
 
     # --- access --------------------------------------------------------------------------------
     def chat_allowed(self, chat_id: int | None) -> bool:
@@ -84,7 +93,7 @@ class Khabar:
         if self.chat_allowed(chat.id if chat else None):
             return True
         if chat and chat.type == ChatType.PRIVATE and update.effective_message:
-            await update.effective_message.reply_text(t(lang_of(update), "not_allowed"))
+            await update.effective_message.reply_text(t(self.lang_of(update), "not_allowed"))
         return False
 
     # --- questions -----------------------------------------------------------------------------
@@ -94,7 +103,7 @@ class Khabar:
         user = update.effective_user
         if message is None or user is None:
             return
-        lang = lang_of(update)
+        lang = self.lang_of(update)
         question = question.strip()
         if not question:
             await message.reply_text(t(lang, "empty"))
@@ -164,7 +173,7 @@ class Khabar:
             return
         question = " ".join(context.args or [])
         if not question.strip():
-            await update.effective_message.reply_text(t(lang_of(update), "ask_usage"))
+            await update.effective_message.reply_text(t(self.lang_of(update), "ask_usage"))
             return
         await self.ask(update, context, question)
 
@@ -172,29 +181,25 @@ class Khabar:
         """Stickers, photos, voice…: a hint in private chats, silence in groups."""
         message = update.effective_message
         if message and message.chat.type == ChatType.PRIVATE and await self.guard(update):
-            await message.reply_text(t(lang_of(update), "empty"))
+            await message.reply_text(t(self.lang_of(update), "empty"))
 
     # --- commands ------------------------------------------------------------------------------
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         if message is None or not await self.guard(update):
             return
-        lang = lang_of(update)
+        lang = self.lang_of(update)
         articles = self.service.retriever.articles()
         sources = sorted({a.source for a in articles if a.source})
         dates = sorted(a.date for a in articles if a.date)
-        span = (
-            f", {render.format_date(dates[0], lang)} – {render.format_date(dates[-1], lang)}"
-            if dates
-            else ""
-        )
+        named = ", ".join(sources[:10]) + ("…" if len(sources) > 10 else "")
+        known = tn(lang, "start_known", len(articles), sources=html.escape(named or "—"))
+        span = format_span(dates[0], dates[-1], lang) if dates else ""
         text = t(
             lang,
             "start",
-            articles=len(articles),
-            sources=html.escape(", ".join(sources[:10]) or "—")
-            + ("…" if len(sources) > 10 else ""),
-            dates=html.escape(span),
+            known=known,
+            dates="\n" + html.escape(t(lang, "start_dates", span=span)) if span else "",
             group_hint=t(lang, "group_hint") if message.chat.type != ChatType.PRIVATE else "",
         )
         await message.reply_text(text, parse_mode=ParseMode.HTML)
@@ -202,13 +207,13 @@ class Khabar:
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message and await self.guard(update):
             await update.effective_message.reply_text(
-                t(lang_of(update), "help"), parse_mode=ParseMode.HTML
+                t(self.lang_of(update), "help"), parse_mode=ParseMode.HTML
             )
 
     async def on_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is None or not await self.guard(update):
             return
-        reply = render.render_sources(self.service.retriever.articles(), 0, lang_of(update))
+        reply = render.render_sources(self.service.retriever.articles(), 0, self.lang_of(update))
         await send_reply(update.effective_message, reply)
 
     # --- errors --------------------------------------------------------------------------------
@@ -217,4 +222,4 @@ class Khabar:
         log.error("error while handling an update: %s", context.error, exc_info=context.error)
         if isinstance(update, Update) and update.effective_message and update.effective_chat:
             with contextlib.suppress(TelegramError):
-                await update.effective_message.reply_text(t(lang_of(update), "error"))
+                await update.effective_message.reply_text(t(self.lang_of(update), "error"))

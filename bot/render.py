@@ -7,7 +7,6 @@ quote is shortened at a sentence or word boundary before it is marked up, never 
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 from dataclasses import dataclass, field
@@ -16,15 +15,12 @@ from index.articles import Article
 from index.retriever import Answer, Hit
 
 from .buttons import ShowHit, ShowSources
-from .texts import t
+from .i18n import format_date, t
 
 MAX_MESSAGE = 4096
 MAX_TITLE = 200
 MARGIN = 64  # room for the citation's separators and the "2/5" counter
 SOURCES_PAGE = 10
-_MONTHS_RU = (
-    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря"
-).split()
 
 
 @dataclass(frozen=True)
@@ -70,18 +66,6 @@ def shorten(text: str, limit: int) -> str:
         return cut[: sentence_end + 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > len(cut) // 2 else cut).rstrip() + "…"
-
-
-def format_date(value: str | None, lang: str) -> str | None:
-    if not value:
-        return None
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        return value
-    if lang == "ru":
-        return f"{day.day} {_MONTHS_RU[day.month - 1]} {day.year}"
-    return f"{day.day} {day.strftime('%B')} {day.year}"
 
 
 def citation(title: str, url: str | None, source: str | None, date: str | None, lang: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.handlers import TYPING_MAX_WAITING
+from bot.i18n import LANGUAGES
 from bot.testserver.client import ChatRef, User
 from bot.testserver.control import STICKER
 from index.builder import build_index
@@ -77,8 +78,11 @@ async def test_fixture_starts_fast_and_registers_commands(tg: Harness) -> None:
     commands = (await tg.client.http.get("/_test/commands")).json()["commands"]
     assert any('"default"' in key for key in commands)
     default = next(v for k, v in commands.items() if k.endswith("|"))
-    assert [c["command"] for c in default] == ["start", "ask", "sources", "help"]
-    assert any(k.endswith("|ru") for k in commands)
+    assert [c["command"] for c in default][:3] == ["start", "ask", "sources"]
+    assert "language" in [c["command"] for c in default]
+    for lang in ("ru", "az", "kk", "tr", "uz"):  # each described in its own language
+        own = next(v for k, v in commands.items() if k.endswith(f"|{lang}"))
+        assert own[0]["description"] != default[0]["description"], lang
 
 
 async def test_private_question_gets_a_cited_excerpt(tg: Harness) -> None:
@@ -382,3 +386,29 @@ async def test_reindex_runs_in_the_background_while_the_bot_answers(make_bot: Bo
         done = next(r for r in replies if "Index rebuilt" in r["text"])
         assert "60 added" in done["text"] and "63 articles" in done["text"]
         assert tg.service.retriever.info().articles == 63
+
+
+async def test_interface_follows_the_readers_language_and_language_command(
+    make_bot: BotFactory,
+) -> None:
+    leyla = User(611, "Leyla", "az")
+    chat = ChatRef(leyla.id)
+    async with make_bot() as tg:
+        [start] = await tg.ask(chat, leyla, "/start")
+        assert "Arxivimdə 3 məqalə var" in start["text"] and "oktyabr 2025" in start["text"]
+        [none] = await tg.ask(chat, leyla, UNRELATED_Q)
+        assert none["text"].startswith("Məqalələrdə bu barədə heç nə tapmadım")
+        [offer] = await tg.ask(chat, leyla, "/language")
+        assert buttons(offer) == list(LANGUAGES.values())
+        _, [edited] = await tg.press(chat, offer, leyla, "Türkçe")
+        assert edited["text"] == "Bundan sonra size Türkçe yazacağım."
+        [reply] = await tg.ask(chat, leyla, SEED_Q)
+        assert "Founded in 2009" in reply["text"] and "Ekim 2025" in reply["text"]
+        assert buttons(reply)[0] == "Sonraki ▶"
+        [unknown] = await tg.ask(chat, leyla, "/language klingon")
+        assert unknown["text"].startswith("Bu dili bilmiyorum")
+        [set_kk] = await tg.ask(chat, leyla, "/language kk")
+        assert set_kk["text"] == "Енді сізге қазақша жазамын."
+    async with make_bot() as tg:  # a restart remembers the choice
+        [start] = await tg.ask(chat, leyla, "/start")
+        assert "Мұрағатымда 3 мақала бар" in start["text"]

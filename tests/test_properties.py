@@ -244,12 +244,12 @@ def _valid_reply(reply: render.Reply) -> None:
     hit=hits(),
     index=st.integers(0, 4),
     whole=st.booleans(),
-    lang=st.sampled_from(["en", "ru", "kk", None]),
+    lang=st.sampled_from(["en", "ru", "az", "kk", "tr", "uz", None]),
 )
 def test_every_reply_is_valid_telegram_html_within_4096(
     hit: Hit, index: int, whole: bool, lang: str | None
 ) -> None:
-    from bot.texts import language
+    from bot.i18n import language
 
     lang_code = language(lang)
     _valid_reply(render.render_hit(hit, index, 5, lang_code, "zz", whole=whole))

@@ -176,22 +176,3 @@ def test_button_data_reads_back_as_written() -> None:
     assert buttons.parse("e|q7|2") == ShowHit("q7", 2)  # written by earlier versions
     for foreign in (None, "", "x|1", "n|q7|-1", "n||2", "s|two", "n|q7|2|9"):
         assert buttons.parse(foreign) is None
-
-
-def test_every_interface_text_is_used_and_translated() -> None:
-    import re
-    from pathlib import Path
-
-    from bot.texts import TEXTS
-
-    code = "\n".join(
-        p.read_text(encoding="utf-8")
-        for p in (Path(__file__).resolve().parent.parent / "bot").glob("*.py")
-        if p.name != "texts.py"
-    )
-    texts = (Path(__file__).resolve().parent.parent / "bot" / "texts.py").read_text("utf-8")
-    used_in_texts = set(re.findall(r"\{([a-z_]+)\}", texts))  # texts inside texts
-    unused = [k for k in TEXTS["en"] if f'"{k}"' not in code and k not in used_in_texts]
-    assert unused == []
-    for lang, table in TEXTS.items():
-        assert table.keys() == TEXTS["en"].keys(), lang
