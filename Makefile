@@ -22,14 +22,14 @@ run: $(STAMP)
 	$(BIN)/khabar run
 
 test: $(STAMP)
-	$(BIN)/ruff check khabar bot index tests bench
-	$(BIN)/mypy khabar bot index
+	$(BIN)/ruff check khabar bot index feeds tests bench
+	$(BIN)/mypy khabar bot index feeds
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check khabar bot index tests bench
-	$(BIN)/ruff format --check khabar bot index tests bench
-	$(BIN)/mypy khabar bot index
+	$(BIN)/ruff check khabar bot index feeds tests bench
+	$(BIN)/ruff format --check khabar bot index feeds tests bench
+	$(BIN)/mypy khabar bot index feeds
 
 # Benchmarks take their inputs as arguments (see docs/benchmarks.md); SHARED points at the
 # evaluation sets and the benchmark corpus. Results go to bench/results/*.json.

@@ -101,6 +101,21 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     reload_check_seconds: float = Field(default=2.0, gt=0)
 
+    # --- feeds, alerts, what readers miss -------------------------------------------------------
+    # How often the running bot polls the feeds of `khabar feeds add`, in seconds; 0: never.
+    feed_interval: float = Field(default=900, ge=0)
+    feed_timeout: float = Field(default=20, gt=0)
+    feed_max_page_bytes: int = Field(default=3_000_000, ge=1000)
+    feed_items_per_poll: int = Field(default=30, ge=1)
+    # Fetch feeds and pages on private or local addresses (off: a pasted link cannot reach
+    # the machine's own services).
+    feed_allow_private: bool = False
+    # Topics each chat may /follow at most.
+    follow_max_topics: int = Field(default=20, ge=1, le=200)
+    # Keep the questions Khabar declined (text and time only, never who asked; 90 days) for
+    # the editors' /gaps. Off by default: questions are personal data.
+    gaps: bool = False
+
     @field_validator("allowed_chats", "admin_ids", mode="before")
     @classmethod
     def _id_list(cls, value: object) -> object:

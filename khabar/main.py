@@ -20,7 +20,7 @@ from index.errors import KhabarError
 from index.redact import redact_secrets, scrub
 from index.settings import Settings
 
-from . import bot_commands, index_commands
+from . import bot_commands, feed_commands, index_commands
 from .hints import given_flags, repeat_flags
 from .lifetime import mark_exiting_fast
 
@@ -104,4 +104,5 @@ def build_parser() -> argparse.ArgumentParser:
 
     index_commands.add_commands(sub, common)
     bot_commands.add_commands(sub, common)  # the bot's commands: bot, run, testserver, chat
+    feed_commands.add_commands(sub, common)
     return parser
