@@ -45,6 +45,16 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     message, lang = admin
     info = khabar.service.info()
+    feeds = khabar.feeds.counts()
+    more = t(
+        lang,
+        "stats_feeds",
+        feeds=feeds.feeds,
+        failing=feeds.failing,
+        saved=feeds.saved,
+        retrying=feeds.retrying,
+        follows=khabar.follows.count(),
+    )
     await message.reply_text(
         t(
             lang,
@@ -57,6 +67,8 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             declined=khabar.service.declined,
             median_ms=khabar.service.median_ms(),
         )
+        + "\n"
+        + more
     )
 
 

@@ -20,12 +20,10 @@ from telegram.ext import (
 from index.redact import redact_secrets
 from index.settings import Settings
 
-from . import admin, browse, language
+from . import admin, browse, editors, follow, language
 from .documents import on_document
 from .handlers import Khabar
 from .i18n import LANGUAGES, t
-from .prefs import LanguageStore
-from .questions import QuestionStore
 from .ratelimiter import RetryingRateLimiter
 from .service import AnswerService
 
@@ -43,8 +41,7 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
     """The real python-telegram-bot Application with Khabar's handlers, pointed at the API URL."""
     redact_secrets([token, *settings.secrets()])
     api = settings.telegram_api_url.rstrip("/")
-    questions = QuestionStore(settings.data_dir / "bot.sqlite")
-    khabar = Khabar(settings, service, questions, LanguageStore(settings.data_dir / "bot.sqlite"))
+    khabar = Khabar(settings, service)
     app = (
         Application.builder()
         .token(token)
@@ -75,6 +72,10 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
     app.add_handler(CommandHandler("ask", khabar.on_ask))
     app.add_handler(CommandHandler("sources", khabar.on_sources))
     app.add_handler(CommandHandler("language", language.on_language))
+    app.add_handler(CommandHandler("follow", follow.on_follow))
+    app.add_handler(CommandHandler("following", follow.on_following))
+    app.add_handler(CommandHandler("unfollow", follow.on_unfollow))
+    app.add_handler(CommandHandler("gaps", editors.on_gaps))
     app.add_handler(CommandHandler("stats", admin.on_stats))
     app.add_handler(CommandHandler("whoami", admin.on_whoami))
     app.add_handler(CommandHandler("reindex", admin.on_reindex))
@@ -95,6 +96,15 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
     app.add_handler(CallbackQueryHandler(browse.on_button))
     app.add_handler(InlineQueryHandler(browse.on_inline))
     app.add_error_handler(khabar.on_error)
+    follow.attach(app.bot, khabar)
+    if settings.feed_interval > 0 and app.job_queue is not None:
+        app.job_queue.run_repeating(
+            editors.poll_feeds,
+            interval=settings.feed_interval,
+            first=min(settings.feed_interval, 10.0),
+            name="feeds",
+            job_kwargs={"max_instances": 1, "coalesce": True},
+        )
     return app
 
 
@@ -120,5 +130,4 @@ async def _post_shutdown(app: Application) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    khabar.questions.close()
-    khabar.languages.close()
+    khabar.close()

@@ -18,10 +18,14 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from feeds.registry import Registry
 from index.settings import Settings
 
 from . import render
+from .follows import FollowStore
+from .gaps import GapStore
 from .i18n import format_span, language, t, tn
+from .links import add_link_from_chat, single_url
 from .prefs import LanguageStore
 from .questions import QuestionStore
 from .ratelimit import RateLimiter, Verdict
@@ -57,18 +61,24 @@ async def send_reply(message: Message, reply: Reply, do_quote: bool = False) -> 
 class Khabar:
     """The bot's behaviour; one instance per Application, in `bot_data["khabar"]`."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        service: AnswerService,
-        questions: QuestionStore,
-        languages: LanguageStore,
-    ) -> None:
+    def __init__(self, settings: Settings, service: AnswerService) -> None:
         self.settings = settings
         self.service = service
-        self.questions = questions
-        self.languages = languages
+        data = settings.data_dir
+        self.questions = QuestionStore(data / "bot.sqlite")
+        self.languages = LanguageStore(data / "bot.sqlite")
+        self.follows = FollowStore(data / "bot.sqlite")
+        self.feeds = Registry(data / "feeds.sqlite")
+        # Declined questions are kept only when the operator says so (personal data).
+        self.gaps = GapStore(data / "gaps.sqlite") if settings.gaps else None
         self.limiter = RateLimiter(settings.answers_per_minute)
+        self.alerts_sent = 0
+        self.feed_lock = asyncio.Lock()  # one feed round at a time
+
+    def close(self) -> None:
+        for store in (self.questions, self.languages, self.follows, self.feeds, self.gaps):
+            if store is not None:
+                store.close()
 
     def lang_of(self, update: Update) -> str:
         """The interface language for whoever sent the update: the one they chose with
@@ -136,6 +146,8 @@ class Khabar:
             answer.found,
             f" text={question!r}" if self.settings.log_questions else "",
         )
+        if not answer.found and self.gaps is not None:
+            self.gaps.add(question)
         qid = self.questions.remember(question) if answer.found else ""
         await send_reply(message, render.render_answer(answer, lang, qid), do_quote=group)
 
@@ -146,6 +158,10 @@ class Khabar:
             return
         text = message.text or ""
         if message.chat.type == ChatType.PRIVATE:
+            url = single_url(text)
+            if url is not None and self.is_admin(update):  # an editor sends an article's link
+                await add_link_from_chat(self, message, url, self.lang_of(update))
+                return
             await self.ask(update, context, text)
             return
         question = self._addressed(message, context.bot.username, context.bot.id)

@@ -8,17 +8,20 @@ import logging
 import statistics
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from prometheus_client import Histogram
 
 from index.builder import BuildReport, build_index
 from index.errors import KhabarError
-from index.retriever import Answer, IndexInfo, Retriever
+from index.retriever import Answer, Hit, IndexInfo, Retriever
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 MAX_BATCH = 32
@@ -66,6 +69,10 @@ class AnswerService:
             buckets=LATENCY_BUCKETS,
             registry=None,
         )
+        # Called with the ids of the articles a newer index added (for /follow's alerts).
+        self.on_new_articles: Callable[[set[str]], Awaitable[None]] | None = None
+        self._known_articles = {a.id for a in self.retriever.articles()}
+        self._alerting: set[asyncio.Task[None]] = set()
         self._waiting: list[_Request] = []
         self._draining = False
         self._drainer: asyncio.Task[None] | None = None
@@ -163,7 +170,40 @@ class AnswerService:
             return False
         if switched:
             log.info("switched to the index built at %s", self.retriever.info().manifest.built_at)
+            now = {a.id for a in self.retriever.articles()}
+            new, self._known_articles = now - self._known_articles, now
+            if new and self.on_new_articles is not None:  # in the background: a rebuild's
+                task = loop.create_task(self._alert(new))  # editor need not wait for alerts
+                self._alerting.add(task)
+                task.add_done_callback(self._alerting.discard)
         return switched
+
+    async def _alert(self, new: set[str]) -> None:
+        assert self.on_new_articles is not None
+        try:
+            await self.on_new_articles(new)
+        except Exception as exc:  # alerts must never stop the reloads
+            log.warning("alerting about new articles failed: %s", exc, exc_info=True)
+
+    async def matches(self, topics: list[str], article_ids: set[str]) -> dict[str, Hit]:
+        """For each topic, the best passage of `article_ids` when they answer it by the same
+        decision as every answer (`Retriever.answer_within`); topics they do not answer are
+        left out. Runs on the model's thread, between questions."""
+        loop = asyncio.get_running_loop()
+
+        def match() -> dict[str, Hit]:
+            found = {}
+            for topic in topics:
+                answer = self.retriever.answer_within(topic, article_ids)
+                if answer.found:
+                    found[topic] = answer.shown[0]
+            return found
+
+        return await loop.run_in_executor(self._encoder, match)
+
+    async def on_model_thread(self, work: Callable[[], T]) -> T:
+        """Run `work` (which uses the model) on the model's thread, between questions."""
+        return await asyncio.get_running_loop().run_in_executor(self._encoder, work)
 
     async def watch(self, every: float) -> None:
         """Keep picking up indexes rebuilt by `khabar index build`, without a restart."""

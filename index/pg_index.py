@@ -6,7 +6,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -243,6 +243,17 @@ class PgIndex:
                 ([int(i) for i in ids],),
             ).fetchall()
         return {row.id: row for row in map(passage_row, rows)}
+
+    def passage_ids(self, article_ids: Iterable[str]) -> list[int]:
+        wanted = list(article_ids)
+        if not wanted:
+            return []
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT id FROM {self._s}.passages WHERE article_id = ANY(%s) ORDER BY id",
+                (wanted,),
+            ).fetchall()
+        return [int(row[0]) for row in rows]
 
     def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]:
         """Passage ids and BM25 scores (higher is better), as FTS5 scores them."""

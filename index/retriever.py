@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -188,6 +189,34 @@ class Retriever:
                 hits = self.reader.rerank(clean, hits)
             answers.append(decide(question, hits, rule))
         return answers
+
+    def answer_within(
+        self, question: str, article_ids: Collection[str], k: int | None = None
+    ) -> Answer:
+        """`answer`, but over the passages of `article_ids` only (the articles just indexed,
+        for /follow's alerts): ranked by the model, read, and decided by the same rule as
+        every answer, however many older articles would rank above them, with one difference:
+        a topic is not a question, so the reader's "no answer here" does not rule a passage
+        out (its "this answers" still rules one in; the cosine rule decides the rest)."""
+        clean = normalize_question(question)
+        snap = self._snapshot
+        ids = snap.text.passage_ids(article_ids) if clean else []
+        if not ids:
+            return decide(question, [], self.rule)
+        vector = self.encode([clean])[0]
+        cosines = snap.vectors.vectors(np.array(ids, dtype=np.int64)) @ vector
+        ranked = sorted(zip(ids, (float(c) for c in cosines), strict=True), key=lambda p: -p[1])
+        top = ranked[: k or self.settings.results]
+        rows = snap.text.passages([pid for pid, _ in top])
+        similar = self._sentence_similarity
+        hits = [
+            self._hit(rank, rows[pid], score, clean, similar(snap, rows[pid], vector))
+            for rank, (pid, score) in enumerate(top, start=1)
+            if pid in rows
+        ]
+        if self.reader is not None and hits:
+            hits = self.reader.rerank(clean, hits)
+        return decide(question, hits, dataclasses.replace(self.rule, reader_floor=None))
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         question = normalize_question(question)

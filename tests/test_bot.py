@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from index.retriever import Retriever
 from index.settings import Settings
 from tests.botharness import Harness, running_bot
 from tests.conftest import write
+from tests.waiting import until
 
 ANN = User(501, "Ann", "en")
 IVAN = User(502, "Иван", "ru")
@@ -412,3 +413,75 @@ async def test_interface_follows_the_readers_language_and_language_command(
     async with make_bot() as tg:  # a restart remembers the choice
         [start] = await tg.ask(chat, leyla, "/start")
         assert "Мұрағатымда 3 мақала бар" in start["text"]
+
+
+async def test_follow_following_unfollow(make_bot: BotFactory) -> None:
+    chat = ChatRef(IVAN.id)
+    async with make_bot(follow_max_topics=2) as tg:
+        [usage] = await tg.ask(chat, IVAN, "/follow")
+        assert usage["text"].startswith("Напишите тему после команды")
+        [none] = await tg.ask(chat, IVAN, "/following")
+        assert none["text"].startswith("У вас нет подписок")
+        [added] = await tg.ask(chat, IVAN, "/follow газ <b>Европа</b>")
+        assert entity_text(added, "italic") == ["газ <b>Европа</b>"]  # shown, not obeyed
+        [again] = await tg.ask(chat, IVAN, "/follow   газ  <b>Европа</b> ")
+        assert again["text"].startswith("Вы уже подписаны")
+        await tg.ask(chat, IVAN, "/follow паром")
+        [full] = await tg.ask(chat, IVAN, "/follow нефть")
+        assert full["text"].startswith("Вы уже подписаны на 2 темы — это предел")
+        [listed] = await tg.ask(chat, IVAN, "/following")
+        assert "1. газ <b>Европа</b>\n2. паром" in listed["text"]
+        [bad] = await tg.ask(chat, IVAN, "/unfollow 7")
+        assert bad["text"].startswith("Напишите номер темы")
+        [gone] = await tg.ask(chat, IVAN, "/unfollow 1")
+        assert gone["text"] == "Подписка на тему газ <b>Европа</b> отменена."
+    async with make_bot() as tg:  # topics survive a restart
+        [listed] = await tg.ask(chat, IVAN, "/following")
+        assert "1. паром" in listed["text"]
+        [cleared] = await tg.ask(chat, IVAN, "/unfollow all")
+        assert cleared["text"] == "Отменена 1 подписка."
+
+
+async def test_an_editor_adds_an_article_by_sending_its_link(make_bot: BotFactory) -> None:
+    from tests.feedserver import FeedServer, article_html
+
+    web = FeedServer()
+    url = web.page(
+        "/story",
+        article_html(
+            "Tea harvest in Lankaran",
+            [
+                "Farmers in Lankaran picked a record tea harvest this autumn, the regional "
+                "agriculture office said on Monday.",
+                "The harvest reached eleven thousand tonnes, and most of it will be sold to "
+                "buyers in Russia and Kazakhstan.",
+            ],
+        ),
+    )
+    try:
+        async with make_bot(own_corpus=True, feed_allow_private=True) as tg:
+            ann_says = await tg.ask(PRIVATE, ANN, url)  # a reader's link is just a question
+            assert web.hits["/story"] == 0 and ann_says[0]["text"].startswith("I found nothing")
+            editor = ChatRef(ADMIN.id)
+
+            async def said() -> list[str]:
+                history = (await tg.client.history(editor.id))["messages"]
+                return [m["text"] for m in history if m["from_bot"]]
+
+            await tg.send(editor, ADMIN, url)
+            await until(lambda: _has(said(), 2), timeout=60)
+            fetching, added = await said()
+            assert fetching.startswith("Fetching http://127.0.0.1")
+            assert added.startswith("Added “Tea harvest in Lankaran”")
+            await tg.send(editor, ADMIN, url)
+            await until(lambda: _has(said(), 4), timeout=60)
+            assert (await said())[3].startswith("That link is already in the archive")
+            [answer] = await tg.ask(PRIVATE, ANN, "How big was the tea harvest in Lankaran?")
+            assert "eleven thousand tonnes" in answer["text"]
+            assert web.hits["/story"] == 1
+    finally:
+        web.close()
+
+
+async def _has(texts: Awaitable[list[str]], n: int) -> bool:
+    return len(await texts) >= n

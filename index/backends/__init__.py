@@ -13,7 +13,7 @@ as they are. `tests/test_backends.py` runs every backend through the same contra
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,6 +34,7 @@ class TextReader(Protocol):
     def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]: ...
     def counts(self) -> tuple[int, int]: ...
     def articles(self) -> list[Article]: ...
+    def passage_ids(self, article_ids: Iterable[str]) -> list[int]: ...
 
 
 @dataclass(frozen=True)
