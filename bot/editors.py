@@ -7,6 +7,7 @@ import asyncio
 import functools
 import html
 import logging
+import threading
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -59,7 +60,12 @@ async def poll_feeds(context: ContextTypes.DEFAULT_TYPE) -> None:
     if not khabar.feeds.feeds() or khabar.feed_lock.locked():
         return
     async with khabar.feed_lock:
-        report = await asyncio.to_thread(poll, khabar.settings, khabar.feeds)
+        stop = threading.Event()
+        try:
+            report = await asyncio.to_thread(poll, khabar.settings, khabar.feeds, None, stop)
+        except asyncio.CancelledError:  # shutting down: end the round after this fetch
+            stop.set()
+            raise
         if report.saved:
             log.info("feeds: %d new articles; indexing them", len(report.saved))
             await khabar.service.rebuild()

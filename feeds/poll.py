@@ -5,6 +5,7 @@ is recorded and skipped; it never stops the others."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,15 +54,24 @@ def describe(settings: Settings, url: str) -> str:
         fetcher.close()
 
 
-def poll(settings: Settings, registry: Registry, fetcher: Fetcher | None = None) -> PollReport:
+def poll(
+    settings: Settings,
+    registry: Registry,
+    fetcher: Fetcher | None = None,
+    stop: threading.Event | None = None,
+) -> PollReport:
     """Poll every feed once; the new articles are saved under `corpus/feeds/` (not indexed:
-    the caller runs the incremental build)."""
+    the caller runs the incremental build). `stop` ends the round between two fetches (the
+    bot shutting down); what was saved stays saved, the rest waits for the next round."""
+    stop = stop or threading.Event()
     started = time.perf_counter()
     own = fetcher is None
     fetcher = fetcher or fetcher_for(settings)
     report = PollReport()
     try:
         for feed in registry.feeds():
+            if stop.is_set():
+                break
             try:
                 page = fetcher.get(feed.url)
                 doc = parse_feed(page.body, feed.url)
@@ -74,6 +84,8 @@ def poll(settings: Settings, registry: Registry, fetcher: Fetcher | None = None)
             registry.feed_polled(feed.url, None)
             now = time.time()
             for item in doc.items[: settings.feed_items_per_poll]:
+                if stop.is_set():
+                    break
                 if not registry.wanted(feed.url, item.key, item.link, now):
                     continue
                 try:
