@@ -66,8 +66,8 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{row.url}\n  source: {row.source}; polled: {polled}; {state}")
     counts = registry.counts()
     print(
-        f"{counts.saved} articles saved from feeds; {counts.retrying} waiting for another "
-        f"try; {counts.given_up} given up."
+        f"{_count(counts.saved, 'article')} saved from feeds; {counts.retrying} waiting for "
+        f"another try; {counts.given_up} given up."
     )
     for link, why in registry.problems(5):
         print(f"  not saved: {link}: {why}")
@@ -87,8 +87,9 @@ def _cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 
     report = poll(settings, _registry(settings))
     print(
-        f"{len(report.saved)} new articles saved, {len(report.failed)} items not saved, "
-        f"{len(report.feeds_failed)} feeds failed ({report.seconds:.1f} s)."
+        f"{_count(len(report.saved), 'new article')} saved, "
+        f"{_count(len(report.failed), 'item')} not saved, "
+        f"{_count(len(report.feeds_failed), 'feed')} failed ({report.seconds:.1f} s)."
     )
     for url, why in report.feeds_failed:
         print(f"  feed {url}: {why}")
@@ -98,3 +99,7 @@ def _cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 
         print(index_report.format_build(build_index(settings), settings))
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

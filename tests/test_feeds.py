@@ -271,9 +271,9 @@ def test_feeds_command_line(
     assert main(["feeds", "add", web.page("/page", article_html("Not a feed", TEXT))]) == 2
     assert "is not an RSS or Atom feed" in capsys.readouterr().err
     assert main(["feeds", "poll", "--no-index"]) == 0
-    assert "1 new articles saved" in capsys.readouterr().out
+    assert "1 new article saved, 0 items not saved, 0 feeds failed" in capsys.readouterr().out
     assert main(["feeds", "list"]) == 0
     listed = capsys.readouterr().out
-    assert feed in listed and "1 articles saved from feeds" in listed
+    assert feed in listed and "1 article saved from feeds" in listed
     assert main(["feeds", "remove", feed]) == 0 and main(["feeds", "remove", feed]) == 2
     assert Path(settings.corpus_dir / "feeds" / "caspian-news").is_dir()
