@@ -33,6 +33,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -177,12 +178,14 @@ async def measure(
         env = {**env, "TELEGRAM_API_URL": server.url, "TELEGRAM_BOT_TOKEN": TOKEN}
         first_user, first_chat = User(1), ChatRef(1)
         launched = time.time()
+        # Its log goes to a file: a pipe nobody reads stops the bot once it is full.
+        log_file = tempfile.NamedTemporaryFile("w+", prefix="khabar-bot-", suffix=".log")  # noqa: SIM115 - closed below
         bot = subprocess.Popen(
             [sys.executable, "-m", "khabar", "bot"],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log_file,
             text=True,
         )
         polled = await first_poll(server)
@@ -252,10 +255,12 @@ async def measure(
         if bot is not None:
             bot.terminate()
             try:
-                _, err = bot.communicate(timeout=30)
+                bot.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 bot.kill()
-                err = ""
+            log_file.seek(0)
+            err = log_file.read()
+            log_file.close()
             if bot.returncode not in (0, -15):
                 print(err[-3000:], file=sys.stderr)
         await client.close()

@@ -68,8 +68,10 @@ class Embedder:
         models_dir: Path | None = None,
         runtime: Runtime = "torch",
         bulk: BulkChoice = "auto",
+        spin: bool = True,
     ) -> None:
         self.name = name
+        self.spin = spin  # ONNX Runtime's threads spin between questions (`open_session`)
         self.models_dir = models_dir
         self.runtime = runtime
         self.bulk = bulk
@@ -81,7 +83,7 @@ class Embedder:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Embedder:
+    def from_settings(cls, settings: Settings, spin: bool = True) -> Embedder:
         return cls(
             settings.model,
             settings.query_prompt,
@@ -89,6 +91,7 @@ class Embedder:
             settings.model_cache,
             settings.runtime,
             settings.bulk_encoder,
+            spin,
         )
 
     @property
@@ -117,7 +120,9 @@ class Embedder:
                 )
             else:
                 precision = "int8" if self.runtime == "onnx-int8" else "float32"
-                return OnnxEncoder(folder, precision, preload_session=self._eager_session)
+                return OnnxEncoder(
+                    folder, precision, preload_session=self._eager_session, spin=self.spin
+                )
         return TorchEncoder(path, self.name)
 
     def preload(self, session: bool = True) -> None:

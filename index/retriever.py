@@ -107,7 +107,8 @@ class Retriever:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder.from_settings(settings)
+        # With the reader on, two ONNX sessions take turns on every question: neither spins.
+        self.embedder = embedder or Embedder.from_settings(settings, spin=settings.reader == "off")
         if self.embedder.name != settings.model:
             raise ValueError(f"embedder {self.embedder.name!r} is not the model {settings.model!r}")
         self._lock = threading.Lock()

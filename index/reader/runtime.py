@@ -138,12 +138,15 @@ class OnnxReader:
         self.specials = Specials(bos=ids[0], eos=ids[-1], pad=int(config["pad_id"]))
         self._lock = threading.Lock()
         self._session_: Any = None
+        # It runs right after the encoder, for every question: no spinning (`open_session`).
+        self.spin = False
 
     @property
     def _session(self) -> Any:
         with self._lock:
             if self._session_ is None:
-                self._session_ = open_session(self._path, max(1, min(usable_cpus(), 8)))
+                threads = max(1, min(usable_cpus(), 8))
+                self._session_ = open_session(self._path, threads, spin=self.spin)
             return self._session_
 
     def pair(self, question: str, passage: str) -> Pair:
