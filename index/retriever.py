@@ -182,14 +182,16 @@ class Retriever:
         cleaned = [normalize_question(q) for q in questions]
         asked = [q for q in cleaned if q]
         vectors = iter(self.encode(asked) if asked else [])
-        answers = []
+        found = [
+            self.search_vector(clean, next(vectors), k) if clean else []
+            for clean, k in zip(cleaned, ks, strict=True)
+        ]
+        if self.reader is not None:  # the batch's passages read together
+            pending = [(c, h) for c, h in zip(cleaned, found, strict=True) if h]
+            read = iter(self.reader.rerank_many(pending))
+            found = [next(read) if hits else hits for hits in found]
         rule = self.rule
-        for question, clean, k in zip(questions, cleaned, ks, strict=True):
-            hits = self.search_vector(clean, next(vectors), k) if clean else []
-            if self.reader is not None and hits:
-                hits = self.reader.rerank(clean, hits)
-            answers.append(decide(question, hits, rule))
-        return answers
+        return [decide(q, hits, rule) for q, hits in zip(questions, found, strict=True)]
 
     def answer_within(
         self, question: str, article_ids: Collection[str], k: int | None = None

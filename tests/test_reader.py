@@ -263,3 +263,28 @@ async def test_one_verdict_for_the_bot_ask_and_eval(
         # is not sure enough to overrule it: the founding sentence stays (OVERRULE_MARGIN).
         [quote] = entity_text(reply, "blockquote")
         assert "Founded in 2009" in quote
+
+
+def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:
+    """The bot reads the passages of the questions waiting together (`rerank_many`, in
+    batches of similar length): the verdicts, order, spans and scores are those of one by one."""
+    from index.retriever import Retriever
+
+    retriever = Retriever(e5_seed)
+    questions = [*FOUNDED, UNANSWERED, "", "Who is the President of Azerbaijan?"]
+
+    def seen(answer):  # type: ignore[no-untyped-def]
+        return answer.found, [
+            (
+                h.article_id,
+                h.passage_start,
+                h.answer_start,
+                h.answer_end,
+                round(h.reader_score or 0, 3),
+            )
+            for h in answer.hits
+        ]
+
+    one_by_one = [seen(retriever.answer(q)) for q in questions]
+    assert [seen(a) for a in retriever.answer_many(questions)] == one_by_one
+    assert sum(found for found, _ in one_by_one) >= len(FOUNDED)  # the batch had answers in it

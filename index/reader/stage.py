@@ -77,6 +77,28 @@ class ReaderStage:
             and first.score >= self.threshold + self.confident
         ):
             readings += self.reader.read(question, [h.passage for h in hits[1:n]])
+        return self._ranked(question, hits, readings)
+
+    def rerank_many(self, asked: Sequence[tuple[str, Sequence[Hit]]]) -> list[list[Hit]]:
+        """`rerank` for several questions, their passages read together (the bot's batch of
+        waiting questions): the same order and spans, for less of the cores."""
+        if self.confident is not None:  # reads in two steps: question by question
+            return [self.rerank(question, hits) for question, hits in asked]
+        wanted = [
+            (question, hit.passage)
+            for question, hits in asked
+            for hit in hits[: min(self.passages, len(hits))]
+        ]
+        readings = iter(self.reader.read_pairs(wanted))
+        out = []
+        for question, hits in asked:
+            mine = [next(readings) for _ in range(min(self.passages, len(hits)))]
+            out.append(self._ranked(question, hits, mine))
+        return out
+
+    def _ranked(
+        self, question: str, hits: Sequence[Hit], readings: Sequence[Reading | None]
+    ) -> list[Hit]:
         read = [self._with(question, h, r) for h, r in zip(hits, readings, strict=False)]
         answering = sorted(
             (h for h in read if h.reader_score is not None and h.reader_score >= self.threshold),
