@@ -4,6 +4,7 @@ Azerbaijani and gets the quote with the interface in Azerbaijani. Then /gaps."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,48 @@ def test_gap_store_prunes_after_90_days_and_groups(
     gaps = group([*WORLD_CUP, "What is the price of gold in Tokyo?", WORLD_CUP[1]], encode)
     assert [(g.count, g.wordings) for g in gaps] == [(4, 3), (1, 1)]
     assert gaps[0].question == WORLD_CUP[1]  # the most asked wording names the group
+
+
+async def test_alerts_keep_telegrams_pace_and_stop_for_blocked_chats(tmp_path: Path) -> None:
+    """Several alerts for one chat go out a second apart (Telegram's limit per chat); a chat
+    that blocked the bot gets nothing more and its topics are forgotten."""
+    import time
+    from types import SimpleNamespace
+
+    from telegram import Bot
+
+    from bot.follow import PER_CHAT_GAP, _send
+    from bot.render import Reply
+    from bot.testserver.server import TestServer
+
+    server = await TestServer().start()
+    bot = Bot("123456:alert-pace-token", base_url=f"{server.url}/bot")
+    follows = FollowStore(tmp_path / "bot.sqlite")
+    khabar = SimpleNamespace(follows=follows)
+    try:
+        await bot.initialize()
+        from bot.testserver.client import ControlClient
+
+        client = ControlClient(server.url)
+        reader, blocker = ChatRef(LEYLA.id), ChatRef(IVAN.id)
+        await client.say(reader, LEYLA, "/start")
+        await client.say(blocker, IVAN, "/start")
+        follows.add(IVAN.id, "паром", "ru")
+        await client.http.post(f"/_test/chats/{IVAN.id}/block", json={"blocked": True})
+        replies = [Reply(f"<b>alert {n}</b>") for n in range(3)]
+        gate = asyncio.Semaphore(8)
+        started = time.perf_counter()
+        sent, refused = await asyncio.gather(
+            _send(bot, khabar, LEYLA.id, replies, gate),  # type: ignore[arg-type]
+            _send(bot, khabar, IVAN.id, replies, gate),  # type: ignore[arg-type]
+        )
+        took = time.perf_counter() - started
+        assert (sent, refused) == (3, 0)
+        assert took >= 2 * PER_CHAT_GAP  # three messages to one chat: two gaps
+        history = (await client.history(LEYLA.id))["messages"]
+        assert [m["text"] for m in history if m["from_bot"]] == ["alert 0", "alert 1", "alert 2"]
+        assert follows.of_chat(IVAN.id) == []
+        await client.close()
+    finally:
+        await bot.shutdown()
+        await server.stop()
