@@ -7,7 +7,7 @@ import contextlib
 import html
 import logging
 
-from telegram import Bot, Update
+from telegram import Bot, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
@@ -26,13 +26,24 @@ PER_CHAT_GAP = 1.0  # seconds between two alerts to one chat (Telegram: about on
 CONCURRENT_CHATS = 8  # the bot's rate limiter paces the overall rate
 
 
-async def on_follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _chat_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Khabar, Message, int, str, str] | None:
+    """The bot, the message, the chat's id, the reader's language and the command's words
+    (spaces collapsed), for a command from a chat that may use the bot."""
     khabar: Khabar = context.bot_data["khabar"]
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or not await khabar.guard(update):
+        return None
+    words = " ".join(" ".join(context.args or []).split())
+    return khabar, message, chat.id, khabar.lang_of(update), words
+
+
+async def on_follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    command = await _chat_command(update, context)
+    if command is None:
         return
-    lang = khabar.lang_of(update)
-    topic = " ".join(" ".join(context.args or []).split())
+    khabar, message, chat_id, lang, topic = command
     if not topic:
         await message.reply_text(t(lang, "follow_usage"))
         return
@@ -40,23 +51,20 @@ async def on_follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(t(lang, "follow_too_long"))
         return
     limit = khabar.settings.follow_max_topics
-    if (
-        topic not in khabar.follows.of_chat(chat.id)
-        and len(khabar.follows.of_chat(chat.id)) >= limit
-    ):
+    followed = khabar.follows.of_chat(chat_id)
+    if topic not in followed and len(followed) >= limit:
         await message.reply_text(tn(lang, "follow_limit", limit))
         return
-    key = "follow_added" if khabar.follows.add(chat.id, topic, lang) else "follow_exists"
+    key = "follow_added" if khabar.follows.add(chat_id, topic, lang) else "follow_exists"
     await message.reply_text(t(lang, key, topic=html.escape(topic)), parse_mode=ParseMode.HTML)
 
 
 async def on_following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    khabar: Khabar = context.bot_data["khabar"]
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None or not await khabar.guard(update):
+    command = await _chat_command(update, context)
+    if command is None:
         return
-    lang = khabar.lang_of(update)
-    topics = khabar.follows.of_chat(chat.id)
+    khabar, message, chat_id, lang, _ = command
+    topics = khabar.follows.of_chat(chat_id)
     if not topics:
         await message.reply_text(t(lang, "following_none"))
         return
@@ -66,15 +74,13 @@ async def on_following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def on_unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    khabar: Khabar = context.bot_data["khabar"]
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None or not await khabar.guard(update):
+    command = await _chat_command(update, context)
+    if command is None:
         return
-    lang = khabar.lang_of(update)
-    wanted = " ".join(" ".join(context.args or []).split())
-    topics = khabar.follows.of_chat(chat.id)
+    khabar, message, chat_id, lang, wanted = command
+    topics = khabar.follows.of_chat(chat_id)
     if wanted.lower() == "all":
-        await message.reply_text(tn(lang, "unfollow_all", khabar.follows.remove_chat(chat.id)))
+        await message.reply_text(tn(lang, "unfollow_all", khabar.follows.remove_chat(chat_id)))
         return
     topic = None
     if wanted.isdigit() and 1 <= int(wanted) <= len(topics):
@@ -84,7 +90,7 @@ async def on_unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if topic is None:
         await message.reply_text(t(lang, "unfollow_usage"))
         return
-    khabar.follows.remove(chat.id, topic)
+    khabar.follows.remove(chat_id, topic)
     await message.reply_text(
         t(lang, "unfollow_done", topic=html.escape(topic)), parse_mode=ParseMode.HTML
     )
