@@ -122,7 +122,6 @@ async def send_alerts(bot: Bot, khabar: Khabar, new_articles: set[str]) -> int:
         per_chat.setdefault(follow.chat_id, []).append(render_alert(follow, hit))
     gate = asyncio.Semaphore(CONCURRENT_CHATS)
     sent = await asyncio.gather(*(_send(bot, khabar, c, r, gate) for c, r in per_chat.items()))
-    khabar.alerts_sent += sum(sent)
     log.info(
         "alerts: %d new articles, %d sent to %d chats", len(new_articles), sum(sent), len(per_chat)
     )

@@ -72,7 +72,6 @@ class Khabar:
         # Declined questions are kept only when the operator says so (personal data).
         self.gaps = GapStore(data / "gaps.sqlite") if settings.gaps else None
         self.limiter = RateLimiter(settings.answers_per_minute)
-        self.alerts_sent = 0
         self.feed_lock = asyncio.Lock()  # one feed round at a time
 
     def close(self) -> None:

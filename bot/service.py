@@ -4,6 +4,7 @@ rebuilds in the background, and the figures `/stats` shows."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import statistics
 import time
@@ -188,18 +189,15 @@ class AnswerService:
     async def matches(self, topics: list[str], article_ids: set[str]) -> dict[str, Hit]:
         """For each topic, the best passage of `article_ids` when they answer it by the same
         decision as every answer (`Retriever.answer_within`); topics they do not answer are
-        left out. Runs on the model's thread, between questions."""
-        loop = asyncio.get_running_loop()
-
-        def match() -> dict[str, Hit]:
-            found = {}
-            for topic in topics:
-                answer = self.retriever.answer_within(topic, article_ids)
-                if answer.found:
-                    found[topic] = answer.shown[0]
-            return found
-
-        return await loop.run_in_executor(self._encoder, match)
+        left out. One topic at a time on the model's thread, so questions go between them."""
+        found = {}
+        for topic in topics:
+            answer = await self.on_model_thread(
+                functools.partial(self.retriever.answer_within, topic, article_ids)
+            )
+            if answer.found:
+                found[topic] = answer.shown[0]
+        return found
 
     async def on_model_thread(self, work: Callable[[], T]) -> T:
         """Run `work` (which uses the model) on the model's thread, between questions."""
