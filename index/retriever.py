@@ -54,6 +54,9 @@ class Hit:
     # How sure the reader is that the passage answers (span score minus no-answer score), when
     # it read the passage; None when it did not (reader off, or ranked below what it reads).
     reader_score: float | None = None
+    # The model's similarity of the question to each sentence of the passage (stored sentence
+    # vectors), for the reader's stage to choose the excerpt again; empty when there are none.
+    sentence_similarity: tuple[float, ...] = ()
 
     @property
     def bold(self) -> str:
@@ -308,4 +311,5 @@ class Retriever:
             answer_start=row.start + ex.best_start,
             answer_end=row.start + ex.best_end,
             sentence_score=max(dense) if dense else score,
+            sentence_similarity=tuple(dense or ()),
         )

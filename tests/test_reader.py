@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -14,11 +15,21 @@ import numpy as np
 import pytest
 
 from index.decision import Rule, decide
+from index.excerpt import choose_excerpt
 from index.reader import model as reader_model
-from index.reader.pairs import MAX_ANSWER_TOKENS, Specials, best_span, make_pair, token_span
-from index.reader.runtime import CONFIG, OnnxReader, ensure_onnx
+from index.reader.pairs import (
+    MAX_ANSWER_TOKENS,
+    Specials,
+    best_span,
+    make_pair,
+    sentence_best,
+    token_span,
+)
+from index.reader.runtime import CONFIG, OnnxReader, Reading, ensure_onnx
 from index.reader.score import token_f1
+from index.reader.stage import sentence_weights
 from index.reader.train import Options, train
+from index.sentences import sentence_spans
 from index.settings import Settings
 from tests.conftest import SHIPPED_CORPUS
 
@@ -60,6 +71,52 @@ def test_best_span_is_the_highest_sum_within_the_limit() -> None:
     span = best_span(start, end, 3, 50)
     assert span is not None and span.end - span.start < MAX_ANSWER_TOKENS
     assert best_span(start, end, 3, 3) is None
+
+
+def test_each_sentence_gets_its_own_best_span() -> None:
+    passage = "Ankara is big. It was founded in 1923 by the assembly. Rain fell."
+    offsets = [(m.start(), m.end()) for m in re.finditer(r"\S+", passage)]
+    pair = make_pair([10], list(range(100, 100 + len(offsets))), offsets, SPECIALS, 64)
+    sentences = sentence_spans(passage)
+    assert len(sentences) == 3
+    start, end = np.full(len(pair.ids), -5.0), np.full(len(pair.ids), -5.0)
+    start[0] = end[0] = 0.0
+    year = next(i for i, (s, _) in enumerate(offsets) if passage[s:].startswith("1923"))
+    start[pair.first + year] = end[pair.first + year] = 4.0  # the answer: "1923", score 8
+    start[pair.first] = 3.0  # "Ankara is big." reads as 3 - 5 at best
+    found = sentence_best(start, end, pair, sentences)
+    assert [x is not None for x in found] == [True, True, True]
+    assert found[1] is not None and (found[1].start, found[1].end) == (year, year)
+    assert found[1].score == pytest.approx(8.0)
+    assert found[0] is not None and found[0].score == pytest.approx(-2.0)
+    assert found[2] is not None and found[2].score == pytest.approx(-10.0)
+    # a window that stops inside the first sentence reaches none of the others
+    short = make_pair([10], list(range(100, 100 + len(offsets))), offsets, SPECIALS, 7)
+    assert [x is not None for x in sentence_best(start, end, short, sentences)] == [
+        True,
+        False,
+        False,
+    ]
+
+
+def test_the_readers_belief_moves_the_excerpt_to_its_sentence() -> None:
+    passage = (
+        "The Organization of Turkic States met in Baku on Monday to discuss trade. "
+        "Delegates from five states attended the meeting of the Organization. "
+        "The secretariat was founded in Istanbul in 2009 after long talks. "
+        "Weather in Baku was warm and sunny all week for the visitors."
+    )
+    question = "Where did the Organization of Turkic States meet?"
+    sentences = sentence_spans(passage)
+    reads = tuple(Reading(s, 0, 0) for s in (-9.0, -9.0, 6.0, -9.0))
+    weights = sentence_weights(Reading(6.0, 0, 0, reads), 1.0)
+    assert weights is not None and sum(weights) == pytest.approx(1.0)
+    assert max(range(4), key=lambda i: weights[i]) == 2
+    assert sentence_weights(Reading(6.0, 0, 0, reads), 0.0) is None
+    plain = choose_excerpt(passage, question, max_sentences=1)
+    assert (plain.best_start, plain.best_end) == sentences[0]  # the question's words
+    weighted = choose_excerpt(passage, question, max_sentences=1, reader=[3 * w for w in weights])
+    assert (weighted.best_start, weighted.best_end) == sentences[2]
 
 
 def test_token_f1_is_squads() -> None:
@@ -259,8 +316,8 @@ async def test_one_verdict_for_the_bot_ask_and_eval(
             assert reply["text"].startswith("I found nothing") != verdicts[q], (q, reply)
             assert reply["text"].strip() == expected_text(retriever, q)  # the same reply
         [reply] = await tg.ask(chat, ann, FOUNDED[0])
-        # The reader points at the dateline ("October 18.", outside the excerpt search chose) but
-        # is not sure enough to overrule it: the founding sentence stays (OVERRULE_MARGIN).
+        # The reader's best span is the dateline ("October 18."), but its belief per sentence
+        # joins search's sentence scores, and the founding sentence stays first.
         [quote] = entity_text(reply, "blockquote")
         assert "Founded in 2009" in quote
 

@@ -5,6 +5,7 @@ model never sees at answer time a layout it was not trained on."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -107,3 +108,30 @@ def best_span(
     start, end = divmod(flat, n)
     null = float(start_logits[0] + end_logits[0])
     return Span(start, end, float(grid[start, end]) - null)
+
+
+def sentence_best(
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    pair: Pair,
+    sentences: Sequence[tuple[int, int]],
+) -> list[Span | None]:
+    """For each sentence (character spans of the passage), the best span that lies inside it,
+    in window positions, scored as `best_span` scores; None for a sentence the window does not
+    reach. A token belongs to the sentence its first character falls in."""
+    out: list[Span | None] = [None] * len(sentences)
+    if not sentences or not pair.offsets:
+        return out
+    starts = [s for s, _ in sentences]
+    owner = [max(bisect.bisect_right(starts, s) - 1, 0) for s, _ in pair.offsets]
+    first = 0
+    while first < len(owner):
+        last = first
+        while last < len(owner) and owner[last] == owner[first]:
+            last += 1
+        span = best_span(start_logits, end_logits, pair.first + first, pair.first + last)
+        if span is not None:
+            # best_span counts from its `first`; back to window positions of the whole passage
+            out[owner[first]] = Span(span.start + first, span.end + first, span.score)
+        first = last
+    return out

@@ -19,8 +19,18 @@ from .. import e5convert, tokens
 from ..encoders import open_session, usable_cpus
 from ..errors import ModelUnavailable
 from ..onnx_export import publish_folder
+from ..sentences import sentence_spans
 from . import model as reader_model
-from .pairs import NEGATIVE, QUESTION_PREFIX, Pair, Specials, allowed_mask, best_span, make_pair
+from .pairs import (
+    NEGATIVE,
+    QUESTION_PREFIX,
+    Pair,
+    Specials,
+    allowed_mask,
+    best_span,
+    make_pair,
+    sentence_best,
+)
 
 log = logging.getLogger(__name__)
 GRAPH = "reader.onnx"
@@ -48,6 +58,9 @@ class Reading:
     score: float
     start: int
     end: int
+    # Each sentence's best span (`sentence_spans(passage)`, in order), for choosing the excerpt:
+    # None for a sentence past the window.
+    sentences: tuple[Reading | None, ...] = ()
 
 
 def onnx_folder(models_dir: Path, sha: str) -> Path:
@@ -188,14 +201,21 @@ class OnnxReader:
             rows = order[begin : begin + READ_BATCH]
             starts, ends = self.logits([pairs[i] for i in rows])
             for i, s, e in zip(rows, starts, ends, strict=True):
-                out[i] = self._reading(pairs[i], s[: len(pairs[i].ids)], e[: len(pairs[i].ids)])
+                n = len(pairs[i].ids)
+                out[i] = self._reading(pairs[i], s[:n], e[:n], sentence_spans(asked[i][1]))
         return out
 
     @staticmethod
-    def _reading(p: Pair, s: np.ndarray, e: np.ndarray) -> Reading | None:
+    def _reading(
+        p: Pair, s: np.ndarray, e: np.ndarray, sentences: Sequence[tuple[int, int]] = ()
+    ) -> Reading | None:
         allowed = allowed_mask(len(s), p.first, p.last)
         s, e = np.where(allowed, s, NEGATIVE), np.where(allowed, e, NEGATIVE)
         span = best_span(s, e, p.first, p.last)
         if span is None:
             return None
-        return Reading(span.score, p.offsets[span.start][0], p.offsets[span.end][1])
+        within = tuple(
+            None if x is None else Reading(x.score, p.offsets[x.start][0], p.offsets[x.end][1])
+            for x in sentence_best(s, e, p, sentences)
+        )
+        return Reading(span.score, p.offsets[span.start][0], p.offsets[span.end][1], within)

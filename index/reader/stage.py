@@ -1,17 +1,19 @@
 """The reader's step in answering: read the question with the top passages, put the ones that
-answer first, and show the answer span in bold: inside the excerpt search chose when that
-excerpt holds it, else in an excerpt built around it when the reader is sure enough."""
+answer first, choose each excerpt with the reader's belief of where the answer lies added to
+search's sentence scores, and show the answer span in bold when the excerpt holds it."""
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..excerpt import choose_excerpt
 from ..sentences import sentence_spans
+from .pairs import NEGATIVE
 from .runtime import OnnxReader, Reading, ensure_onnx
 
 if TYPE_CHECKING:
@@ -19,10 +21,10 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 
-# How much surer than its threshold the reader must be to replace the excerpt search chose by
-# one around its own answer (when its answer lies outside that excerpt). With the excerpt always
-# replaced, answer@1 fell 1.3 (xquad-en) and 2.7 points (xquad-ru): docs/reader.md.
-OVERRULE_MARGIN = 3.0
+# The reader's per-sentence span scores become beliefs (a softmax at this temperature, in
+# logits) that join the sentence scores search uses (words and the model's similarity, each
+# 0-1) when the excerpt is chosen, times `reader_excerpt_weight` (docs/reader.md).
+READER_TEMPERATURE = 4.0
 
 
 class ReaderStage:
@@ -38,6 +40,7 @@ class ReaderStage:
         confident: float | None = None,
         max_sentences: int = 3,
         max_words: int = 72,
+        excerpt_weight: float = 1.0,
     ) -> None:
         self.reader = reader
         self.passages = passages
@@ -46,6 +49,7 @@ class ReaderStage:
         self.confident = confident
         self.max_sentences = max_sentences
         self.max_words = max_words
+        self.excerpt_weight = excerpt_weight
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReaderStage:
@@ -59,6 +63,7 @@ class ReaderStage:
             settings.reader_confident,
             settings.excerpt_max_sentences,
             settings.excerpt_max_words,
+            settings.reader_excerpt_weight,
         )
 
     def warm_up(self) -> None:
@@ -110,43 +115,45 @@ class ReaderStage:
     def _with(self, question: str, hit: Hit, reading: Reading | None) -> Hit:
         if reading is None:
             return dataclasses.replace(hit, reader_score=-1e9)
-        if reading.score < self.threshold:
-            return dataclasses.replace(hit, reader_score=reading.score)
+        ex = choose_excerpt(
+            hit.passage,
+            question,
+            self.max_sentences,
+            self.max_words,
+            dense=hit.sentence_similarity or None,
+            reader=sentence_weights(reading, self.excerpt_weight),
+        )
+        start, end = ex.best_start, ex.best_end  # in bold: the best sentence, or the answer
+        if reading.score >= self.threshold:
+            spans = sentence_spans(hit.passage)
+            own = bisect.bisect_right([s for s, _ in spans], ex.best_start) - 1
+            inside = reading.sentences[own] if 0 <= own < len(reading.sentences) else None
+            for span in (reading, inside):
+                if span is None or span.score < self.threshold:
+                    continue
+                if ex.start <= span.start and span.end <= ex.end:
+                    start, end = span.start, span.end
+                    break
         base = hit.passage_start
-        span = dataclasses.replace(
+        return dataclasses.replace(
             hit,
             reader_score=reading.score,
-            answer_start=base + reading.start,
-            answer_end=base + reading.end,
-        )
-        if hit.excerpt_start <= base + reading.start and base + reading.end <= hit.excerpt_end:
-            return span  # the excerpt search chose holds the answer: keep it, the answer in bold
-        if reading.score < self.threshold + OVERRULE_MARGIN:
-            return dataclasses.replace(hit, reader_score=reading.score)
-        start, end = excerpt_around(
-            hit.passage, question, reading, self.max_sentences, self.max_words
-        )
-        return dataclasses.replace(
-            span, excerpt=hit.passage[start:end], excerpt_start=base + start, excerpt_end=base + end
+            excerpt=hit.passage[ex.start : ex.end],
+            excerpt_start=base + ex.start,
+            excerpt_end=base + ex.end,
+            answer_start=base + start,
+            answer_end=base + end,
         )
 
 
-def excerpt_around(
-    passage: str, question: str, reading: Reading, max_sentences: int, max_words: int
-) -> tuple[int, int]:
-    """The excerpt (passage characters) built around the sentence that holds the answer span,
-    widened with its neighbours as `choose_excerpt` does; cut around the span when that
-    sentence alone is too long."""
-    spans = sentence_spans(passage)
-    best = max(bisect.bisect_right([s for s, _ in spans], reading.start) - 1, 0)
-    ex = choose_excerpt(passage, question, max_sentences, max_words, best=best)
-    if ex.start <= reading.start and reading.end <= ex.end:
-        return ex.start, ex.end
-    words = [m.span() for m in re.finditer(r"\S+", passage)]
-    inside = [i for i, (s, e) in enumerate(words) if e > reading.start and s < reading.end]
-    if not inside:
-        return ex.start, ex.end
-    half = max((max_words - len(inside)) // 2, 0)
-    lo = max(inside[0] - half, 0)
-    hi = min(inside[-1] + half, len(words) - 1)
-    return words[lo][0], words[hi][1]
+def sentence_weights(reading: Reading, weight: float) -> list[float] | None:
+    """What the reader adds to each sentence's score when the excerpt is chosen: `weight` times
+    its belief that the answer lies in that sentence (a softmax of each sentence's best span
+    score at READER_TEMPERATURE); None with the weight at 0 or no sentences read."""
+    if weight <= 0 or not reading.sentences:
+        return None
+    scores = np.array(
+        [NEGATIVE if r is None else r.score for r in reading.sentences], dtype=np.float64
+    )
+    scaled = np.exp((scores - scores.max()) / READER_TEMPERATURE)
+    return [float(x) for x in weight * scaled / scaled.sum()]
