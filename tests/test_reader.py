@@ -252,8 +252,22 @@ def test_decide_follows_the_reader_and_falls_back_to_cosines() -> None:
     answer = decide("q", [sure, unsure, high], rule)
     assert answer.found and answer.shown == [sure, high]  # low cosine, but the reader is sure
     assert not decide("q", [unsure, high], rule).found  # unsure: the cosine rule, top too low
-    assert decide("q", [unsure_high, low], rule).found  # unsure: the cosine rule lets it through
-    assert not decide("q", [hopeless_high, low], rule).found  # under the floor: nothing there
+    assert decide("q", [unsure_high, low], rule).found  # unsure, but the cosine is high
+    assert decide("q", [hopeless_high, low], rule).found  # -9 + 250 x 0.15 is over the floor
+    # One line: the reader's score plus READER_COSINE_WEIGHT x the cosine's margin, against
+    # the floor. Just over the cosine's threshold but hopeless to the reader: nothing there;
+    # just under it, with the reader unsure: it answers (and is shown though under the bar).
+    just_over, just_under = (dataclasses.replace(base, score=s) for s in (0.81, 0.79))
+    assert not decide("q", [dataclasses.replace(just_over, reader_score=-9.0), low], rule).found
+    almost = dataclasses.replace(just_under, reader_score=-1.0)
+    answer = decide("q", [almost, low, high], rule)
+    assert answer.found and answer.shown == [almost, high]
+    assert not decide("q", [dataclasses.replace(almost, reader_score=-3.0)], rule).found
+    # across languages the reader's scores run lower: the cosine rule alone decides
+    cross = dataclasses.replace(just_under, passage="Основана в 2009 году.", lang="ru")
+    assert not decide(
+        "When was it founded?", [dataclasses.replace(cross, reader_score=-1.0)], rule
+    ).found
     assert decide("q", [high], Rule(threshold=0.8)).found  # reader off: the cosine rule
     assert not decide("q", [low], Rule(threshold=0.8)).found
     assert not decide("q", [], rule).found

@@ -36,7 +36,9 @@ class Recipe:
     trained_from: int = 4  # layers below this one keep e5's weights
     max_length: int = 256  # training windows; answering reads whole passages (up to 512)
     threshold: float = 0.0  # span score minus no-answer score above which a passage answers
-    floor: float | None = None  # under which no passage read answers (None: the cosine decides)
+    # In one language, under which the reader's score plus the cosine's weighted margin says
+    # "found nothing" (index/decision.py; None: the cosine rule decides).
+    floor: float | None = None
 
 
 def build(folder: Path, recipe: Recipe) -> Any:
