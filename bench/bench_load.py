@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -296,7 +297,9 @@ def main() -> None:
         {
             "KHABAR_CORPUS_DIR": str(args.corpus.resolve()),
             "KHABAR_INDEX_DIR": str(args.index_dir.resolve()),
-            "KHABAR_DATA_DIR": str((args.index_dir.parent / "bot-data").resolve()),
+            # A fresh data folder each run: the update journal of a run that was stopped would
+            # otherwise be replayed, old questions first, into this one.
+            "KHABAR_DATA_DIR": tempfile.mkdtemp(prefix="khabar-bench-data-"),
             "KHABAR_MODELS_DIR": os.environ.get("KHABAR_MODELS_DIR", str(ROOT / "data/models")),
             "KHABAR_ANSWERS_PER_MINUTE": "100000",
             "KHABAR_TELEGRAM_MAX_RATE": str(args.max_rate),
@@ -307,7 +310,10 @@ def main() -> None:
     )
     questions = read_questions(args.questions, FALLBACK)
     expected = {} if args.no_check else expected_replies(env, questions)
-    result = asyncio.run(measure(args, env, questions, expected))
+    try:
+        result = asyncio.run(measure(args, env, questions, expected))
+    finally:
+        shutil.rmtree(env["KHABAR_DATA_DIR"], ignore_errors=True)
     save_and_print({"corpus": str(args.corpus), "max_rate": args.max_rate, **result}, args.out)
 
 

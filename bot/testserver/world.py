@@ -83,26 +83,29 @@ class World:
         self.events: list[Event] = []
         self.delivered: set[int] = set()  # update ids handed to the bot (polling or webhook)
         self.poller = 0  # the latest getUpdates request; older ones are terminated
-        self.changed = asyncio.Condition()
+        self.changed = asyncio.Event()  # set (and replaced) at every change: `notify`
         self._ids = itertools.count(1)
 
     # --- notifications -------------------------------------------------------------------
     async def notify(self) -> None:
-        async with self.changed:
-            self.changed.notify_all()
+        """Wake every waiter: the current event is set and a fresh one takes its place."""
+        changed, self.changed = self.changed, asyncio.Event()
+        changed.set()
 
     async def wait_for(self, predicate: Any, timeout: float) -> bool:
-        """Wait until `predicate()` is true or `timeout` seconds pass; returns the predicate."""
+        """Wait until `predicate()` is true or `timeout` seconds pass; returns the predicate.
+        (An event per change, not an asyncio.Condition: on Python 3.11 a Condition's wait
+        that timed out under load could leave its lock released and fail with "Lock is not
+        acquired".)"""
         deadline = time.monotonic() + timeout
-        async with self.changed:
-            while not predicate():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return bool(predicate())
-                try:
-                    await asyncio.wait_for(self.changed.wait(), remaining)
-                except TimeoutError:
-                    return bool(predicate())
+        while not predicate():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return bool(predicate())
+            try:
+                await asyncio.wait_for(self.changed.wait(), remaining)
+            except TimeoutError:
+                return bool(predicate())
         return True
 
     # --- the bot as a user --------------------------------------------------------------------
