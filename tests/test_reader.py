@@ -21,6 +21,7 @@ from index.reader.pairs import (
     MAX_ANSWER_TOKENS,
     Specials,
     best_span,
+    dateline_end,
     make_pair,
     sentence_best,
     token_span,
@@ -97,6 +98,44 @@ def test_each_sentence_gets_its_own_best_span() -> None:
         False,
         False,
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "dateline"),
+    [
+        ("BAKU, Azerbaijan, October 18. The Organization", "BAKU, Azerbaijan, October 18."),
+        (
+            " date 2025-10-18 BAKU, Azerbaijan, October 18. The",
+            " date 2025-10-18 BAKU, Azerbaijan, October 18.",
+        ),
+        ("Москва, 18 октября — Президент", "Москва, 18 октября —"),
+        ("Bakı, 18 oktyabr. Prezident", "Bakı, 18 oktyabr."),
+        ("ASTANA, Kazakhstan, Oct. 3, 2025 – The", "ASTANA, Kazakhstan, Oct. 3, 2025 –"),
+        ("Astana, 5 қазан. Президент", "Astana, 5 қазан."),
+        ("İstanbul, 3 ekim 2025 - Türk", "İstanbul, 3 ekim 2025 -"),
+        ("Founded in 2009 on the ancient land, the OTS, May 5 - ", ""),
+        ("In 1973, OPEC members, October 17. x", ""),
+        ("The president of the council, October 17.", ""),
+    ],
+)
+def test_a_dateline_is_found_only_where_it_opens_the_passage(text: str, dateline: str) -> None:
+    assert text[: dateline_end(text)] == dateline
+
+
+def test_no_span_starts_in_the_dateline(reader: OnnxReader) -> None:
+    """Asked when something the article does not date happened, the reader used to point at
+    the dateline; it never may now, and it points at the founding year when asked for it."""
+    passage = SEED_ARTICLE[SEED_ARTICLE.index("BAKU") :].split("\n\n")[0]
+    [elected, founded] = [
+        reader.read(q, [passage])[0]
+        for q in ("When was Kazakhstan's president elected?", FOUNDED[0])
+    ]
+    assert elected is not None and founded is not None
+    assert (
+        elected.start >= dateline_end(passage)
+        and "October 18" not in passage[elected.start : elected.end]
+    )
+    assert all(s is None or s.start >= dateline_end(passage) for s in elected.sentences)
 
 
 def test_the_readers_belief_moves_the_excerpt_to_its_sentence() -> None:
@@ -330,10 +369,11 @@ async def test_one_verdict_for_the_bot_ask_and_eval(
             assert reply["text"].startswith("I found nothing") != verdicts[q], (q, reply)
             assert reply["text"].strip() == expected_text(retriever, q)  # the same reply
         [reply] = await tg.ask(chat, ann, FOUNDED[0])
-        # The reader's best span is the dateline ("October 18."), but its belief per sentence
-        # joins search's sentence scores, and the founding sentence stays first.
+        # The reader never points into the dateline ("BAKU, Azerbaijan, October 18."): the
+        # founding sentence is first, 2009 in bold.
         [quote] = entity_text(reply, "blockquote")
         assert "Founded in 2009" in quote
+        assert entity_text(reply, "bold")[0] == "2009"
 
 
 def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:

@@ -6,6 +6,7 @@ model never sees at answer time a layout it was not trained on."""
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,32 @@ QUESTION_PREFIX = "query: "  # e5's own prefix for questions
 MAX_QUESTION_TOKENS = 48
 MAX_ANSWER_TOKENS = 30
 NEGATIVE = -1e4  # a logit no real position reaches: positions that cannot start or end a span
+
+
+_MONTH = (
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?|январ\w*|феврал\w*|"
+    r"март\w*|апрел\w*|ма[йя]|июн\w*|июл\w*|август\w*|сентябр\w*|октябр\w*|ноябр\w*|"
+    r"декабр\w*|yanvar|fevral|aprel|iyun|iyul|avqust|sentyabr|oktyabr|noyabr|dekabr|ocak|"
+    r"şubat|nisan|mayıs|haziran|temmuz|ağustos|eylül|ekim|kasım|aralık|қаңтар\w*|ақпан\w*|"
+    r"наурыз\w*|сәуір\w*|мамыр\w*|маусым\w*|шілде\w*|тамыз\w*|қыркүйек\w*|қазан\w*|"
+    r"қараша\w*|желтоқсан\w*"
+)
+_PLACE = r"[^\W\d_]+(?:[ .'-]+[^\W\d_]+){0,2}"  # one to three words, no digits
+# A news dateline that opens a passage: PLACE, [COUNTRY,] DATE, then "." or a dash ("BAKU,
+# Azerbaijan, October 18.", "Москва, 18 октября —"), after an ISO date at most.
+_DATELINE = re.compile(
+    rf"^\W*(?:\w+\s+\d{{4}}-\d\d-\d\d\s+)?{_PLACE},\s+(?:{_PLACE},\s+)?"
+    rf"(?:(?:{_MONTH})\s+\d{{1,2}}|\d{{1,2}}\s+(?:{_MONTH}))(?:,?\s+\d{{4}})?\s*(?:\.|[–—-])",
+    re.IGNORECASE,
+)
+
+
+def dateline_end(passage: str) -> int:
+    """Where a dateline that opens the passage ends (0: none). It says when the article was
+    written, which the citation already shows, and never answers a question about the news:
+    the reader points at it for "when" questions it cannot answer, so no span starts in it."""
+    found = _DATELINE.match(passage)
+    return found.end() if found else 0
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from .pairs import (
     Specials,
     allowed_mask,
     best_span,
+    dateline_end,
     make_pair,
     sentence_best,
 )
@@ -202,20 +203,32 @@ class OnnxReader:
             starts, ends = self.logits([pairs[i] for i in rows])
             for i, s, e in zip(rows, starts, ends, strict=True):
                 n = len(pairs[i].ids)
-                out[i] = self._reading(pairs[i], s[:n], e[:n], sentence_spans(asked[i][1]))
+                passage = asked[i][1]
+                out[i] = self._reading(
+                    pairs[i], s[:n], e[:n], sentence_spans(passage), dateline_end(passage)
+                )
         return out
 
     @staticmethod
     def _reading(
-        p: Pair, s: np.ndarray, e: np.ndarray, sentences: Sequence[tuple[int, int]] = ()
+        p: Pair,
+        s: np.ndarray,
+        e: np.ndarray,
+        sentences: Sequence[tuple[int, int]] = (),
+        skip: int = 0,
     ) -> Reading | None:
+        """The best span, and each sentence's; no span starts in the passage's first `skip`
+        characters (its dateline)."""
         allowed = allowed_mask(len(s), p.first, p.last)
+        allowed[p.first : p.first + sum(1 for a, _ in p.offsets if a < skip)] = False
         s, e = np.where(allowed, s, NEGATIVE), np.where(allowed, e, NEGATIVE)
         span = best_span(s, e, p.first, p.last)
         if span is None:
             return None
         within = tuple(
-            None if x is None else Reading(x.score, p.offsets[x.start][0], p.offsets[x.end][1])
+            None
+            if x is None or p.offsets[x.start][0] < skip
+            else Reading(x.score, p.offsets[x.start][0], p.offsets[x.end][1])
             for x in sentence_best(s, e, p, sentences)
         )
         return Reading(span.score, p.offsets[span.start][0], p.offsets[span.end][1], within)
