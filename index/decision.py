@@ -4,7 +4,7 @@ One pure function, `decide`, used by every path that answers (the bot, `khabar a
 `khabar eval`), so they cannot disagree. With the reader on, its score for the passages it read
 (span score minus no-answer score) falls in one of three zones:
 - at or above `reader_threshold`: the reader found the answer; that passage is shown first,
-  its excerpt built around the answer;
+  the answer in bold;
 - under it, in one language: the reader's score and the cosine's margin over its threshold
   decide together, on one line: the passage answers when score + READER_COSINE_WEIGHT x margin
   >= `reader_floor`, and otherwise Khabar says it found nothing;

@@ -87,15 +87,13 @@ def choose_excerpt(
     max_words: int = 60,
     min_words: int = 25,
     dense: Sequence[float] | None = None,
-    best: int | None = None,
     reader: Sequence[float] | None = None,
 ) -> Excerpt:
     """The excerpt of `passage` that best answers `question`.
 
     `dense`, when given, is the model's similarity of the question to each sentence of
     `sentence_spans(passage)`, in order; `reader`, when given, is added to each sentence's
-    score (the reader's belief that the answer lies in it). `best`, when given, is the
-    sentence the excerpt is built around.
+    score (the reader's belief that the answer lies in it).
     """
     spans = sentence_spans(passage)
     if not spans:
@@ -105,8 +103,7 @@ def choose_excerpt(
     scores = sentence_scores(passage, spans, question, dense)
     if reader is not None and len(reader) == len(spans):
         scores = [s + r for s, r in zip(scores, reader, strict=True)]
-    if best is None or not 0 <= best < len(spans):
-        best = max(range(len(spans)), key=lambda i: (scores[i], -i))
+    best = max(range(len(spans)), key=lambda i: (scores[i], -i))
     words = [len(passage[s:e].split()) for s, e in spans]
     lo = hi = best
     while hi - lo + 1 < max_sentences:
