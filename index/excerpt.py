@@ -38,6 +38,7 @@ class Excerpt:
     end: int
     best_start: int
     best_end: int
+    best: int = 0  # which of `sentence_spans(passage)` the best sentence is
 
 
 def question_terms(question: str) -> tuple[set[str], str]:
@@ -128,7 +129,7 @@ def choose_excerpt(
     if sum(words[lo : hi + 1]) > max_words:
         start, end = _shorten(passage, best_start, best_end, max_words)
         best_start, best_end = start, end
-    return Excerpt(start, end, best_start, best_end)
+    return Excerpt(start, end, best_start, best_end, best)
 
 
 def _shorten(passage: str, start: int, end: int, max_words: int) -> tuple[int, int]:

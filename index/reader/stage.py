@@ -4,7 +4,6 @@ search's sentence scores, and show the answer span in bold when the excerpt hold
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -12,7 +11,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..excerpt import choose_excerpt
-from ..sentences import sentence_spans
 from .pairs import NEGATIVE
 from .runtime import OnnxReader, Reading, ensure_onnx
 
@@ -130,9 +128,7 @@ class ReaderStage:
         start, end = ex.best_start, ex.best_end  # in bold: the best sentence, or the answer
         bar = self.threshold - BOLD_MARGIN
         if reading.score >= bar:
-            spans = sentence_spans(hit.passage)
-            own = bisect.bisect_right([s for s, _ in spans], ex.best_start) - 1
-            inside = reading.sentences[own] if 0 <= own < len(reading.sentences) else None
+            inside = reading.sentences[ex.best] if ex.best < len(reading.sentences) else None
             for span in (reading, inside):
                 if span is None or span.score < bar:
                     continue
