@@ -25,13 +25,14 @@ import numpy as np
 
 from . import tokens
 from .errors import ModelUnavailable
+from .onnx_fuse import eager_attention, fuse
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "khabar-onnx.json"
 FLOAT_FILE = "model.onnx"
 INT8_FILE = "model-int8.onnx"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: the float32 graph with fused attention (onnx_fuse)
 INLINE_WEIGHTS = 16 << 20  # a graph file this large still holds its weights
 MIN_FLOAT_COSINE = 0.9999
 MIN_INT8_COSINE = 0.97
@@ -180,9 +181,28 @@ def _export(resolved: str, out: Path) -> dict[str, Any]:
     quantize_dynamic(
         str(out / FLOAT_FILE), str(out / INT8_FILE), weight_type=QuantType.QInt8, per_channel=True
     )
+    # The float32 graph again with eager attention, fused into one operator per layer
+    # (`onnx_fuse`): the same vectors, faster; the int8 graph stays quantised from the first.
+    eager = out / ".eager.onnx"
+    eager_attention(auto_model)
+    with torch.no_grad():
+        torch.onnx.export(
+            LastHidden(),
+            tuple(sample[n] for n in inputs),
+            str(eager),
+            input_names=inputs,
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    fused = fuse(eager, out / FLOAT_FILE, auto_model.config)
+    for leftover in out.glob(".eager.onnx*"):
+        leftover.unlink()
     externalise(out)
     config: dict[str, Any] = {
         "version": EXPORT_VERSION,
+        "fused_attention": fused,
         "source": resolved,
         "inputs": inputs,
         "pooling": pooling,

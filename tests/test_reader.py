@@ -209,6 +209,20 @@ def test_an_export_works_from_any_folder_and_wherever_models_move(
     assert reading is not None and "2009" in FOUNDING[reading.start : reading.end]
 
 
+def test_the_exported_reader_has_fused_attention(models_dir: Path) -> None:
+    """One Attention operator per layer (onnx_fuse: 70 ms instead of 97 for a passage on an
+    AVX2 CPU); the export checked its logits against torch's within `MAX_DIFFERENCE`."""
+    import json
+
+    import onnx
+
+    exported = ensure_onnx(models_dir)
+    config = json.loads((exported / CONFIG).read_text("utf-8"))
+    graph = onnx.load(str(exported / "reader.onnx"), load_external_data=False)
+    assert config["fused_attention"] is True
+    assert [n.op_type for n in graph.graph.node].count("Attention") == config["recipe"]["layers"]
+
+
 @pytest.mark.parametrize("question", FOUNDED)
 def test_the_founding_year_in_five_languages(reader: OnnxReader, question: str) -> None:
     [reading] = reader.read(question, [FOUNDING])
