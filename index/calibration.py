@@ -32,8 +32,9 @@ MIN_COSINE = 0.9999
 FILE_NAME = "calibration.json"
 PASSAGES = 16  # about 300 tokens each, as a build's passages: seconds a candidate on 2 cores
 BATCH = 16
-# After the first round, a candidate this many times slower than the fastest is not timed again
-# (bfloat16 on a CPU without native support took 17 s a round where float32 took 3.6).
+PROBE = 4  # texts each candidate encodes first, to leave the race early if far behind
+# After the probe and the first round, a candidate this many times slower than the fastest is
+# not timed again (bfloat16 on an AVX2-only CPU took 17 s a round where float32 took 3.6).
 OUT_OF_RACE = 1.5
 
 
@@ -92,8 +93,11 @@ def measure(
     rounds: int = 2,
 ) -> list[Trial]:
     """Encode `texts` with each candidate after a warm-up, `rounds` times in turn (so that a
-    moment of load elsewhere slows them all alike), keeping each one's fastest round; those
-    `OUT_OF_RACE` times slower than the fastest after the first round run only once."""
+    moment of load elsewhere slows them all alike), keeping each one's fastest round.
+
+    A candidate far behind cannot win, so it is not timed in full: each first encodes `PROBE`
+    of the texts, and one `OUT_OF_RACE` times slower than the fastest there stops (its seconds
+    are the probe's, scaled to all the texts); after the first round, the same again."""
     ready: dict[str, Encodes] = {}
     failed: dict[str, str] = {}
     for name, make in makers.items():
@@ -105,15 +109,20 @@ def measure(
             failed[name] = f"{type(exc).__name__}: {exc}"[:200]
     best = dict.fromkeys(ready, float("inf"))
     vectors: dict[str, np.ndarray] = {}
-    racing = list(ready)
+    probe = texts[:PROBE]
+    for name, encoder in ready.items():
+        started = clock()
+        vectors[name] = _vectors(encoder, probe, batch_size)
+        best[name] = (clock() - started) * len(texts) / len(probe)
+    racing = _in_race(best, list(ready))
+    best.update(dict.fromkeys(racing, float("inf")))  # the probe's estimate gives way to rounds
     for round_ in range(rounds):
         for name in racing:
             started = clock()
             vectors[name] = _vectors(ready[name], texts, batch_size)
             best[name] = min(best[name], clock() - started)
-        if round_ == 0:  # a candidate far behind after one round cannot win: no second round
-            fastest = min(best.values(), default=0.0)
-            racing = [name for name in racing if best[name] <= OUT_OF_RACE * fastest]
+        if round_ == 0:
+            racing = _in_race(best, racing)
     reference = next(iter(vectors.values()), None)
     trials = []
     for name in makers:
@@ -121,9 +130,15 @@ def measure(
             trials.append(Trial(name, float("inf"), 0.0, failed[name]))
             continue
         assert reference is not None
-        cosine = float(np.min(np.sum(reference * vectors[name], axis=1)))
+        rows = min(len(reference), len(vectors[name]))  # a candidate out of the race: the probe
+        cosine = float(np.min(np.sum(reference[:rows] * vectors[name][:rows], axis=1)))
         trials.append(Trial(name, round(best[name], 4), round(cosine, 6)))
     return trials
+
+
+def _in_race(seconds: dict[str, float], racing: list[str]) -> list[str]:
+    fastest = min(seconds[name] for name in racing) if racing else 0.0
+    return [name for name in racing if seconds[name] <= OUT_OF_RACE * fastest]
 
 
 def machine_key(model: str) -> str:
@@ -199,7 +214,7 @@ def calibrated(
     remembered = Remembered(models_dir) if models_dir is not None else None
     if remembered is not None and (choice := remembered.get(key)) is not None:
         return choice
-    log.warning("measuring which encoder builds fastest on this machine (once, a few seconds)")
+    log.warning("measuring which encoder builds fastest on this machine (once, under a minute)")
     trials = measure(makers, texts or sample_passages())
     choice = remembered.put(key, model, trials) if remembered else choose(trials)
     log.warning(

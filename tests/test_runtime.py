@@ -209,8 +209,9 @@ def test_the_bulk_encoder_is_chosen_by_measuring() -> None:
         ("torch-bf16", 1.0),
     ]
     assert "torch" in trials[1].error and choose(trials) == "torch-bf16"
-    # One far behind after the first round is not timed again: three times slower, it runs
-    # once (its warm-up aside); the two close ones run twice.
+    # One far behind is not timed in full: three times slower on the probe (4 of the 6
+    # texts), it never encodes all six; the two close ones do, twice. Its seconds are the
+    # probe's, scaled.
     runs: dict[str, int] = {}
 
     class Counted(Fake):
@@ -231,7 +232,7 @@ def test_the_bulk_encoder_is_chosen_by_measuring() -> None:
         [f"p{i}" for i in range(6)],
         clock=clock,
     )
-    assert runs == {"onnx": 2, "torch": 2, "torch-bf16": 1}
+    assert runs == {"onnx": 2, "torch": 2}
     assert [t.seconds for t in trials] == [1.2, 1.0, 3.0] and choose(trials) == "torch"
     assert choose([Trial("onnx", 3.0, 1.0), Trial("torch-bf16", 1.0, 0.99)]) == "onnx"
     assert choose([Trial("onnx", 3.0, 1.0), Trial("torch", 2.0, 0.99995)]) == "torch"
