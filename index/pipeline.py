@@ -181,11 +181,12 @@ def plan_articles(
     if not articles:
         return []
     limit = embedder.max_tokens
-    titles = [short_title(embedder, a.title) for _, a in articles]
-    title_tokens = embedder.token_spans(titles)
+    # The titles are tokenized once, together: each is cut to `TITLE_TOKENS` from those spans.
+    title_spans = embedder.token_spans([a.title for _, a in articles])
     planned = []
-    for (rel, article), title, ttoks in zip(articles, titles, title_tokens, strict=True):
-        max_tokens = max(16, limit - len(ttoks) - 1)
+    for (rel, article), title_tokens in zip(articles, title_spans, strict=True):
+        title = short_title(article.title, title_tokens)
+        max_tokens = max(16, limit - min(len(title_tokens), TITLE_TOKENS) - 1)
         spans = chunk_text(
             article.text,
             embedder.token_spans,
@@ -233,9 +234,9 @@ def embed_planned(
     return out
 
 
-def short_title(embedder: Embedder, title: str) -> str:
-    """The title cut to `TITLE_TOKENS` tokens, so that it leaves room for the passage."""
-    spans = embedder.token_spans([title])[0]
+def short_title(title: str, spans: list[tuple[int, int]]) -> str:
+    """The title cut to `TITLE_TOKENS` tokens (`spans`: its tokens' character offsets), so that
+    it leaves room for the passage."""
     return title if len(spans) <= TITLE_TOKENS else title[: spans[TITLE_TOKENS - 1][1]]
 
 

@@ -105,3 +105,26 @@ def test_neighbours_overlap_inside_a_paragraph_only(embedder: Embedder) -> None:
 def test_real_model_limit_is_respected(embedder: Embedder) -> None:
     # The model reads 256 tokens; the title and specials take some.
     assert 200 < embedder.max_tokens <= 254
+
+
+def test_long_titles_are_cut_and_every_passage_fits(embedder: Embedder) -> None:
+    """Each passage is read with its article's title (tokenized once for all the articles),
+    a title cut to `TITLE_TOKENS` tokens; title and passage together fit the model."""
+    from index.articles import Article
+    from index.pipeline import TITLE_TOKENS, plan_articles
+    from index.settings import Settings
+
+    long_title = " ".join(f"Heading{i}" for i in range(60))
+    body = " ".join(f"Sentence {i} tells of the Caspian ferry and its cargo." for i in range(300))
+    articles = [
+        ("a.txt", Article(id="a", text=body, title=long_title)),
+        ("b.txt", Article(id="b", text=body[:400], title="Short title")),
+    ]
+    long_plan, short_plan = plan_articles(Settings(chunk_tokens=160), embedder, articles)
+    cut = long_plan.inputs[0].split("\n")[0]
+    assert long_title.startswith(cut) and len(cut) < len(long_title)
+    assert len(embedder.token_spans([cut])[0]) <= TITLE_TOKENS
+    assert all(text.startswith(cut + "\n") for text in long_plan.inputs)
+    assert len(long_plan.inputs) > 3
+    assert all(len(s) <= embedder.max_tokens for s in embedder.token_spans(long_plan.inputs))
+    assert short_plan.inputs == ["Short title\n" + body[:400]]
