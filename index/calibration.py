@@ -20,6 +20,7 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -149,9 +150,9 @@ def machine_key(model: str) -> str:
 
     parts = [model, _cpu_model(), f"{threads} threads", f"onnx export {EXPORT_VERSION}"]
     for module in ("torch", "onnxruntime"):
-        try:
-            parts.append(f"{module} {__import__(module).__version__}")
-        except ImportError:
+        try:  # the installed version, without importing it: torch takes seconds to import
+            parts.append(f"{module} {metadata.version(module)}")
+        except metadata.PackageNotFoundError:
             parts.append(f"{module} absent")
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 

@@ -270,6 +270,19 @@ def test_a_calibration_is_made_once_per_machine_and_model(
     assert type(again).__name__ == type(encoder).__name__
 
 
+def test_checking_a_remembered_calibration_does_not_import_torch() -> None:
+    """Every build of 256+ passages looks its choice up by `machine_key`, which names torch's
+    version: read from the installed package, not by importing torch (1.6% of a build)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from index import calibration; key = calibration.machine_key('e5'); "
+        "assert len(key) == 16 and 'torch' not in sys.modules, sorted(sys.modules)[:5]"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
+
+
 def test_freed_memory_goes_back_between_batches() -> None:
     """On glibc, `malloc_trim` is found and called (the build's peak memory depends on it:
     docs/benchmarks.md); elsewhere the call does nothing."""
