@@ -2,7 +2,8 @@
 plus retries of Telegram's 5xx answers, which it does not retry.
 
 A 5xx means Telegram did not process the call, so repeating it cannot duplicate a message.
-Timeouts are not retried: the message may have been sent, and a reader should not get it twice.
+Timeouts are not retried: the message may have been sent, and a reader should not get it twice;
+except a timeout waiting for a free connection, when the request was never sent.
 """
 
 from __future__ import annotations
@@ -46,7 +47,18 @@ class RetryingRateLimiter(AIORateLimiter):
                 return await super().process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args
                 )
-            except (BadRequest, TimedOut):
+            except TimedOut as exc:
+                # A pool timeout means the request never left (every connection was busy, as
+                # in a flood): safe to repeat. Any other timeout may have sent the message.
+                if not _not_sent(exc) or attempt >= self._server_error_retries:
+                    raise
+                attempt += 1
+                delay = self._backoff * 2 ** (attempt - 1)
+                log.warning(
+                    "%s waited for a connection; retry %d in %.1f s", endpoint, attempt, delay
+                )
+                await asyncio.sleep(delay)
+            except BadRequest:
                 raise
             except NetworkError as exc:
                 if endpoint == "getUpdates" or attempt >= self._server_error_retries:
@@ -55,3 +67,10 @@ class RetryingRateLimiter(AIORateLimiter):
                 delay = self._backoff * 2 ** (attempt - 1)
                 log.warning("%s failed (%s); retry %d in %.1f s", endpoint, exc, attempt, delay)
                 await asyncio.sleep(delay)
+
+
+def _not_sent(exc: TimedOut) -> bool:
+    """Whether python-telegram-bot gave up waiting for a connection, before sending."""
+    import httpx
+
+    return isinstance(exc.__cause__, httpx.PoolTimeout)
