@@ -118,7 +118,7 @@ def publish_folder(
 
 def export(resolved: str, out: Path) -> dict[str, Any]:
     """Export `resolved` (a sentence-transformers name or folder) into `out`, and check it."""
-    log.warning("exporting %s to ONNX, once (under a minute)", resolved)
+    log.warning("exporting %s to ONNX, once (about a minute)", resolved)
     root = logging.getLogger()
     level = root.level
     root.setLevel(max(level, logging.WARNING))  # the quantiser logs every tensor at INFO
@@ -165,17 +165,21 @@ def _export(resolved: str, out: Path) -> dict[str, Any]:
         ["a short text", "a longer text to export with"], padding=True, return_tensors="pt"
     )
     axes = {n: {0: "batch", 1: "tokens"} for n in [*inputs, "last_hidden_state"]}
-    with torch.no_grad():
-        torch.onnx.export(
-            LastHidden(),
-            tuple(sample[n] for n in inputs),
-            str(out / FLOAT_FILE),
-            input_names=inputs,
-            output_names=["last_hidden_state"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
+
+    def export_graph(path: Path) -> None:
+        with torch.no_grad():
+            torch.onnx.export(
+                LastHidden(),
+                tuple(sample[n] for n in inputs),
+                str(path),
+                input_names=inputs,
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+
+    export_graph(out / FLOAT_FILE)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
@@ -185,17 +189,7 @@ def _export(resolved: str, out: Path) -> dict[str, Any]:
     # (`onnx_fuse`): the same vectors, faster; the int8 graph stays quantised from the first.
     eager = out / ".eager.onnx"
     eager_attention(auto_model)
-    with torch.no_grad():
-        torch.onnx.export(
-            LastHidden(),
-            tuple(sample[n] for n in inputs),
-            str(eager),
-            input_names=inputs,
-            output_names=["last_hidden_state"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
+    export_graph(eager)
     fused = fuse(eager, out / FLOAT_FILE, auto_model.config)
     for leftover in out.glob(".eager.onnx*"):
         leftover.unlink()

@@ -84,18 +84,17 @@ def ensure_onnx(models_dir: Path, weights_dir: Path = reader_model.WEIGHTS_DIR) 
     )
 
 
-def _export(e5: Path, weights_dir: Path, out: Path) -> None:
+def _export_graph(model: Any, path: Path) -> None:
+    """The reader as an ONNX graph at `path`, batch and length free."""
     import torch
 
-    log.warning("exporting the reader to ONNX, once (under a minute)")
-    model, recipe = reader_model.load(e5, weights_dir)
     ids = torch.tensor([[0, 100, 200, 2, 2, 300, 400, 500, 2]])
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             model,
             (ids, torch.ones_like(ids)),
-            str(out / GRAPH),
+            str(path),
             input_names=["input_ids", "attention_mask"],
             output_names=["start_logits", "end_logits"],
             dynamic_axes={
@@ -105,6 +104,14 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+
+
+def _export(e5: Path, weights_dir: Path, out: Path) -> None:
+    import torch
+
+    log.warning("exporting the reader to ONNX, once (about a minute)")
+    model, recipe = reader_model.load(e5, weights_dir)
+    _export_graph(model, out / GRAPH)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()
@@ -120,21 +127,7 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
     # logits, faster; the int8 graph stays quantised from the first.
     eager = out / ".eager.onnx"
     eager_attention(model.encoder)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (ids, torch.ones_like(ids)),
-            str(eager),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["start_logits", "end_logits"],
-            dynamic_axes={
-                n: {0: "batch", 1: "tokens"}
-                for n in ("input_ids", "attention_mask", "start_logits", "end_logits")
-            },
-            opset_version=17,
-            dynamo=False,
-        )
+    _export_graph(model, eager)
     fused = fuse(eager, out / GRAPH, model.encoder.config)
     for leftover in out.glob(".eager.onnx*"):
         leftover.unlink()
