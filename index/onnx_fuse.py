@@ -9,7 +9,7 @@ exported with eager attention. On a 2-core AMD EPYC with AVX2 only, 16 passages 
 took 2.73 s fused against 3.71 s (docs/benchmarks.md); the outputs match within 1e-6.
 
 Only BERT-like encoders are fused (`FUSABLE`); for any other model, or when the optimizer does
-not fuse every layer, the plain graph is kept. Both are pure functions of the graph files.
+not fuse every layer, the plain graph is kept.
 """
 
 from __future__ import annotations
