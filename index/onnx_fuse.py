@@ -15,6 +15,7 @@ not fuse every layer, the plain graph is kept.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,13 @@ def eager_attention(model: Any) -> None:
 def fuse(graph: Path, out: Path, config: Any) -> bool:
     """Write `graph` with fused attention to `out` when every one of `config`'s layers fuses
     (a transformers config: model_type, num_attention_heads, hidden_size, num_hidden_layers);
-    False, writing nothing, when the model is not one `FUSABLE` or a layer did not fuse."""
+    False, leaving `out` as it was, when the model is not one `FUSABLE`, a layer did not fuse,
+    or the optimizer failed (e.g. a graph over protobuf's 2 GB): the plain graph serves."""
     if getattr(config, "model_type", None) not in FUSABLE:
         return False
     from onnxruntime.transformers import optimizer
 
+    staging = out.with_name(f".{out.name}.fused")
     root = logging.getLogger()
     level = root.level
     root.setLevel(max(level, logging.WARNING))  # the optimizer logs every fusion at INFO
@@ -60,7 +63,12 @@ def fuse(graph: Path, out: Path, config: Any) -> bool:
                 config.num_hidden_layers,
             )
             return False
-        model.save_model_to_file(str(out), use_external_data_format=False)
+        model.save_model_to_file(str(staging), use_external_data_format=False)
+        os.replace(staging, out)  # never half a graph
+    except Exception as exc:  # an optimisation, not a requirement
+        log.warning("attention not fused (%s): keeping the plain graph", type(exc).__name__)
+        staging.unlink(missing_ok=True)
+        return False
     finally:
         root.setLevel(level)
     return True

@@ -293,3 +293,23 @@ def test_freed_memory_goes_back_between_batches() -> None:
     if sys.platform.startswith("linux") and os.path.exists("/lib/x86_64-linux-gnu/libc.so.6"):
         assert memory._libc() is not None
     memory.release_freed_memory()  # must never raise
+
+
+def test_a_graph_that_cannot_be_fused_keeps_the_plain_one(tmp_path: Path) -> None:
+    """Fusing is an optimisation: a model that is not BERT-like, or a graph the optimizer
+    cannot read, leaves the plain graph as it was and says so with False."""
+    from types import SimpleNamespace
+
+    from index.onnx_fuse import fuse
+
+    plain = tmp_path / "model.onnx"
+    plain.write_bytes(b"the plain graph")
+    broken = tmp_path / "eager.onnx"
+    broken.write_bytes(b"not an onnx graph")
+    bert = SimpleNamespace(
+        model_type="bert", num_attention_heads=12, hidden_size=384, num_hidden_layers=12
+    )
+    assert fuse(broken, plain, bert) is False
+    assert fuse(broken, plain, SimpleNamespace(model_type="t5")) is False
+    assert plain.read_bytes() == b"the plain graph"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eager.onnx", "model.onnx"]
