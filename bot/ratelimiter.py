@@ -47,21 +47,13 @@ class RetryingRateLimiter(AIORateLimiter):
                 return await super().process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args
                 )
-            except TimedOut as exc:
-                # A pool timeout means the request never left (every connection was busy, as
-                # in a flood): safe to repeat. Any other timeout may have sent the message.
-                if not _not_sent(exc) or attempt >= self._server_error_retries:
-                    raise
-                attempt += 1
-                delay = self._backoff * 2 ** (attempt - 1)
-                log.warning(
-                    "%s waited for a connection; retry %d in %.1f s", endpoint, attempt, delay
-                )
-                await asyncio.sleep(delay)
             except BadRequest:
                 raise
             except NetworkError as exc:
-                if endpoint == "getUpdates" or attempt >= self._server_error_retries:
+                # A timeout may have sent the message: repeated only when it came while waiting
+                # for a free connection (every one busy, as in a flood), before sending.
+                repeat = _not_sent(exc) if isinstance(exc, TimedOut) else endpoint != "getUpdates"
+                if not repeat or attempt >= self._server_error_retries:
                     raise
                 attempt += 1
                 delay = self._backoff * 2 ** (attempt - 1)

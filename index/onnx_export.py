@@ -25,7 +25,7 @@ import numpy as np
 
 from . import tokens
 from .errors import ModelUnavailable
-from .onnx_fuse import eager_attention, fuse
+from .onnx_fuse import export_fused
 
 log = logging.getLogger(__name__)
 
@@ -187,12 +187,7 @@ def _export(resolved: str, out: Path) -> dict[str, Any]:
     )
     # The float32 graph again with eager attention, fused into one operator per layer
     # (`onnx_fuse`): the same vectors, faster; the int8 graph stays quantised from the first.
-    eager = out / ".eager.onnx"
-    eager_attention(auto_model)
-    export_graph(eager)
-    fused = fuse(eager, out / FLOAT_FILE, auto_model.config)
-    for leftover in out.glob(".eager.onnx*"):
-        leftover.unlink()
+    fused = export_fused(export_graph, auto_model, out / FLOAT_FILE)
     externalise(out)
     config: dict[str, Any] = {
         "version": EXPORT_VERSION,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,17 @@ def fuse(graph: Path, out: Path, config: Any) -> bool:
     finally:
         root.setLevel(level)
     return True
+
+
+def export_fused(export: Callable[[Path], None], model: Any, graph: Path) -> bool:
+    """Replace the plain float32 `graph` with a fused one: `model` (a transformers model, whose
+    config names its shape) switched to eager attention, exported by `export` beside it and
+    fused (`fuse`); the eager export is removed either way. Whether it was fused."""
+    eager = graph.with_name(".eager.onnx")
+    eager_attention(model)
+    try:
+        export(eager)
+        return fuse(eager, graph, model.config)
+    finally:
+        for leftover in graph.parent.glob(".eager.onnx*"):
+            leftover.unlink()

@@ -19,7 +19,7 @@ from .. import e5convert, tokens
 from ..encoders import open_session, usable_cpus
 from ..errors import ModelUnavailable
 from ..onnx_export import publish_folder
-from ..onnx_fuse import eager_attention, fuse
+from ..onnx_fuse import export_fused
 from ..sentences import sentence_spans
 from . import model as reader_model
 from .pairs import (
@@ -125,12 +125,7 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
         root.setLevel(level)
     # The float32 graph again with eager attention, fused into one operator per layer: the same
     # logits, faster; the int8 graph stays quantised from the first.
-    eager = out / ".eager.onnx"
-    eager_attention(model.encoder)
-    _export_graph(model, eager)
-    fused = fuse(eager, out / GRAPH, model.encoder.config)
-    for leftover in out.glob(".eager.onnx*"):
-        leftover.unlink()
+    fused = export_fused(lambda path: _export_graph(model, path), model.encoder, out / GRAPH)
     # e5's folder by name: it sits beside this one in the models folder, wherever that is moved
     # or whichever folder khabar runs from.
     config = {
