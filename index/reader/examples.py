@@ -36,6 +36,10 @@ class Example:
     answers: tuple[str, ...]  # for validation: the answer texts ("" when none)
     passage: str
     offsets: list[tuple[int, int]]
+    # What it was made from, for a training pack (`pack.py`): the question (with its prefix) and
+    # the passage's first token in the window.
+    question: str = ""
+    window: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,8 @@ class Builder:
     def example(
         self, question: str, context: str, answers: Sequence[tuple[str, int]], rng: random.Random
     ) -> Example | None:
-        q_ids, _ = self.tokens(QUESTION_PREFIX + question)
+        asked = QUESTION_PREFIX + question
+        q_ids, _ = self.tokens(asked)
         p_ids, offsets = self.tokens(context)
         budget = passage_budget(len(q_ids), self.max_length)
         spare = max(len(p_ids) - budget, 0)
@@ -161,6 +166,8 @@ class Builder:
             tuple(a for a, _ in answers) or ("",),
             context,
             pair.offsets,
+            asked,
+            window,
         )
 
 

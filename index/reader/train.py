@@ -8,13 +8,14 @@ trained part is written to the weights folder (`index/reader/weights` by default
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,22 @@ from .. import e5convert, tokens
 from ..encoders import usable_cpus
 from ..errors import KhabarError
 from . import model as reader_model
-from .examples import Builder, Example, build_examples, held_out, news_paragraphs, read_rows
+from . import pack as packs
+from .examples import (
+    Builder,
+    Example,
+    Row,
+    build_examples,
+    held_out,
+    news_paragraphs,
+    read_rows,
+)
 from .pairs import NEGATIVE, Specials, best_span
 from .score import token_f1
 
 CHECKPOINT = "checkpoint.pt"
 CURVE = "curve.jsonl"
+MAX_PASSES = 50  # over the training rows, each with its own seed, to reach `examples`
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class Options:
     checkpoint_minutes: float = 5.0
     recipe: reader_model.Recipe = field(default_factory=reader_model.Recipe)
     device: str = "auto"  # "auto": a CUDA GPU when torch sees one, else the CPU
+    pack: Path | None = None  # a training pack (`pack.py`) instead of `data` and `news`
 
     def fingerprint(self) -> str:
         skip = ("minutes", "out", "work", "device")
@@ -57,6 +69,53 @@ class Options:
 def specials_of(tokenizer: Any, pad: int) -> Specials:
     ((ids, _),) = tokenizer.encode([""], for_model=True)
     return Specials(bos=ids[0], eos=ids[-1], pad=pad)
+
+
+def training_examples(
+    rows: Sequence[Row], builder: Builder, news: Sequence[str], options: Options
+) -> list[Example]:
+    """`options.examples` examples: passes over the rows, each pass with its own seed (other
+    windows and negatives), as many as that takes; the first pass is seeded `options.seed`."""
+    out: list[Example] = []
+    for n in range(MAX_PASSES):
+        before = len(out)
+        for e in build_examples(rows, builder, news, options.seed + 1000 * n):
+            out.append(e)
+            if len(out) >= options.examples:
+                return out
+        if len(out) == before:
+            break
+    return out
+
+
+def build_data(
+    folder: Path, options: Options
+) -> tuple[Specials, list[Example], list[Example], Callable[[str], list[int]]]:
+    """The training and held-back examples `options` asks for, from `options.data`, built with
+    e5's tokenizer (in `folder`); and that tokenizer, as text -> ids."""
+    tokenizer = tokens.load(folder, 512)
+    pad = int(json.loads((folder / "config.json").read_text(encoding="utf-8"))["pad_token_id"])
+    specials = specials_of(tokenizer, pad)
+    rows = read_rows(options.data / "spans.jsonl")
+    builder = Builder(tokenizer, specials, options.recipe.max_length)
+    news = news_paragraphs(options.news)
+    train_rows = [r for r in rows if not held_out(r)]
+    val_rows = [r for r in rows if held_out(r)]
+    if not train_rows or not val_rows:
+        raise KhabarError(f"{options.data / 'spans.jsonl'} has too few titles to hold 5% back")
+    examples = training_examples(train_rows, builder, news, options)
+    held = list(build_examples(val_rows, builder, news, options.seed + 1))
+    return specials, examples, held[: options.validation_examples], lambda t: builder.tokens(t)[0]
+
+
+def make_pack(models_dir: Path, options: Options, out: Path) -> dict[str, Any]:
+    """`khabar reader pack`: the examples `train` would build with `options`, and the part of
+    e5 they use, written to `out` for `train` on another machine (`pack.py`)."""
+    folder = e5convert.ensure_model(models_dir)
+    specials, examples, held, tokenize = build_data(folder, options)
+    kept = ("data", "news", "examples", "seed", "validation_examples")
+    origin = {k: str(v) for k, v in asdict(options).items() if k in kept}
+    return packs.write(out, options.recipe, specials, examples, held, tokenize, origin)
 
 
 def batches(examples: Sequence[Example], size: int, seed: int) -> list[list[Example]]:
@@ -92,9 +151,10 @@ def loss_of(model: Any, batch: Sequence[Example], pad: int) -> Any:
 
     device = next(model.parameters()).device
     ids, mask, allowed = (t.to(device) for t in tensors(batch, pad))
-    start, end = model(ids, mask)
-    start = start.masked_fill(~allowed, NEGATIVE)
-    end = end.masked_fill(~allowed, NEGATIVE)
+    with _precision(model):
+        start, end = model(ids, mask)
+    start = start.float().masked_fill(~allowed, NEGATIVE)
+    end = end.float().masked_fill(~allowed, NEGATIVE)
     starts = torch.tensor([e.start for e in batch], device=device)
     ends = torch.tensor([e.end for e in batch], device=device)
     ce = torch.nn.functional.cross_entropy
@@ -114,7 +174,9 @@ def validate(model: Any, examples: Sequence[Example], pad: int) -> dict[str, flo
             losses.append(float(loss_of(model, batch, pad)) * len(batch))
             device = next(model.parameters()).device
             ids, mask, _ = (t.to(device) for t in tensors(batch, pad))
-            starts, ends = (t.float().cpu().numpy() for t in model(ids, mask))
+            with _precision(model):
+                logits = model(ids, mask)
+            starts, ends = (t.float().cpu().numpy() for t in logits)
             for e, s, t in zip(batch, starts, ends, strict=True):
                 span = best_span(s, t, e.first, e.last)
                 answers = span is not None and span.score > 0
@@ -137,6 +199,16 @@ def validate(model: Any, examples: Sequence[Example], pad: int) -> dict[str, flo
     }
 
 
+def _precision(model: Any) -> Any:
+    """bfloat16 autocast on a GPU (several times faster there); float32 on the CPU, where
+    bfloat16 was 5x slower on a CPU without AMX (docs/benchmarks.md)."""
+    import torch
+
+    if next(model.parameters()).device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     import torch
 
@@ -150,29 +222,25 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
     import torch
     from tqdm import tqdm
 
-    torch.manual_seed(options.seed)
     torch.set_num_threads(usable_cpus())
-    folder = e5convert.ensure_model(models_dir)
-    tokenizer = tokens.load(folder, 512)
     recipe = options.recipe
+    if options.pack is not None:
+        pack = packs.read(options.pack)
+        if (pack.recipe.layers, pack.recipe.max_length) != (recipe.layers, recipe.max_length):
+            raise packs.PackError(
+                f"the pack {options.pack} holds {pack.recipe.layers} layers and windows of "
+                f"{pack.recipe.max_length} tokens; train it with --layers {pack.recipe.layers}"
+            )
+        folder = packs.e5_folder(options.pack, models_dir)
+        specials, examples, held = pack.specials, pack.examples, pack.held
+        examples, held = examples[: options.examples], held[: options.validation_examples]
+    else:
+        folder = e5convert.ensure_model(models_dir)
+        specials, examples, held, _ = build_data(folder, options)
+    torch.manual_seed(options.seed)  # here: making e5's folder may draw random numbers
     model = reader_model.build(folder, recipe)
     if options.device != "cpu" and torch.cuda.is_available():
         model = model.to("cuda")  # a GPU where there is one: minutes instead of an hour
-    specials = specials_of(tokenizer, model.pad_id)
-    rows = read_rows(options.data / "spans.jsonl")
-    builder = Builder(tokenizer, specials, recipe.max_length)
-    news = news_paragraphs(options.news)
-    train_rows = [r for r in rows if not held_out(r)]
-    val_rows = [r for r in rows if held_out(r)]
-    if not train_rows or not val_rows:
-        raise KhabarError(f"{options.data / 'spans.jsonl'} has too few titles to hold 5% back")
-    examples = []
-    for e in build_examples(train_rows, builder, news, options.seed):
-        examples.append(e)
-        if len(examples) >= options.examples:
-            break
-    held = list(build_examples(val_rows, builder, news, options.seed + 1))
-    held = held[: options.validation_examples]
     plan = batches(examples, options.batch_size, options.seed)
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=options.learning_rate, weight_decay=0.01)
