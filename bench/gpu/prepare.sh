@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares, on this machine, what bench/gpu/train.sh needs on a GPU machine lent by the device
 # tool (docs/reader.md, "Training on a GPU"): a training pack (`khabar reader pack`: the examples
-# and the part of e5 they use, ~21 MiB) and the wheels of the few packages Khabar's training
+# and the part of e5 they use, ~22 MiB) and the wheels of the few packages Khabar's training
 # imports that the GPU machine's image lacks. Both go to .gpu/ (ignored by git, carried there).
 #
 #   bash bench/gpu/prepare.sh ../shared [EXAMPLES]
@@ -14,7 +14,6 @@ shared=$(cd "$shared" && pwd)
 examples=${2:-120000}
 cd "$(dirname "$0")/../.."
 py=${PYTHON:-.venv/bin/python}
-grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >>.git/info/exclude
 rm -rf .gpu/wheels
 mkdir -p .gpu/wheels
 "$py" -m khabar reader pack --data "$shared/train" --news "$shared/bench/bbc-news" \
