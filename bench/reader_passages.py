@@ -13,6 +13,8 @@ passage and its excerpt hold the answer. Then, offline, with the shipped decisio
   questions);
 - `switch m d`: among the first d passages, the one whose reader score beats the first's by at
   least m logits (m = 0: the reader's order alone);
+- for the first passages that hold the answer, how often the excerpt does with the reader's
+  belief weighted 0-100 in choosing it (`KHABAR_READER_EXCERPT_WEIGHT`);
 - for questions across languages, the AUC of each signal of the first passage between Russian
   questions about English Wikipedia whose first passage holds the answer (xquad-ru2en) and
   Russian questions that English news cannot answer (xquad-ru against realtimeqa-dev).
@@ -22,6 +24,7 @@ Writes the per-question numbers as JSON lines (`--out`) and prints a table.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -42,6 +45,7 @@ from index.settings import Settings  # noqa: E402
 
 SETS = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev"]
 UNANSWERABLE = [("xquad-en", "realtimeqa-dev"), ("realtimeqa-dev", "xquad-ru")]
+EXCERPT_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 100.0)
 Row = dict[str, Any]
 
 
@@ -54,6 +58,9 @@ def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
             retriever = prepare(settings, root / corpus / "corpus")
             stage, rule = retriever.reader, retriever.rule
             assert stage is not None
+            weighted = {w: copy.copy(stage) for w in EXCERPT_WEIGHTS}
+            for w, variant in weighted.items():
+                variant.excerpt_weight = w
             started = time.perf_counter()
             for q in load_questions(root / asked / "questions.jsonl")[:limit]:
                 hits = retriever.search(q.question, k=10)
@@ -75,6 +82,14 @@ def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
                             excerpt_holds=contains_answer(read.excerpt, q.answers),
                             f1=token_f1(read.bold, q.answers),
                         )
+                    if i == 0 and readings and readings[0] is not None:
+                        p["excerpt_holds_at"] = {  # the reader's weight in the excerpt's choice
+                            str(w): contains_answer(
+                                weighted[w]._with(q.question, h, readings[0]).excerpt,
+                                q.answers,
+                            )
+                            for w in EXCERPT_WEIGHTS
+                        }
                     passages.append(p)
                 row = {
                     "set": asked,
@@ -149,6 +164,22 @@ def table(rows: list[Row], floor: float, depth: int) -> None:
             + " | ".join("/".join(cells[k]) for k in ("a1", "p1", "f1", "dec"))
             + " |"
         )
+    print("\nthe excerpt of a first passage that holds the answer holds it (%), by the reader's")
+    print("weight in choosing it (KHABAR_READER_EXCERPT_WEIGHT; 1 ships, 100: the reader alone)")
+    for name in SETS:
+        held = [
+            r["passages"][0]["excerpt_holds_at"]
+            for r in by[(name, False)]
+            if r["passages"]
+            and r["passages"][0]["holds"]
+            and "excerpt_holds_at" in r["passages"][0]
+        ]
+        if held:
+            shares = [
+                f"{w:g}: {100 * sum(h[str(w)] for h in held) / len(held):.1f}"
+                for w in EXCERPT_WEIGHTS
+            ]
+            print(f"- {name} ({len(held)}): " + ", ".join(shares))
     answerable = [
         r for r in by[("xquad-ru2en", False)] if r["passages"] and r["passages"][0]["holds"]
     ]
