@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +29,7 @@ import numpy as np
 
 from .. import e5convert
 from ..errors import KhabarError
+from ..onnx_export import publish_folder
 from .examples import Example
 from .model import Recipe
 from .pairs import Specials, make_pair
@@ -88,9 +86,9 @@ def write(
         rows.append((q, p, e.window, e.start, e.end))
     used = {i for e in examples for i in e.ids} | {i for e in held for i in e.ids}
     used |= {specials.bos, specials.eos, specials.pad}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".pack-", dir=out.parent))
-    try:
+    meta: dict[str, Any] = {}
+
+    def make(staging: Path) -> None:
         flat = np.fromiter((i for t in token_lists for i in t), dtype=np.uint32)
         bounds = np.cumsum([0] + [len(t) for t in token_lists], dtype=np.int64)
         np.savez_compressed(staging / TEXTS, tokens=flat, bounds=bounds)
@@ -100,24 +98,20 @@ def write(
             json.dumps([asdict(e) for e in held], ensure_ascii=False), encoding="utf-8"
         )
         config = _write_weights(staging / WEIGHTS, recipe, sorted(used))
-        meta = {
-            "version": VERSION,
-            "recipe": asdict(recipe),
-            "specials": asdict(specials),
-            "e5": config,
-            "origin": origin,
-            "examples": len(rows),
-            "held": len(held),
-            "texts": len(token_lists),
-            "vocabulary_rows": len(used),
-        }
+        meta.update(
+            version=VERSION,
+            recipe=asdict(recipe),
+            specials=asdict(specials),
+            e5=config,
+            origin=origin,
+            examples=len(rows),
+            held=len(held),
+            texts=len(token_lists),
+            vocabulary_rows=len(used),
+        )
         (staging / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    publish_folder(out, make, lambda _: False)  # a new pack replaces the old one whole
     meta["bytes"] = sum(f.stat().st_size for f in out.iterdir())
     return meta
 
@@ -181,15 +175,7 @@ def e5_folder(folder: Path, models_dir: Path) -> Path:
     model = XLMRobertaModel(e5convert.hf_config(cfg), add_pooling_layer=False)
     state = e5convert.hf_state(cfg, tensors)
     model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
-    models_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".e5-pack-", dir=models_dir))
-    try:
-        model.save_pretrained(staging)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
+    return publish_folder(target, model.save_pretrained, lambda f: (f / "config.json").is_file())
 
 
 def _pair(
