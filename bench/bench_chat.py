@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import read_questions, save_and_print  # noqa: E402
 from bot.testserver.client import ChatRef, User  # noqa: E402
-from index.builder import build_index  # noqa: E402
-from index.retriever import Retriever  # noqa: E402
+from index.answer.retriever import Retriever  # noqa: E402
+from index.backends.choose import build_index  # noqa: E402
 from index.settings import Settings  # noqa: E402
 from tests.botharness import running_bot  # noqa: E402
 

@@ -28,9 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.builder import build_index
-from index.embedder import Embedder
-from index.retriever import Retriever
+from index.answer.retriever import Retriever
+from index.backends.choose import build_index
+from index.model.embedder import Embedder
 from index.settings import Settings
 
 

@@ -164,7 +164,7 @@ def expected_replies(env: dict[str, str], questions: list[str]) -> dict[str, str
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        from index.retriever import Retriever
+        from index.answer.retriever import Retriever
 
         retriever = Retriever(Settings())
         return {q: expected_text(retriever, q) for q in dict.fromkeys(questions)}

@@ -37,16 +37,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_vectors import clustered, recall, timed_search, topic_centres  # noqa: E402
 
-from index.faiss_store import build_ivf, ivf_lists  # noqa: E402
-from index.manifest import Manifest  # noqa: E402
-from index.pg_index import PgIndex  # noqa: E402
-from index.pg_store import (  # noqa: E402
+from index.backends.folder.faiss_store import build_ivf, ivf_lists  # noqa: E402
+from index.backends.postgres.search import PgIndex  # noqa: E402
+from index.backends.postgres.store import (  # noqa: E402
     connect,
     ensure_catalog,
     manifest_json,
     schema_ddl,
     search_indexes_ddl,
 )
+from index.build.manifest import Manifest  # noqa: E402
 
 
 def stats(times: list[float]) -> dict[str, float]:
@@ -202,7 +202,7 @@ def main() -> None:
     centres = topic_centres(args.like, 384, rng)
     server, folder, url = None, None, args.url
     if url is None:
-        from index.pglocal import LocalPostgres
+        from index.backends.postgres.local import LocalPostgres
 
         folder = Path(tempfile.mkdtemp(prefix="khabar-bench-pg-"))
         os.chmod(folder, 0o711)

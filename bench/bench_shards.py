@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import save_and_print  # noqa: E402
 
-from index.articles import iter_corpus_files  # noqa: E402
+from index.articles.formats import iter_corpus_files  # noqa: E402
 
 
 def run(env: dict[str, str], name: str, shards: list[tuple[str | None, str | None]]) -> float:
@@ -77,7 +77,7 @@ def main() -> None:
         shutil.copyfile(path, target)
     server, url = None, args.url
     if url is None:
-        from index.pglocal import LocalPostgres
+        from index.backends.postgres.local import LocalPostgres
 
         server = LocalPostgres.start(work / "postgres")
         url = server.url

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.embedder import Embedder
+from index.answer.retriever import Retriever
 from index.evaluate import eval_settings, prepare
-from index.retriever import Retriever
+from index.model.embedder import Embedder
 from index.settings import Settings
 
 

@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.faiss_store import build_ivf, ivf_lists  # noqa: E402
+from index.backends.folder.faiss_store import build_ivf, ivf_lists  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -54,9 +54,9 @@ def topic_centres(like: Path | None, dim: int, rng: np.random.Generator) -> np.n
     """What synthetic vectors cluster around, L2-normalised: the real passage vectors of the
     index built in the folder `like`, or else 4,096 random directions of `dim` dimensions."""
     if like:
-        from index import layout
-        from index.faiss_store import FaissStore
-        from index.manifest import Manifest
+        from index.backends.folder import layout
+        from index.backends.folder.faiss_store import FaissStore
+        from index.build.manifest import Manifest
 
         generation = layout.current_generation(like)
         assert generation is not None, f"no index in {like}"

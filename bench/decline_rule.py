@@ -18,7 +18,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import lexical  # noqa: E402
+from index.articles import lexical  # noqa: E402
 from index.evaluate import load_questions, prepare  # noqa: E402
 from index.settings import Settings  # noqa: E402
 

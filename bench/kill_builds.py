@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import save_and_print  # noqa: E402
-from index.articles import iter_corpus_files  # noqa: E402
-from index.builder import build_index  # noqa: E402
-from index.embedder import Embedder  # noqa: E402
+from index.articles.formats import iter_corpus_files  # noqa: E402
+from index.backends.choose import build_index  # noqa: E402
+from index.model.embedder import Embedder  # noqa: E402
 from index.settings import Settings  # noqa: E402
 from tests.faultkit import kill_builds, same_index, snapshot, start_build  # noqa: E402
 

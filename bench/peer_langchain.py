@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 def documents(corpus: Path) -> list:
     from langchain_core.documents import Document
 
-    from index.articles import iter_corpus_files, read_article_bytes
+    from index.articles.formats import iter_corpus_files, read_article_bytes
     from index.errors import ArticleError
 
     docs = []

@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import decision  # noqa: E402
+from index.answer import decision  # noqa: E402
 from index.evaluate import contains_answer, load_questions, prepare  # noqa: E402
 from index.reader.score import token_f1  # noqa: E402
 from index.settings import Settings  # noqa: E402

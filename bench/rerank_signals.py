@@ -27,9 +27,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import lexical  # noqa: E402
+from index.answer.retriever import Retriever  # noqa: E402
+from index.articles import lexical  # noqa: E402
 from index.evaluate import contains_answer, load_questions, prepare  # noqa: E402
-from index.retriever import Retriever  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
 SETS = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev"]

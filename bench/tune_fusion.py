@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import fusion  # noqa: E402
+from index.answer import fusion  # noqa: E402
 from index.evaluate import article_of, contains_answer, load_questions, prepare  # noqa: E402
 from index.settings import Settings  # noqa: E402
 

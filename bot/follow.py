@@ -12,7 +12,7 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from index.retriever import Hit
+from index.answer import Hit
 
 from . import render
 from .follows import Follow

@@ -11,8 +11,8 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from index.answer import Answer, Hit
 from index.articles import Article
-from index.retriever import Answer, Hit
 
 from .buttons import ShowHit, ShowSources
 from .i18n import format_date, t

@@ -16,9 +16,10 @@ from typing import TypeVar
 
 from prometheus_client import Histogram
 
-from index.builder import BuildReport, build_index
+from index.answer import Answer, Hit, IndexInfo, Retriever
+from index.backends import build_index
+from index.build import BuildReport
 from index.errors import KhabarError
-from index.retriever import Answer, Hit, IndexInfo, Retriever
 from index.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from index.articles import Article
-from index.encoding import decode_text
+from index.articles import Article, decode_text, read_html
 from index.errors import ArticleError
-from index.html_reader import read_html
 
 from .errors import FeedError
 from .fetch import Page

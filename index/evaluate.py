@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .builder import build_index
+from .answer.retriever import Answer, Retriever
+from .backends.choose import build_index
 from .errors import KhabarError
 from .reader.score import token_f1
-from .retriever import Answer, Retriever
 from .settings import Settings
 
 RenderFn = Callable[[Answer], str]

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     # Span score minus no-answer score from which a passage answers; None: the shipped value.
     reader_threshold: float | None = None
     # In one language, under this the reader's score plus 250 x the cosine's margin over its
-    # threshold says "found nothing" (index/decision.py); None: the shipped value.
+    # threshold says "found nothing" (index/answer/decision.py); None: the shipped value.
     reader_floor: float | None = None
     # Read the first passage alone, and the others only when it does not answer by this margin
     # over the threshold (faster); None: always read `reader_passages` at once.

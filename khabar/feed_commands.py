@@ -94,8 +94,9 @@ def _cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     for url, why in report.feeds_failed:
         print(f"  feed {url}: {why}")
     if report.saved and not args.no_index:
-        from index import report as index_report
-        from index.builder import build_index
+        from index.backends import build_index
+
+        from . import report as index_report
 
         print(index_report.format_build(build_index(settings), settings))
     return 0

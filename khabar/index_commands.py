@@ -98,14 +98,15 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 
 
 def _cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    from index import report
-    from index.builder import build_index
-    from index.embedder import Embedder
+    from index.backends import build_index
+    from index.model import Embedder
+
+    from . import report
 
     progress = None if args.quiet else report.progress_bar
     shard = None
     if args.shard:
-        from index.pg_builder import parse_shard
+        from index.backends.postgres import parse_shard
 
         shard = parse_shard(args.shard)
     embedder = Embedder.from_settings(settings)
@@ -121,7 +122,7 @@ def _cmd_pg(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     from pathlib import Path
 
-    from index.pglocal import LocalPostgres
+    from index.backends.postgres import LocalPostgres
 
     # Ctrl-C and SIGTERM stop it, even when started where SIGINT is ignored (a background job).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -145,8 +146,8 @@ def _cmd_pg(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
-    from index.embedder import Embedder
-    from index.reader.stage import ReaderStage
+    from index.answer import ReaderStage
+    from index.model import Embedder
 
     embedder = Embedder.from_settings(settings)
     embedder.encode_with_prompt(["ready?"], embedder.query_prompt)  # converts and exports
@@ -159,7 +160,7 @@ def _cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from index.migrate import migrate
+    from index.backends.postgres import migrate
 
     result = migrate(settings)
     print(
@@ -171,7 +172,7 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from index import report
+    from . import report
 
     status = report.index_status(settings)
     if "problem" in status:
@@ -181,8 +182,9 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from index import report
-    from index.retriever import Retriever
+    from index.answer import Retriever
+
+    from . import report
 
     retriever = Retriever(settings)
     if args.question is None:
@@ -208,8 +210,7 @@ def _recipe_flags(parser: argparse.ArgumentParser) -> None:
 def _reader_options(args: argparse.Namespace, settings: Settings) -> Any:
     from pathlib import Path
 
-    from index.reader.model import WEIGHTS_DIR, Recipe
-    from index.reader.train import Options
+    from index.reader import WEIGHTS_DIR, Options, Recipe
 
     pack = getattr(args, "pack", None)
     return Options(
@@ -230,7 +231,7 @@ def _reader_options(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def _cmd_reader_train(args: argparse.Namespace, settings: Settings) -> int:
-    from index.reader.train import train
+    from index.reader import train
 
     options = _reader_options(args, settings)
     summary = train(settings.model_cache, options)
@@ -242,7 +243,7 @@ def _cmd_reader_train(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_reader_pack(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from index.reader.train import make_pack
+    from index.reader import make_pack
 
     out = Path(args.out)
     summary = make_pack(settings.model_cache, _reader_options(args, settings), out)
@@ -256,8 +257,8 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from bot.render import render_hit, render_not_found
+    from index.answer import Answer
     from index.evaluate import evaluate
-    from index.retriever import Answer
 
     def render(answer: Answer) -> str:  # the bot's own reply, timed with the search
         if not answer.found:

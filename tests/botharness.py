@@ -17,7 +17,7 @@ from bot.service import AnswerService
 from bot.testserver.client import ChatRef, ControlClient, User
 from bot.testserver.server import TestServer
 from bot.testserver.telegram_html import parse_html
-from index.retriever import Retriever
+from index.answer.retriever import Retriever
 from index.settings import Settings
 
 TOKEN = "987654321:harness-token-abcdefghijklmnopqrstuv"

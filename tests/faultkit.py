@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index import layout
-from index.embedder import Embedder
-from index.manifest import Manifest
-from index.retriever import Retriever
+from index.answer.retriever import Retriever
+from index.backends.folder import layout
+from index.backends.folder.textstore import FILE_NAME as SQLITE_FILE
+from index.backends.folder.textstore import TextStore
+from index.backends.folder.vectorstore import load_store
+from index.build.manifest import Manifest
+from index.model.embedder import Embedder
 from index.settings import Settings
-from index.textstore import FILE_NAME as SQLITE_FILE
-from index.textstore import TextStore
-from index.vectorstore import load_store
 
 Snapshot = dict[str, list[tuple[str, np.ndarray]]]  # article id -> its passages and vectors
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from index.articles import derive_title, iter_corpus_files, read_article_bytes
+from index.articles.formats import derive_title, iter_corpus_files, read_article_bytes
 from index.errors import ArticleError
 from tests.conftest import SHIPPED_CORPUS, write
 

@@ -11,11 +11,11 @@ import shutil
 import numpy as np
 import pytest
 
+from index.answer.retriever import Retriever
 from index.backends import backend_for
-from index.builder import build_index
+from index.backends.choose import build_index
 from index.errors import IndexNotBuilt
-from index.report import index_status
-from index.retriever import Retriever
+from khabar.report import index_status
 from tests.conftest import EXTRA_ARTICLES, SHIPPED_CORPUS, write
 from tests.test_build import TOPICS, article, fill
 

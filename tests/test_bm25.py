@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from index import bm25, layout
-from index.builder import build_index
-from index.textstore import FILE_NAME, TextStore
+from index.backends.choose import build_index
+from index.backends.folder import bm25, layout
+from index.backends.folder.textstore import FILE_NAME, TextStore
 from tests.conftest import write
 
 ARTICLES = {

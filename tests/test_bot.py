@@ -16,8 +16,8 @@ from bot.handlers import TYPING_MAX_WAITING
 from bot.i18n import LANGUAGES
 from bot.testserver.client import ChatRef, User
 from bot.testserver.control import STICKER
-from index.builder import build_index
-from index.retriever import Retriever
+from index.answer.retriever import Retriever
+from index.backends.choose import build_index
 from index.settings import Settings
 from tests.botharness import Harness, running_bot
 from tests.conftest import write

@@ -16,7 +16,7 @@ from bot.serve import webhook
 from bot.service import AnswerService
 from bot.testserver.client import ChatRef, ControlClient, User
 from bot.testserver.server import TestServer
-from index.retriever import Retriever
+from index.answer.retriever import Retriever
 from index.settings import Settings
 from tests.botharness import Harness, running_bot
 from tests.waiting import until

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import layout
-from index.builder import build_index
-from index.embedder import Embedder
+from index.answer.retriever import Retriever
+from index.backends.choose import build_index
+from index.backends.folder import layout
+from index.backends.folder.textstore import FILE_NAME as SQLITE_FILE
+from index.backends.folder.textstore import TextStore
 from index.errors import BuildLocked, CorpusMissing
-from index.retriever import Retriever
-from index.textstore import FILE_NAME as SQLITE_FILE
-from index.textstore import TextStore
+from index.model.embedder import Embedder
 from tests.conftest import ROOT, write
 from tests.waiting import wait_until
 
@@ -248,7 +248,7 @@ def test_sentences_encoded_on_their_own(corpus, make_settings, embedder) -> None
 
 
 def _sentence_spans_of(title: str, passage: str) -> list[tuple[int, int]]:
-    from index.sentences import sentence_spans
+    from index.articles.sentences import sentence_spans
 
     shift = len(title) + 1
     return [(a + shift, b + shift) for a, b in sentence_spans(passage)]

@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from index.chunking import chunk_text
-from index.embedder import Embedder
-from index.sentences import sentence_spans
+from index.articles.chunking import chunk_text
+from index.articles.sentences import sentence_spans
+from index.model.embedder import Embedder
 
 
 def sentences(text: str) -> list[str]:
@@ -110,8 +110,8 @@ def test_real_model_limit_is_respected(embedder: Embedder) -> None:
 def test_long_titles_are_cut_and_every_passage_fits(embedder: Embedder) -> None:
     """Each passage is read with its article's title (tokenized once for all the articles),
     a title cut to `TITLE_TOKENS` tokens; title and passage together fit the model."""
-    from index.articles import Article
-    from index.pipeline import TITLE_TOKENS, plan_articles
+    from index.articles.article import Article
+    from index.build.pipeline import TITLE_TOKENS, plan_articles
     from index.settings import Settings
 
     long_title = " ".join(f"Heading{i}" for i in range(60))

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from index import layout
-from index.builder import build_index
+from index.answer.retriever import Retriever
+from index.backends.choose import build_index
+from index.backends.folder import layout
+from index.backends.folder.textstore import FILE_NAME as SQLITE_FILE
+from index.build.manifest import FILE_NAME as MANIFEST
 from index.errors import IndexCorrupt, IndexMismatch, IndexNotBuilt
-from index.manifest import FILE_NAME as MANIFEST
-from index.retriever import Retriever
-from index.textstore import FILE_NAME as SQLITE_FILE
 from khabar.main import main
 
 QUESTION = "When was the Organization of Turkic States founded?"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index import layout
-from index.builder import build_index
-from index.retriever import Retriever
+from index.answer.retriever import Retriever
+from index.backends.choose import build_index
+from index.backends.folder import layout
 from tests.conftest import write
 from tests.faultkit import build_env, kill_builds, same_index, snapshot, start_build
 from tests.test_processes import free_port

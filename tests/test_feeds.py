@@ -13,7 +13,7 @@ from feeds.errors import FeedError
 from feeds.fetch import Fetcher
 from feeds.poll import add_link, poll
 from feeds.registry import Registry
-from index.articles import read_article_bytes
+from index.articles.formats import read_article_bytes
 from index.settings import Settings
 from tests.feedserver import FeedServer, article_html
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.testserver.client import ChatRef, User
-from index.retriever import Retriever
+from index.answer.retriever import Retriever
 from index.settings import Settings
 from tests.botharness import Harness, expected_text, running_bot
 from tests.waiting import until

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from bot.journal import UpdateJournal
 from bot.testserver.client import ChatRef, User
-from index.retriever import Retriever
+from index.answer.retriever import Retriever
 from index.settings import Settings
 from tests.botharness import Harness, running_bot
 from tests.waiting import until

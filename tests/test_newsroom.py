@@ -16,8 +16,8 @@ from bot.follows import FollowStore
 from bot.gaps import KEEP_DAYS, GapStore, group
 from bot.testserver.client import ChatRef, User
 from feeds.registry import Registry
-from index.embedder import Embedder
-from index.retriever import Retriever
+from index.answer.retriever import Retriever
+from index.model.embedder import Embedder
 from index.settings import Settings
 from tests.botharness import Harness, running_bot
 from tests.conftest import SHIPPED_CORPUS
@@ -47,7 +47,7 @@ def rss(server: FeedServer, items: list[tuple[str, str, str]]) -> str:
 @pytest.fixture(scope="module")
 def e5(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> tuple[Settings, Embedder]:
     """The shipped corpus indexed with the default (multilingual) model, the reader on."""
-    from index.builder import build_index
+    from index.backends.choose import build_index
 
     root = tmp_path_factory.mktemp("newsroom")
     shutil.copytree(SHIPPED_CORPUS, root / "corpus")

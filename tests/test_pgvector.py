@@ -17,12 +17,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from index.builder import build_index
+from index.answer.retriever import Retriever
+from index.backends.choose import build_index
+from index.backends.postgres.builder import parse_shard, shard_of
+from index.backends.postgres.local import LocalPostgres, free_port
+from index.backends.postgres.migrate import migrate
 from index.errors import IndexNotBuilt
-from index.migrate import migrate
-from index.pg_builder import parse_shard, shard_of
-from index.pglocal import LocalPostgres, free_port
-from index.retriever import Retriever
 from tests.botharness import running_bot
 from tests.conftest import ROOT, TEST_CHUNK_TOKENS, TEST_MODEL, write
 from tests.test_bot import ANN, PRIVATE
@@ -349,9 +349,9 @@ def test_pg_start_runs_a_local_server_until_interrupted(tmp_path) -> None:  # ty
 
 
 def test_builds_that_would_collide_are_refused(corpus, make_settings, postgres, embedder) -> None:  # type: ignore[no-untyped-def]
+    from index.backends.postgres.builder import ShardBuild
+    from index.backends.postgres.store import connect
     from index.errors import BuildLocked
-    from index.pg_builder import ShardBuild
-    from index.pg_store import connect
 
     fill(corpus)
     settings = pg_settings(make_settings, postgres, "locks")

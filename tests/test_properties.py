@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 
 from bot import render
 from bot.testserver.telegram_html import parse_html, utf16_len
-from index.articles import SUFFIXES, clean_text, read_article_bytes
-from index.chunking import chunk_text
-from index.embedder import Embedder
+from index.answer.excerpt import choose_excerpt
+from index.answer.hits import Hit
+from index.articles.chunking import chunk_text
+from index.articles.formats import SUFFIXES, clean_text, read_article_bytes
 from index.errors import ArticleError
-from index.excerpt import choose_excerpt
-from index.retriever import Hit
+from index.model.embedder import Embedder
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))
 PROPERTY = settings(

@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.decision import Rule, decide
-from index.excerpt import choose_excerpt
+from index.answer.decision import Rule, decide
+from index.answer.excerpt import choose_excerpt
+from index.answer.reading import sentence_weights
+from index.articles.sentences import sentence_spans
 from index.reader import model as reader_model
 from index.reader.pairs import (
     MAX_ANSWER_TOKENS,
@@ -28,9 +30,7 @@ from index.reader.pairs import (
 )
 from index.reader.runtime import CONFIG, OnnxReader, Reading, ensure_onnx
 from index.reader.score import token_f1
-from index.reader.stage import sentence_weights
 from index.reader.train import Options, train
-from index.sentences import sentence_spans
 from index.settings import Settings
 from tests.conftest import SHIPPED_CORPUS
 
@@ -368,7 +368,7 @@ UNANSWERED = "Who won the 1966 FIFA World Cup final?"
 @pytest.fixture(scope="module")
 def e5_seed(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Settings:
     """The shipped corpus indexed with the default model, the reader on."""
-    from index.builder import build_index
+    from index.backends.choose import build_index
 
     root = tmp_path_factory.mktemp("e5seed")
     shutil.copytree(SHIPPED_CORPUS, root / "corpus")
@@ -391,8 +391,8 @@ async def test_one_verdict_for_the_bot_ask_and_eval(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from bot.testserver.client import ChatRef, User
+    from index.answer.retriever import Retriever
     from index.evaluate import Question, run_questions
-    from index.retriever import Retriever
     from khabar.main import main
     from tests.botharness import expected_text, running_bot
     from tests.test_bot import entity_text
@@ -429,7 +429,7 @@ async def test_one_verdict_for_the_bot_ask_and_eval(
 def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:
     """The bot reads the passages of the questions waiting together (`rerank_many`, in
     batches of similar length): the verdicts, order, spans and scores are those of one by one."""
-    from index.retriever import Retriever
+    from index.answer.retriever import Retriever
 
     retriever = Retriever(e5_seed)
     questions = [*FOUNDED, UNANSWERED, "", "Who is the President of Azerbaijan?"]

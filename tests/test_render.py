@@ -6,8 +6,8 @@ import pytest
 
 from bot import render
 from bot.testserver.telegram_html import parse_html, utf16_len
-from index.articles import Article
-from index.retriever import Hit
+from index.answer.hits import Hit
+from index.articles.article import Article
 
 
 def make_hit(

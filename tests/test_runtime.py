@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import onnx_export
-from index.embedder import Embedder
+from index.model import onnx_export
+from index.model.embedder import Embedder
 from tests.conftest import ROOT, TEST_MODEL
 
 TEXTS = [
@@ -70,7 +70,7 @@ def test_an_export_with_weights_inside_the_graph_is_converted_once(
     """Exports made before the weights moved out of the graph still load, and are moved."""
     import onnx
 
-    from index.encoders import OnnxEncoder
+    from index.model.encoders import OnnxEncoder
 
     source = next(p for p in (models_dir / "onnx").iterdir() if not p.name.startswith("."))
     old = tmp_path / "old"
@@ -107,8 +107,8 @@ def test_answering_on_onnx_never_imports_torch(embedder: Embedder, models_dir: P
 def test_large_float32_jobs_encode_on_torch_with_the_same_vectors(
     embedder: Embedder, models_dir: Path
 ) -> None:
-    from index.embedder import BULK_PASSAGES
-    from index.encoders import OnnxEncoder, TorchEncoder
+    from index.model.embedder import BULK_PASSAGES
+    from index.model.encoders import OnnxEncoder, TorchEncoder
 
     model = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx", bulk="torch")
     assert isinstance(model.bulk_encoder(3)[0], OnnxEncoder)
@@ -127,8 +127,8 @@ def test_large_float32_jobs_encode_on_torch_with_the_same_vectors(
 def test_bf16_bulk_encoding_gives_the_float32_vectors(embedder: Embedder, models_dir: Path) -> None:
     """bfloat16 autocast, forced on (emulated where the CPU lacks it): the passage vectors and
     the sentence vectors pooled from its token embeddings stay at cosine 0.9999 to float32."""
-    from index.embedder import BULK_PASSAGES
-    from index.encoders import TorchEncoder
+    from index.model.embedder import BULK_PASSAGES
+    from index.model.encoders import TorchEncoder
 
     fast = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx", bulk="torch-bf16")
     plain = Embedder(TEST_MODEL, models_dir=models_dir, runtime="onnx", bulk="torch")
@@ -155,8 +155,8 @@ def test_the_tokenizer_copy_does_not_make_a_new_export(tmp_path) -> None:  # typ
     """Khabar's sentencepiece copy of the tokenizer appears in the model folder after the
     first export; it must not change the export's folder (a second 500 MB export, and a first
     question waiting for it, as a fresh install showed)."""
-    from index import tokens
-    from index.onnx_export import onnx_folder
+    from index.model import tokens
+    from index.model.onnx_export import onnx_folder
 
     model = tmp_path / "e5"
     model.mkdir()
@@ -173,7 +173,7 @@ def test_the_tokenizer_copy_does_not_make_a_new_export(tmp_path) -> None:  # typ
 def test_the_bulk_encoder_is_chosen_by_measuring() -> None:
     """The fastest candidate whose vectors match the reference's wins; one that differs, or
     cannot run, never does. Timed with a fake clock: the test does not depend on this CPU."""
-    from index.calibration import Trial, choose, measure
+    from index.model.calibration import Trial, choose, measure
 
     rng = np.random.default_rng(7)
     reference = rng.normal(size=(6, 8)).astype(np.float32)
@@ -246,8 +246,8 @@ def test_a_calibration_is_made_once_per_machine_and_model(
 ) -> None:
     """The real candidates on tiny batches: all three give the reference's vectors; the choice
     is written down and used by the next build without measuring again."""
-    from index import calibration
-    from index.embedder import BULK_PASSAGES
+    from index.model import calibration
+    from index.model.embedder import BULK_PASSAGES
 
     own = models_dir
     (own / calibration.FILE_NAME).unlink(missing_ok=True)
@@ -288,7 +288,7 @@ def test_freed_memory_goes_back_between_batches() -> None:
     docs/benchmarks.md); elsewhere the call does nothing."""
     import sys
 
-    from index import memory
+    from index.model import memory
 
     if sys.platform.startswith("linux") and os.path.exists("/lib/x86_64-linux-gnu/libc.so.6"):
         assert memory._libc() is not None
@@ -300,7 +300,7 @@ def test_a_graph_that_cannot_be_fused_keeps_the_plain_one(tmp_path: Path) -> Non
     cannot read, leaves the plain graph as it was and says so with False."""
     from types import SimpleNamespace
 
-    from index.onnx_fuse import fuse
+    from index.model.onnx_fuse import fuse
 
     plain = tmp_path / "model.onnx"
     plain.write_bytes(b"the plain graph")

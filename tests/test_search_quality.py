@@ -7,10 +7,13 @@ import struct
 import numpy as np
 import pytest
 
-from index import e5convert, fusion, lexical
-from index.builder import build_index
-from index.excerpt import choose_excerpt
-from index.retriever import Hit, Retriever, stands_out
+from index.answer import fusion
+from index.answer.excerpt import choose_excerpt
+from index.answer.hits import Hit
+from index.answer.retriever import Retriever, stands_out
+from index.articles import lexical
+from index.backends.choose import build_index
+from index.model import e5convert
 from tests.conftest import write
 
 

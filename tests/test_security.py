@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.testserver.client import ChatRef, User
+from index.answer.retriever import Retriever
 from index.redact import MASK
-from index.retriever import Retriever
 from index.settings import Settings
 from khabar.main import main
 from tests.botharness import TOKEN, Harness, running_bot

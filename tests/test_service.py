@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.service import AnswerService
-from index.embedder import Embedder
-from index.retriever import Retriever
+from index.answer.retriever import Retriever
+from index.model.embedder import Embedder
 from index.settings import Settings
 
 QUESTIONS = [

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from index import tokens
-from index.e5convert import _sources
-from index.embedder import Embedder
+from index.model import tokens
+from index.model.e5convert import _sources
+from index.model.embedder import Embedder
 
 TEXTS = [
     "When was the Organization of Turkic States founded?",

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.backends.folder.faiss_store import FaissStore
+from index.backends.folder.vectorstore import load_store, new_store
 from index.errors import IndexCorrupt
-from index.faiss_store import FaissStore
-from index.vectorstore import load_store, new_store
 
 
 def clustered(n: int, dim: int = 32, clusters: int = 20, seed: int = 0) -> np.ndarray:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import lexical
+from ..articles import lexical
 from ..errors import KhabarError
 from .pairs import QUESTION_PREFIX, Specials, make_pair, passage_budget, token_span
 

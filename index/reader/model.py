@@ -37,7 +37,7 @@ class Recipe:
     max_length: int = 256  # training windows; answering reads whole passages (up to 512)
     threshold: float = 0.0  # span score minus no-answer score above which a passage answers
     # In one language, under which the reader's score plus the cosine's weighted margin says
-    # "found nothing" (index/decision.py; None: the cosine rule decides).
+    # "found nothing" (index/answer/decision.py; None: the cosine rule decides).
     floor: float | None = None
 
 

@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import e5convert
 from ..errors import KhabarError
-from ..onnx_export import publish_folder
+from ..model import e5convert
+from ..model.onnx_export import publish_folder
 from .examples import Example
 from .model import Recipe
 from .pairs import Specials, make_pair

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import e5convert, tokens
-from ..encoders import open_session, usable_cpus
+from ..articles.sentences import sentence_spans
 from ..errors import ModelUnavailable
-from ..onnx_export import publish_folder
-from ..onnx_fuse import export_fused
-from ..sentences import sentence_spans
+from ..model import e5convert, tokens
+from ..model.encoders import open_session, usable_cpus
+from ..model.onnx_export import publish_folder
+from ..model.onnx_fuse import export_fused
 from . import model as reader_model
 from .pairs import (
     NEGATIVE,

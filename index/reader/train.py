@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import e5convert, tokens
-from ..encoders import usable_cpus
 from ..errors import KhabarError
+from ..model import e5convert, tokens
+from ..model.encoders import usable_cpus
 from . import model as reader_model
 from . import pack as packs
 from .examples import (

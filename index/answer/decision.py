@@ -1,0 +1,159 @@
+"""The answer decision: answer or say "found nothing", and which hits a reader pages through.
+
+One pure function, `decide`, used by every path that answers (the bot, `khabar ask`,
+`khabar eval`), so they cannot disagree. With the reader on, its score for the passages it read
+(span score minus no-answer score) falls in one of three zones:
+- at or above `reader_threshold`: the reader found the answer; that passage is shown first,
+  the answer in bold;
+- under it, in one language: the reader's score and the cosine's margin over its threshold
+  decide together, on one line: the passage answers when score + READER_COSINE_WEIGHT x margin
+  >= `reader_floor`, and otherwise Khabar says it found nothing;
+- under it, across languages: the reader's scores run far lower there (it never trained on
+  such pairs), and the cosine rule decides as with the reader off.
+The cosine rule: the cosine plus a bonus for the question's words, a lower bar across
+languages, and across languages a lead over the other articles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..articles import lexical
+from ..articles.article import titled
+from .hits import Answer, Hit
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+# The best cosine under which Khabar says it found nothing, per model, set by measurement
+# (bench/decline_rule.py; docs/quality.md): e5's similarities are high and close together.
+DEFAULT_THRESHOLDS = {"multilingual-e5-small": 0.832, "all-minilm-l6-v2": 0.30}
+# The cosine gets a bonus for the share of the question's words found in the passage: for e5,
+# at the same 90% of unanswerable questions declined, answerable ones declined fell from
+# 15% to 4% (xquad-en) and 13% to 10% (news).
+COVERAGE_WEIGHT = {"multilingual-e5-small": 0.04}
+FALLBACK_THRESHOLD = 0.30
+# Across languages (a Russian question, an English passage) the same model's cosines run
+# lower: for e5, answerable Russian-to-English pairs sat 0.067 under English-to-English ones.
+CROSS_LANGUAGE_OFFSET = {"multilingual-e5-small": 0.063}
+# Across languages the cosine alone answers a third of unanswerable questions (Russian ones
+# against English news). What tells them apart better is how far the top hit leads the best
+# passage of any other article: an answer also needs cosine + weight x lead >= threshold
+# (docs/quality.md: on held-out questions 82% of those declined instead of 64%, for 2.2
+# points of answer@1).
+CROSS_LANGUAGE_LEAD = {"multilingual-e5-small": (3.0, 0.80)}
+# In one language, what a cosine's margin over the threshold is worth in the reader's logits
+# when neither says "answers" alone: 0.004 of cosine is one logit. Measured with the floor of
+# the reader's card (-3) against the two rules apart (a floor at -6 that declines, the cosine
+# rule in between): at the same share of unanswerable questions declined, 2.5 points more
+# answerable ones answered (docs/reader.md).
+READER_COSINE_WEIGHT = 250.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The numbers the decision uses, from the settings and the model (`rule_for`)."""
+
+    threshold: float
+    coverage_weight: float = 0.0
+    cross_offset: float = 0.0
+    lead: tuple[float, float] | None = None
+    reader_threshold: float | None = None  # None: the reader is off
+    # In one language: under this, the reader's score plus READER_COSINE_WEIGHT x the cosine's
+    # margin says "found nothing" (None: the cosine rule decides)
+    reader_floor: float | None = None
+
+
+def default_threshold(model: str) -> float:
+    known = {name.lower(): value for name, value in DEFAULT_THRESHOLDS.items()}
+    return known.get(model.lower(), FALLBACK_THRESHOLD)
+
+
+def rule_for(
+    settings: Settings,
+    reader_threshold: float | None = None,
+    reader_floor: float | None = None,
+) -> Rule:
+    """The rule for these settings; a threshold of one's own turns the model's refinements
+    (word bonus aside) off, since they were measured against the model's own threshold."""
+    model = settings.model.lower()
+    own = settings.score_threshold
+    return Rule(
+        threshold=own if own is not None else default_threshold(model),
+        coverage_weight=COVERAGE_WEIGHT.get(model, 0.0),
+        cross_offset=CROSS_LANGUAGE_OFFSET.get(model, 0.0),
+        lead=None if own is not None else CROSS_LANGUAGE_LEAD.get(model),
+        reader_threshold=reader_threshold,
+        reader_floor=reader_floor,
+    )
+
+
+def across_languages(question: str, hit: Hit) -> bool:
+    """Whether the question and the hit's passage are in different languages."""
+    return lexical.guess_language(question) != lexical.guess_language(hit.passage, hit.lang)
+
+
+def stands_out(question: str, hits: Sequence[Hit], rule: tuple[float, float] | None) -> bool:
+    """Across languages, whether the top hit leads the best passage of the other articles by
+    enough: cosine + weight x lead >= threshold, for `rule` = (weight, threshold). Always true
+    in one language, without a rule, or when the hits are all from one article."""
+    top = hits[0]
+    if rule is None or not across_languages(question, top):
+        return True
+    others = [h.score for h in hits if h.article_id != top.article_id]
+    if not others:
+        return True
+    weight, threshold = rule
+    return top.score + weight * (top.score - max(others)) >= threshold
+
+
+def threshold_for(question: str, hit: Hit, rule: Rule) -> float:
+    """The cosine threshold, lowered when the question and the passage differ in language."""
+    return rule.threshold - (rule.cross_offset if across_languages(question, hit) else 0.0)
+
+
+def confidence(question: str, hit: Hit, rule: Rule) -> float:
+    """The hit's cosine, plus a small bonus for the question's words it contains."""
+    if not rule.coverage_weight:
+        return hit.score
+    return hit.score + rule.coverage_weight * lexical.coverage(
+        question, titled(hit.title, hit.passage)
+    )
+
+
+def passes_cosine(question: str, hit: Hit, rule: Rule) -> bool:
+    return confidence(question, hit, rule) >= threshold_for(question, hit, rule)
+
+
+def decide(question: str, hits: list[Hit], rule: Rule) -> Answer:
+    """Answer or decline, and the hits a reader pages through (see the module's docstring).
+    The passages the reader found an answer in come first (the reader's stage puts them
+    there); the other hits are shown when the cosine rule lets them through."""
+    if not hits:
+        return Answer(question, hits, False, [])
+    read = [h.reader_score for h in hits if h.reader_score is not None]
+    if rule.reader_threshold is not None and read:
+        answering = [h for h in hits if _answers(h, rule.reader_threshold)]
+        if answering:
+            rest = [h for h in hits if h not in answering and passes_cosine(question, h, rule)]
+            return Answer(question, hits, True, answering + rest)
+        top = hits[0]
+        if (
+            rule.reader_floor is not None
+            and top.reader_score is not None
+            and not across_languages(question, top)
+        ):  # across languages its scores run far lower (it never trained on such pairs)
+            margin = confidence(question, top, rule) - threshold_for(question, top, rule)
+            if top.reader_score + READER_COSINE_WEIGHT * margin < rule.reader_floor:
+                return Answer(question, hits, False, [])
+            rest = [h for h in hits[1:] if passes_cosine(question, h, rule)]
+            return Answer(question, hits, True, [top, *rest])
+    shown = [h for h in hits if passes_cosine(question, h, rule)]
+    found = bool(shown) and shown[0] is hits[0] and stands_out(question, hits, rule.lead)
+    return Answer(question, hits, found, shown if found else [])
+
+
+def _answers(hit: Hit, threshold: float) -> bool:
+    return hit.reader_score is not None and hit.reader_score >= threshold

@@ -1,0 +1,160 @@
+"""The reader's step in answering: read the question with the top passages, put the ones that
+answer first, choose each excerpt with the reader's belief of where the answer lies added to
+search's sentence scores, and show the answer span in bold when the excerpt holds it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..reader.pairs import NEGATIVE
+from ..reader.runtime import OnnxReader, Reading, ensure_onnx
+from .excerpt import choose_excerpt
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from .hits import Hit
+
+
+# The reader's per-sentence span scores become beliefs (a softmax at this temperature, in
+# logits) that join the sentence scores search uses (words and the model's similarity, each
+# 0-1) when the excerpt is chosen, times `reader_excerpt_weight` (docs/reader.md).
+READER_TEMPERATURE = 4.0
+# The reader's span is shown in bold from this far under its threshold (else the sentence is):
+# on xquad-en's passages scored 2 logits under it, its span held half the answer's words (token
+# F1 0.51), the sentence 0.14; further under, 0.2-0.24 (docs/reader.md).
+BOLD_MARGIN = 2.0
+
+
+class ReaderStage:
+    """Reads the first `passages` hits (all of them at once); with `confident` set, reads the
+    first alone and the rest only when it does not answer by that margin over the threshold."""
+
+    def __init__(
+        self,
+        reader: OnnxReader,
+        passages: int,
+        threshold: float,
+        floor: float | None = None,
+        confident: float | None = None,
+        max_sentences: int = 3,
+        max_words: int = 72,
+        excerpt_weight: float = 1.0,
+    ) -> None:
+        self.reader = reader
+        self.passages = passages
+        self.threshold = threshold
+        self.floor = floor
+        self.confident = confident
+        self.max_sentences = max_sentences
+        self.max_words = max_words
+        self.excerpt_weight = excerpt_weight
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReaderStage:
+        reader = OnnxReader(ensure_onnx(settings.model_cache), precision=settings.reader_precision)
+        threshold = settings.reader_threshold
+        return cls(
+            reader,
+            settings.reader_passages,
+            reader.recipe.threshold if threshold is None else threshold,
+            reader.recipe.floor if settings.reader_floor is None else settings.reader_floor,
+            settings.reader_confident,
+            settings.excerpt_max_sentences,
+            settings.excerpt_max_words,
+            settings.reader_excerpt_weight,
+        )
+
+    def warm_up(self) -> None:
+        """Load the session and run it once, so the first question does not wait for it."""
+        self.reader.read("warm-up", ["warm-up"])
+
+    def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        """The hits the reader found an answer in first (best first), then the others in the
+        order search gave them."""
+        n = min(self.passages, len(hits))
+        readings = self.reader.read(question, [h.passage for h in hits[: min(n, 1)]])
+        first = readings[0] if readings else None
+        if n > 1 and not (
+            self.confident is not None
+            and first is not None
+            and first.score >= self.threshold + self.confident
+        ):
+            readings += self.reader.read(question, [h.passage for h in hits[1:n]])
+        return self._ranked(question, hits, readings)
+
+    def rerank_many(self, asked: Sequence[tuple[str, Sequence[Hit]]]) -> list[list[Hit]]:
+        """`rerank` for several questions, their passages read together (the bot's batch of
+        waiting questions): the same order and spans, for less of the cores."""
+        if self.confident is not None:  # reads in two steps: question by question
+            return [self.rerank(question, hits) for question, hits in asked]
+        wanted = [
+            (question, hit.passage)
+            for question, hits in asked
+            for hit in hits[: min(self.passages, len(hits))]
+        ]
+        readings = iter(self.reader.read_pairs(wanted))
+        out = []
+        for question, hits in asked:
+            mine = [next(readings) for _ in range(min(self.passages, len(hits)))]
+            out.append(self._ranked(question, hits, mine))
+        return out
+
+    def _ranked(
+        self, question: str, hits: Sequence[Hit], readings: Sequence[Reading | None]
+    ) -> list[Hit]:
+        read = [self._with(question, h, r) for h, r in zip(hits, readings, strict=False)]
+        answering = sorted(
+            (h for h in read if h.reader_score is not None and h.reader_score >= self.threshold),
+            key=lambda h: -(h.reader_score or 0.0),
+        )
+        ranked = answering + [h for h in read if h not in answering] + list(hits[len(read) :])
+        return [dataclasses.replace(h, rank=i) for i, h in enumerate(ranked, start=1)]
+
+    def _with(self, question: str, hit: Hit, reading: Reading | None) -> Hit:
+        if reading is None:
+            return dataclasses.replace(hit, reader_score=-1e9)
+        ex = choose_excerpt(
+            hit.passage,
+            question,
+            self.max_sentences,
+            self.max_words,
+            dense=hit.sentence_similarity or None,
+            reader=sentence_weights(reading, self.excerpt_weight),
+        )
+        start, end = ex.best_start, ex.best_end  # in bold: the best sentence, or the answer
+        bar = self.threshold - BOLD_MARGIN
+        if reading.score >= bar:
+            inside = reading.sentences[ex.best] if ex.best < len(reading.sentences) else None
+            for span in (reading, inside):
+                if span is None or span.score < bar:
+                    continue
+                if ex.start <= span.start and span.end <= ex.end:
+                    start, end = span.start, span.end
+                    break
+        base = hit.passage_start
+        return dataclasses.replace(
+            hit,
+            reader_score=reading.score,
+            excerpt=hit.passage[ex.start : ex.end],
+            excerpt_start=base + ex.start,
+            excerpt_end=base + ex.end,
+            answer_start=base + start,
+            answer_end=base + end,
+        )
+
+
+def sentence_weights(reading: Reading, weight: float) -> list[float] | None:
+    """What the reader adds to each sentence's score when the excerpt is chosen: `weight` times
+    its belief that the answer lies in that sentence (a softmax of each sentence's best span
+    score at READER_TEMPERATURE); None with the weight at 0 or no sentences read."""
+    if weight <= 0 or not reading.sentences:
+        return None
+    scores = np.array(
+        [NEGATIVE if r is None else r.score for r in reading.sentences], dtype=np.float64
+    )
+    scaled = np.exp((scores - scores.max()) / READER_TEMPERATURE)
+    return [float(x) for x in weight * scaled / scaled.sum()]

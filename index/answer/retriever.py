@@ -1,0 +1,253 @@
+"""Answering: a question in, ranked cited hits out, each with the excerpt a reader sees."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from collections.abc import Collection, Iterator, Sequence
+
+import numpy as np
+
+from ..articles.article import Article
+from ..backends import backend_for
+from ..backends.base import OpenIndex, TextReader
+from ..backends.rows import PassageRow
+from ..build.manifest import Manifest
+from ..errors import IndexMismatch
+from ..model.embedder import Embedder
+from ..settings import Settings
+from . import fusion
+from .decision import Rule, decide, rule_for
+from .excerpt import choose_excerpt
+from .hits import Answer, Hit, IndexInfo
+from .reading import ReaderStage
+
+MAX_QUESTION_CHARS = 2000
+CANDIDATES = 50  # per ranking, before fusion
+
+
+def _rows_in_order(
+    text: TextReader, ranked: Sequence[tuple[int, float]], step: int
+) -> Iterator[tuple[float, PassageRow | None]]:
+    """The ranked passages' scores and rows, read `step` at a time as the caller goes on (a question
+    needs about k of its ~90 candidates; reading them all took a tenth of its time)."""
+    for begin in range(0, len(ranked), step):
+        chunk = ranked[begin : begin + step]
+        rows = text.passages([pid for pid, _ in chunk])
+        yield from ((score, rows.get(pid)) for pid, score in chunk)
+
+
+def normalize_question(question: str) -> str:
+    question = re.sub(r"\s+", " ", question).strip()
+    return question[:MAX_QUESTION_CHARS]
+
+
+class Retriever:
+    """Searches the published index; `refresh()` switches to a newer one without a restart."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        # With the reader on, two ONNX sessions take turns on every question: neither spins.
+        self.embedder = embedder or Embedder.from_settings(settings, spin=settings.reader == "off")
+        if self.embedder.name != settings.model:
+            raise ValueError(f"embedder {self.embedder.name!r} is not the model {settings.model!r}")
+        self._lock = threading.Lock()
+        self._snapshot = self._load()
+        self.reader: ReaderStage | None = None
+        if settings.reader == "on":
+            self.reader = ReaderStage.from_settings(settings)
+
+    @property
+    def threshold(self) -> float:
+        """The cosine under which the cosine rule declines (reader off, or unread hits)."""
+        return self.rule.threshold
+
+    def _load(self) -> OpenIndex:
+        opened = backend_for(self.settings).open(search=self.settings.retriever != "dense")
+        self._check_model(opened.manifest, opened.where)
+        return opened
+
+    def _check_model(self, manifest: Manifest, where: str) -> None:
+        if manifest.model != self.settings.model:
+            raise IndexMismatch(
+                f"the index in {where} was built with the model {manifest.model!r}, but the "
+                f'settings name {self.settings.model!r} — run "khabar index build" to rebuild '
+                f"it, or set KHABAR_MODEL={manifest.model}"
+            )
+
+    def refresh(self) -> bool:
+        """Load a newer published index if there is one; True when it switched. (With
+        PostgreSQL, incremental builds show at once; a full rebuild is a new schema.)"""
+        key = self._snapshot.published()
+        if key is None or key == self._snapshot.key:
+            return False
+        fresh = self._load()
+        with self._lock:
+            self._snapshot = fresh  # the old text store closes when the last search drops it
+        return True
+
+    def info(self) -> IndexInfo:
+        snap = self._snapshot
+        articles, passages = snap.text.counts()
+        return IndexInfo(snap.key, snap.manifest, articles, passages)
+
+    def articles(self) -> list[Article]:
+        return self._snapshot.text.articles()
+
+    def encode(self, questions: list[str]) -> np.ndarray:
+        """Question vectors (with the index's query prompt). CPU-bound: call off the event loop."""
+        prompt = self.settings.query_prompt
+        if prompt is None:
+            prompt = self._snapshot.manifest.query_prompt
+        return self.embedder.encode_with_prompt(questions, prompt)
+
+    @property
+    def rule(self) -> Rule:
+        """The answer rule (`decision.decide`) for these settings and this reader."""
+        if self.reader is None:
+            return rule_for(self.settings)
+        return rule_for(self.settings, self.reader.threshold, self.reader.floor)
+
+    def answer(self, question: str, k: int | None = None) -> Answer:
+        """Search, read, then decide (`decision.decide`): the bot, `khabar ask` and
+        `khabar eval` all answer through here."""
+        return self.answer_many([question], [k])[0]
+
+    def answer_many(
+        self, questions: Sequence[str], ks: Sequence[int | None] | None = None
+    ) -> list[Answer]:
+        """`answer` for several questions, their vectors computed in one batch (the model's
+        cost per question falls when the bot is busy); same answers as one by one."""
+        ks = list(ks) if ks is not None else [None] * len(questions)
+        cleaned = [normalize_question(q) for q in questions]
+        asked = [q for q in cleaned if q]
+        vectors = iter(self.encode(asked) if asked else [])
+        found = [
+            self.search_vector(clean, next(vectors), k) if clean else []
+            for clean, k in zip(cleaned, ks, strict=True)
+        ]
+        if self.reader is not None:  # the batch's passages read together
+            pending = [(c, h) for c, h in zip(cleaned, found, strict=True) if h]
+            read = iter(self.reader.rerank_many(pending))
+            found = [next(read) if hits else hits for hits in found]
+        rule = self.rule
+        return [decide(q, hits, rule) for q, hits in zip(questions, found, strict=True)]
+
+    def answer_within(
+        self, question: str, article_ids: Collection[str], k: int | None = None
+    ) -> Answer:
+        """`answer`, but over the passages of `article_ids` only (the articles just indexed,
+        for /follow's alerts): ranked by the model, read, and decided by the same rule as
+        every answer, however many older articles would rank above them, with one difference:
+        a topic is not a question, so the reader's "no answer here" does not rule a passage
+        out (its "this answers" still rules one in; the cosine rule decides the rest)."""
+        clean = normalize_question(question)
+        snap = self._snapshot
+        ids = snap.text.passage_ids(article_ids) if clean else []
+        if not ids:
+            return decide(question, [], self.rule)
+        vector = self.encode([clean])[0]
+        cosines = snap.vectors.vectors(np.array(ids, dtype=np.int64)) @ vector
+        ranked = sorted(zip(ids, (float(c) for c in cosines), strict=True), key=lambda p: -p[1])
+        top = ranked[: k or self.settings.results]
+        rows = snap.text.passages([pid for pid, _ in top])
+        similar = self._sentence_similarity
+        hits = [
+            self._hit(rank, rows[pid], score, clean, similar(snap, rows[pid], vector))
+            for rank, (pid, score) in enumerate(top, start=1)
+            if pid in rows
+        ]
+        if self.reader is not None and hits:
+            hits = self.reader.rerank(clean, hits)
+        return decide(question, hits, dataclasses.replace(self.rule, reader_floor=None))
+
+    def search(self, question: str, k: int | None = None) -> list[Hit]:
+        question = normalize_question(question)
+        if not question:
+            return []
+        return self.search_vector(question, self.encode([question])[0], k)
+
+    def _rank(
+        self, snap: OpenIndex, question: str, vector: np.ndarray, n: int
+    ) -> list[tuple[int, float]]:
+        """(passage id, cosine) best first, by the configured retriever."""
+        mode = self.settings.retriever
+        dense: list[tuple[int, float]] = []
+        if mode != "lexical":
+            scores, ids = snap.vectors.search(vector[None, :], n)
+            dense = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+            if mode == "dense":
+                return dense
+        lexical = snap.text.lexical_search(question, n)
+        cosine = dict(dense)
+        missing = [pid for pid, _ in lexical if pid not in cosine]
+        if missing:
+            found = snap.vectors.vectors(np.array(missing, dtype=np.int64)) @ vector
+            cosine.update(zip(missing, (float(c) for c in found), strict=True))
+        if mode == "lexical":
+            return [(pid, cosine[pid]) for pid, _ in lexical]
+        return fusion.fuse(dense, lexical, cosine, self.settings.hybrid_weight)
+
+    def search_vector(self, question: str, vector: np.ndarray, k: int | None = None) -> list[Hit]:
+        k = k or self.settings.results
+        snap = self._snapshot
+        ranked = self._rank(snap, question, vector, max(k * 3, CANDIDATES))
+        chosen: list[tuple[PassageRow, float]] = []
+        taken: dict[str, list[tuple[int, int]]] = {}
+        for score, row in _rows_in_order(snap.text, ranked, 2 * k):
+            if row is None:
+                continue
+            spans = taken.setdefault(row.article.id, [])
+            half = (row.end - row.start) / 2
+            if any(min(row.end, e) - max(row.start, s) > half for s, e in spans):
+                continue  # mostly the same text as a better passage: nothing new to show
+            spans.append((row.start, row.end))
+            chosen.append((row, score))
+            if len(chosen) == k:
+                break
+        return [
+            self._hit(rank, row, score, question, self._sentence_similarity(snap, row, vector))
+            for rank, (row, score) in enumerate(chosen, start=1)
+        ]
+
+    @staticmethod
+    def _sentence_similarity(snap: OpenIndex, row: PassageRow, vector: np.ndarray) -> list[float]:
+        """The question's similarity to each sentence of the passage, from the sentence vectors
+        stored at indexing time (pooled from the passage's token embeddings)."""
+        if not row.sentences:
+            return []
+        matrix = np.frombuffer(row.sentences, dtype=np.float16).reshape(-1, snap.manifest.dimension)
+        return [float(x) for x in matrix.astype(np.float32) @ vector]
+
+    def _hit(
+        self, rank: int, row: PassageRow, score: float, question: str, dense: list[float] | None
+    ) -> Hit:
+        ex = choose_excerpt(
+            row.text,
+            question,
+            self.settings.excerpt_max_sentences,
+            self.settings.excerpt_max_words,
+            dense=dense or None,
+        )
+        a = row.article
+        return Hit(
+            rank=rank,
+            score=score,
+            article_id=a.id,
+            title=a.title,
+            date=a.date,
+            source=a.source,
+            url=a.url,
+            lang=a.lang,
+            passage=row.text,
+            passage_start=row.start,
+            passage_end=row.end,
+            excerpt=row.text[ex.start : ex.end],
+            excerpt_start=row.start + ex.start,
+            excerpt_end=row.start + ex.end,
+            answer_start=row.start + ex.best_start,
+            answer_end=row.start + ex.best_end,
+            sentence_score=max(dense) if dense else score,
+            sentence_similarity=tuple(dense or ()),
+        )
