@@ -118,7 +118,7 @@ def peer_command(settings: Settings, model_path: str, action: str, *paths: Path)
 
 def question_latency(corpus: Path, index_dir: Path, questions: list[str]) -> dict[str, float]:
     """Question in, rendered reply out, in-process, as the bot's handler does it."""
-    from bot import render
+    from bot.messages import render
     from index.answer.retriever import Retriever
 
     retriever = Retriever(Settings(corpus_dir=corpus, index_dir=index_dir))

@@ -20,12 +20,12 @@ from telegram.ext import (
 from index.redact import redact_secrets
 from index.settings import Settings
 
-from . import admin, browse, editors, follow, language
-from .documents import on_document
-from .handlers import Khabar
-from .i18n import LANGUAGES, t
-from .ratelimiter import RetryingRateLimiter
+from .core import Khabar
+from .editors import admin, feed_job, gaps, uploads
+from .messages.i18n import LANGUAGES, t
+from .readers import asking, browse, language, topics, welcome
 from .service import AnswerService
+from .transport.outbound import RetryingRateLimiter
 
 log = logging.getLogger(__name__)
 LOCAL_TOKEN = "1000000001:local-test-chats-not-a-secret"
@@ -67,22 +67,23 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
     )
     app.bot_data["khabar"] = khabar
     private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("start", khabar.on_start))
-    app.add_handler(CommandHandler("help", khabar.on_help))
-    app.add_handler(CommandHandler("ask", khabar.on_ask))
-    app.add_handler(CommandHandler("sources", khabar.on_sources))
+    app.add_handler(CommandHandler("start", welcome.on_start))
+    app.add_handler(CommandHandler("help", welcome.on_help))
+    app.add_handler(CommandHandler("ask", asking.on_ask))
+    app.add_handler(CommandHandler("sources", welcome.on_sources))
     app.add_handler(CommandHandler("language", language.on_language))
-    app.add_handler(CommandHandler("follow", follow.on_follow))
-    app.add_handler(CommandHandler("following", follow.on_following))
-    app.add_handler(CommandHandler("unfollow", follow.on_unfollow))
-    app.add_handler(CommandHandler("gaps", editors.on_gaps))
+    app.add_handler(CommandHandler("follow", topics.on_follow))
+    app.add_handler(CommandHandler("following", topics.on_following))
+    app.add_handler(CommandHandler("unfollow", topics.on_unfollow))
+    app.add_handler(CommandHandler("gaps", gaps.on_gaps))
     app.add_handler(CommandHandler("stats", admin.on_stats))
     app.add_handler(CommandHandler("whoami", admin.on_whoami))
     app.add_handler(CommandHandler("reindex", admin.on_reindex))
+    text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler(text, asking.on_text))
     app.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, khabar.on_text)
+        MessageHandler(filters.UpdateType.MESSAGE & filters.Document.ALL, uploads.on_document)
     )
-    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.Document.ALL, on_document))
     app.add_handler(
         MessageHandler(
             filters.UpdateType.MESSAGE
@@ -90,16 +91,16 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
             & ~filters.TEXT
             & ~filters.Document.ALL
             & ~filters.StatusUpdate.ALL,
-            khabar.on_other,
+            asking.on_other,
         )
     )
     app.add_handler(CallbackQueryHandler(browse.on_button))
     app.add_handler(InlineQueryHandler(browse.on_inline))
     app.add_error_handler(khabar.on_error)
-    follow.attach(app.bot, khabar)
+    topics.attach(app.bot, khabar)
     if settings.feed_interval > 0 and app.job_queue is not None:
         app.job_queue.run_repeating(
-            editors.poll_feeds,
+            feed_job.poll_feeds,
             interval=settings.feed_interval,
             first=min(settings.feed_interval, 10.0),
             name="feeds",

@@ -19,13 +19,13 @@ from index.errors import KhabarError
 from index.settings import Settings
 
 from .app import ALLOWED_UPDATES, build_application
-from .dispatch import Dispatcher
-from .handlers import Khabar
-from .health import HealthServer, Transport
-from .journal import UpdateJournal
-from .poller import Poller
+from .core import Khabar
 from .service import AnswerService
-from .webhook import WebhookServer
+from .transport.dispatch import Dispatcher
+from .transport.health import HealthServer, Transport
+from .transport.journal import UpdateJournal
+from .transport.poller import Poller
+from .transport.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 

@@ -256,7 +256,7 @@ def _cmd_reader_pack(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from bot.render import render_hit, render_not_found
+    from bot.messages.render import render_hit, render_not_found
     from index.answer import Answer
     from index.evaluate import evaluate
 

@@ -11,7 +11,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.render import render_answer
+from bot.messages.render import render_answer
 from bot.serve import polling
 from bot.service import AnswerService
 from bot.testserver.client import ChatRef, ControlClient, User

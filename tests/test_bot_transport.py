@@ -11,11 +11,11 @@ import httpx
 from telegram import Bot
 
 from bot.app import LOCAL_TOKEN, build_application
-from bot.journal import UpdateJournal
 from bot.serve import webhook
 from bot.service import AnswerService
 from bot.testserver.client import ChatRef, ControlClient, User
 from bot.testserver.server import TestServer
+from bot.transport.journal import UpdateJournal
 from index.answer.retriever import Retriever
 from index.settings import Settings
 from tests.botharness import Harness, running_bot

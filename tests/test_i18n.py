@@ -11,11 +11,11 @@ import pytest
 from telegram import Bot
 from telegram.constants import ParseMode
 
-from bot import catalogs
-from bot.i18n import LANGUAGES, format_date, format_span, language, t, tn
+from bot.messages import catalogs
+from bot.messages.i18n import LANGUAGES, format_date, format_span, language, t, tn
+from bot.messages.texts import MESSAGES, PLURALS
 from bot.testserver.client import ChatRef, ControlClient, User
 from bot.testserver.server import TestServer
-from bot.texts import MESSAGES, PLURALS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,7 @@ def test_catalog_is_complete_checked_and_compiled(lang: str) -> None:
 def test_a_stale_or_broken_catalog_is_reported(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import shutil
 
-    import bot.catalogs as module
+    import bot.messages.catalogs as module
 
     shutil.copytree(module.LOCALE_DIR, tmp_path / "locale")
     monkeypatch.setattr(module, "LOCALE_DIR", tmp_path / "locale")

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.journal import UpdateJournal
 from bot.testserver.client import ChatRef, User
+from bot.transport.journal import UpdateJournal
 from index.answer.retriever import Retriever
 from index.settings import Settings
 from tests.botharness import Harness, running_bot

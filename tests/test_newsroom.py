@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.follows import FollowStore
-from bot.gaps import KEEP_DAYS, GapStore, group
+from bot.stores.gaps import KEEP_DAYS, GapStore, group
+from bot.stores.topics import FollowStore
 from bot.testserver.client import ChatRef, User
 from feeds.registry import Registry
 from index.answer.retriever import Retriever
@@ -204,8 +204,8 @@ async def test_alerts_keep_telegrams_pace_and_stop_for_blocked_chats(tmp_path: P
 
     from telegram import Bot
 
-    from bot.follow import PER_CHAT_GAP, _send
-    from bot.render import Reply
+    from bot.messages.render import Reply
+    from bot.readers.topics import PER_CHAT_GAP, _send
     from bot.testserver.server import TestServer
 
     server = await TestServer().start()

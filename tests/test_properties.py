@@ -15,7 +15,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import render
+from bot.messages import render
 from bot.testserver.telegram_html import parse_html, utf16_len
 from index.answer.excerpt import choose_excerpt
 from index.answer.hits import Hit
@@ -249,7 +249,7 @@ def _valid_reply(reply: render.Reply) -> None:
 def test_every_reply_is_valid_telegram_html_within_4096(
     hit: Hit, index: int, whole: bool, lang: str | None
 ) -> None:
-    from bot.i18n import language
+    from bot.messages.i18n import language
 
     lang_code = language(lang)
     _valid_reply(render.render_hit(hit, index, 5, lang_code, "zz", whole=whole))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ratelimit import RateLimiter, Verdict
+from bot.transport.throttle import RateLimiter, Verdict
 
 
 class Clock:
@@ -56,7 +56,7 @@ async def test_a_call_that_waited_for_a_connection_is_sent_once_later() -> None:
     from telegram.ext import ExtBot
     from telegram.request import HTTPXRequest
 
-    from bot.ratelimiter import RetryingRateLimiter
+    from bot.transport.outbound import RetryingRateLimiter
 
     calls: dict[str, int] = {}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import render
+from bot.messages import render
 from bot.testserver.telegram_html import parse_html, utf16_len
 from index.answer.hits import Hit
 from index.articles.article import Article
@@ -167,8 +167,8 @@ def test_an_answer_longer_than_a_message_with_text_after_it_renders() -> None:
 
 
 def test_button_data_reads_back_as_written() -> None:
-    from bot import buttons
-    from bot.buttons import ShowHit, ShowSources
+    from bot.messages import buttons
+    from bot.messages.buttons import ShowHit, ShowSources
 
     for action in (ShowHit("q7", 0), ShowHit("q7", 4, whole=True), ShowSources(12)):
         assert buttons.parse(action.data) == action

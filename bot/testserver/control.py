@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -12,9 +12,6 @@ from . import api
 from .control_common import error_response, read_body, view, wait_seconds
 from .control_inspect import Inspect
 from .world import World, normalize_user
-
-if TYPE_CHECKING:
-    from .server import TestServer
 
 # Message kinds a test can send besides text, as Telegram's JSON objects (e.g. a sticker).
 MEDIA = ("sticker", "photo", "voice", "video", "location", "contact", "animation")
@@ -30,8 +27,7 @@ STICKER = {
 }
 
 
-def add_routes(app: web.Application, server: TestServer) -> None:
-    world = server.world
+def add_routes(app: web.Application, world: World) -> None:
     handlers = _Handlers(world)
     inspect = Inspect(world)
     r = app.router

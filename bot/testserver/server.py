@@ -54,7 +54,7 @@ class TestServer:
         app.router.add_route("*", "/bot{token}/{method}", self._bot_api)
         app.router.add_get("/file/bot{token}/test/{path:.+}", self._download)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        control.add_routes(app, self)
+        control.add_routes(app, self.world)
         return app
 
     async def start(self) -> TestServer:
