@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.core import TYPING_MAX_WAITING
 from bot.messages.i18n import LANGUAGES
+from bot.readers.asking import TYPING_MAX_WAITING
 from bot.testserver.client import ChatRef, User
 from bot.testserver.control import STICKER
 from index.answer.retriever import Retriever

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from index.answer import fusion
+from index.answer.decision import stands_out
 from index.answer.excerpt import choose_excerpt
 from index.answer.hits import Hit
-from index.answer.retriever import Retriever, stands_out
+from index.answer.retriever import Retriever
 from index.articles import lexical
 from index.backends.choose import build_index
 from index.model import e5convert

@@ -1,6 +1,6 @@
 """What an inline button does, written into and read from its callback data (64 bytes at most):
-the one place that knows the format, so the buttons `render.py` makes are the ones
-`handlers.py` understands."""
+the one place that knows the format, so the buttons `render.py` makes are the ones the
+readers' handlers (`bot/readers/browse.py`) understand."""
 
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ from .i18n import BABEL_LOCALE, DOMAIN, LANGUAGES, LOCALE_DIR
 from .texts import MESSAGES, PLURALS
 
 HEADER = (
-    "# Khabar's interface in {language}. Each message's context is its key in bot/messages/texts.py;\n"
+    "# Khabar's interface in {language}. Each message's context is its key in "
+    "bot/messages/texts.py;\n"
     "# edit the translations here, then run: python -m bot.messages.catalogs compile"
 )
 
