@@ -82,7 +82,7 @@ def bare_encode_rate(index_dir: Path) -> tuple[float, int]:
     code = f"""
 import sqlite3, time, json
 from pathlib import Path
-from index.embedder import Embedder
+from index.model.embedder import Embedder
 from index.settings import Settings
 from index import layout
 settings = Settings()
@@ -175,7 +175,7 @@ def main() -> None:
         [
             sys.executable,
             "-c",
-            "from index.embedder import Embedder, resolve_model; from index.settings import "
+            "from index.model.embedder import Embedder, resolve_model; from index.settings import "
             "Settings; s = Settings(); Embedder.from_settings(s).dimension; "
             "print(resolve_model(s.model, s.model_cache))",
         ],
@@ -187,7 +187,7 @@ def main() -> None:
         [
             sys.executable,
             "-c",
-            "import time; from index.embedder import Embedder, BULK_PASSAGES; "
+            "import time; from index.model.embedder import Embedder, BULK_PASSAGES; "
             "from index.settings import Settings; e = Embedder.from_settings(Settings()); "
             "t = time.perf_counter(); e.bulk_encoder(BULK_PASSAGES); "
             "print(time.perf_counter() - t)",

@@ -143,24 +143,6 @@ def test_both_backends_give_the_same_answers(
         np.testing.assert_allclose([s for _, s in lex_a], [s for _, s in lex_b], rtol=1e-6)
 
 
-def test_the_engine_never_imports_the_bot() -> None:
-    """`index` is the engine; the command line (`khabar/`) and the bot sit on top of it."""
-    import ast
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent / "index"
-    found = []
-    for path in root.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in {"bot", "khabar"}]
-    assert found == []
-
-
 def test_one_chooser_names_the_backend(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import importlib.util
 

@@ -92,7 +92,7 @@ def test_an_export_with_weights_inside_the_graph_is_converted_once(
 
 def test_answering_on_onnx_never_imports_torch(embedder: Embedder, models_dir: Path) -> None:
     code = (
-        "import sys; from pathlib import Path; from index.embedder import Embedder; "
+        "import sys; from pathlib import Path; from index.model.embedder import Embedder; "
         f"e = Embedder({TEST_MODEL!r}, models_dir=Path({str(models_dir)!r}), runtime='onnx'); "
         "v = e.encode_with_prompt(['hello'], e.query_prompt); "
         "print(v.shape[1], 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
@@ -277,7 +277,7 @@ def test_checking_a_remembered_calibration_does_not_import_torch() -> None:
     import sys
 
     code = (
-        "import sys; from index import calibration; key = calibration.machine_key('e5'); "
+        "import sys; from index.model import calibration; key = calibration.machine_key('e5'); "
         "assert len(key) == 16 and 'torch' not in sys.modules, sorted(sys.modules)[:5]"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
