@@ -36,13 +36,13 @@ lint: $(STAMP)
 SHARED ?= ../shared
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,bench]"
-	$(BIN)/python bench/bench_index.py $(SHARED)/bench/bbc-news \
+	$(BIN)/python bench/build/bench_index.py $(SHARED)/bench/bbc-news \
 		--questions $(SHARED)/eval/realtimeqa-dev/questions.jsonl --keep data/bench
-	$(BIN)/python bench/bench_load.py data/bench/corpus --index-dir data/bench/index \
+	$(BIN)/python bench/load/bench_load.py data/bench/corpus --index-dir data/bench/index \
 		--questions $(SHARED)/eval/realtimeqa-dev/questions.jsonl
-	$(BIN)/python bench/bench_vectors.py --sizes 100000 1000000
-	$(BIN)/python bench/bench_chat.py -n 100
-	$(BIN)/python bench/eval_sets.py $(SHARED)/eval
+	$(BIN)/python bench/build/bench_vectors.py --sizes 100000 1000000
+	$(BIN)/python bench/load/bench_chat.py -n 100
+	$(BIN)/python bench/quality/eval_sets.py $(SHARED)/eval
 
 clean:
 	rm -rf $(VENV) data

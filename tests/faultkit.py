@@ -1,5 +1,5 @@
 """Killing index builds on purpose: shared by tests/test_faults.py (a few kill points) and
-bench/kill_builds.py (many). Builds run as real `khabar index build` processes."""
+bench/build/kill_builds.py (many). Builds run as real `khabar index build` processes."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The bot under load, through the local Bot API server: many chats at once get exactly one
-correct reply each; one user flooding does not slow the others down. (bench/bench_load.py runs
+correct reply each; one user flooding does not slow the others down. (bench/load/bench_load.py runs
 the same checks at 200 chats and 5,000 questions against the `khabar bot` process.)"""
 
 from __future__ import annotations

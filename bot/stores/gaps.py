@@ -20,7 +20,7 @@ import numpy as np
 KEEP_DAYS = 90
 MAX_GROUPED = 3000  # the most recent declined questions /gaps groups
 # Cosine of e5-small question vectors from which two questions count as one topic. Measured
-# (bench/bench_follow_gaps.py, docs/quality.md): at 0.84, 81% of xquad questions fall in one
+# (bench/load/bench_follow_gaps.py, docs/quality.md): at 0.84, 81% of xquad questions fall in one
 # group with their Russian translation, no two questions about different articles do, and 22%
 # of different questions about the same article do (the same subject: one gap for an editor).
 SAME_TOPIC = 0.84

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 # The best cosine under which Khabar says it found nothing, per model, set by measurement
-# (bench/decline_rule.py; docs/quality.md): e5's similarities are high and close together.
+# (bench/quality/decline_rule.py; docs/quality.md): e5's similarities are high and close together.
 DEFAULT_THRESHOLDS = {"multilingual-e5-small": 0.832, "all-minilm-l6-v2": 0.30}
 # The cosine gets a bonus for the share of the question's words found in the passage: for e5,
 # at the same 90% of unanswerable questions declined, answerable ones declined fell from

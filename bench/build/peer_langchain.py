@@ -1,8 +1,8 @@
 """The peer a user would otherwise pick: LangChain's FAISS vector store over HuggingFaceEmbeddings
 (sentence-transformers on torch) and its recursive text splitter. Run by bench_index.py.
 
-    python bench/peer_langchain.py build CORPUS STORE --model PATH [--chunk-tokens 320]
-    python bench/peer_langchain.py query STORE QUESTIONS.jsonl --model PATH [--add CORPUS]
+    python bench/build/peer_langchain.py build CORPUS STORE --model PATH [--chunk-tokens 320]
+    python bench/build/peer_langchain.py query STORE QUESTIONS.jsonl --model PATH [--add CORPUS]
 
 `build` prints one JSON line {"documents", "passages", "seconds"}; `query` adds the articles of
 `--add` to the store, then times `similarity_search(question, k=5)` per question and prints
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 

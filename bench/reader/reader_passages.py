@@ -1,7 +1,7 @@
 """Would reading more passages help? The reader as a reranker of the first passages, and which
 signals tell answerable questions across languages from unanswerable ones.
 
-    python bench/reader_passages.py ../shared/eval [--limit 600] [--depth 3] [--out FILE]
+    python bench/reader/reader_passages.py ../shared/eval [--limit 600] [--depth 3] [--out FILE]
 
 For the first `limit` questions of each development set (and the two unanswerable pairings
 `khabar eval` uses: realtimeqa-dev's questions against xquad-en's corpus, xquad-ru's against
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from index.answer import decision  # noqa: E402

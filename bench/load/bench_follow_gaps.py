@@ -1,6 +1,6 @@
 """Measure the two decisions of issue 19 on the development sets' questions.
 
-    python bench/bench_follow_gaps.py ../shared/eval [--limit 400]
+    python bench/load/bench_follow_gaps.py ../shared/eval [--limit 400]
 
 1. /gaps grouping: which cosine between two questions' vectors makes them "the same topic"?
    Positive pairs: an xquad question and its professional Russian translation (same meaning,
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from index.answer.retriever import Retriever
 from index.backends.choose import build_index

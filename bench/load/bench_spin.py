@@ -1,7 +1,7 @@
 """In-process question time with the reader on and off, ONNX Runtime's thread spinning on and
 off, measured in one run (rounds interleaved) on an evaluation set's questions.
 
-    python bench/bench_spin.py ../shared/eval/realtimeqa-dev [--questions 200] [--rounds 3]
+    python bench/load/bench_spin.py ../shared/eval/realtimeqa-dev [--questions 200] [--rounds 3]
 
 One question at a time (p50/p95 ms, as a reader alone waits) and in batches of 8 (ms per
 question, as the bot answers when busy). Spinning is what `open_session(spin=...)` decides,
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from index.answer.retriever import Retriever
 from index.evaluate import eval_settings, prepare

@@ -1,6 +1,6 @@
 """Scale of the vector index: exact FAISS against the approximate indexes, on synthetic vectors.
 
-    python bench/bench_vectors.py [--sizes 100000 1000000] [--dim 384] [--queries 500]
+    python bench/build/bench_vectors.py [--sizes 100000 1000000] [--dim 384] [--queries 500]
         [--out bench/results/vectors.json]
 
 Vectors are clustered like sentence embeddings: each is a topic centre plus noise (cosine about
@@ -27,7 +27,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from index.backends.folder.faiss_store import build_ivf, ivf_lists  # noqa: E402

@@ -1,6 +1,6 @@
 """How far can the first passage improve with the signals Khabar has, without a reranker?
 
-    python bench/rerank_signals.py ../shared/eval [--sets xquad-en ...] [--out FILE]
+    python bench/quality/rerank_signals.py ../shared/eval [--sets xquad-en ...] [--out FILE]
 
 For every question of each dev set, asks the retriever for its ten best passages (the bot's
 own search) and reports:
@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from index.answer.retriever import Retriever  # noqa: E402

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs ON the GPU machine (the device tool's `run`, with `.gpu` carried; bench/gpu/prepare.sh
+# Runs ON the GPU machine (the device tool's `run`, with `.gpu` carried; bench/reader/gpu/prepare.sh
 # made it): trains the reader from the pack with the GPU and writes to $OUT the weights (in
 # parts of at most 15 MiB: a file coming back is at most 16), the card, the validation curve
-# and the log. bench/gpu/collect.sh puts them together here.
+# and the log. bench/reader/gpu/collect.sh puts them together here.
 #
-#   run: bash bench/gpu/train.sh        (timeout_s 540)
+#   run: bash bench/reader/gpu/train.sh        (timeout_s 540)
 #
 # The recipe comes from the environment: EXAMPLES (120000), TRAINED_FROM (2: layers 2-7 of 8,
 # 21 MB in float16, under the 25 MB the repository takes), BATCH (32), LR (1e-4), SEED (13),

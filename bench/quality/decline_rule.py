@@ -1,6 +1,6 @@
 """Explore the no-answer rule: top cosine alone, or top cosine plus its lead over the rest.
 
-    python bench/decline_rule.py ../shared/eval [--model multilingual-e5-small]
+    python bench/quality/decline_rule.py ../shared/eval [--model multilingual-e5-small]
 
 For answerable pairs (a set's questions against its corpus) and unanswerable pairs (another
 set's questions), records each question's top cosine c1 and its lead over the mean of the next
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from index.articles import lexical  # noqa: E402

@@ -1,6 +1,6 @@
 """Message-to-reply latency through the local Bot API server, and the test fixture's cost.
 
-    python bench/bench_chat.py [--corpus DIR] [--questions FILE.jsonl] [-n 100] [--out FILE]
+    python bench/load/bench_chat.py [--corpus DIR] [--questions FILE.jsonl] [-n 100] [--out FILE]
 
 Builds (or reuses) an index of the corpus (default: the shipped corpus/), starts the test
 server and the real Application in-process as the tests do, asks questions one at a time
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import read_questions, save_and_print  # noqa: E402

@@ -1,6 +1,6 @@
 """Choose the no-answer threshold: declined answerable vs declined unanswerable questions.
 
-    python bench/thresholds.py --model multilingual-e5-small --retriever hybrid \
+    python bench/quality/thresholds.py --model multilingual-e5-small --retriever hybrid \
         --pair ../shared/eval/xquad-en:../shared/eval/xquad-en \
         --pair ../shared/eval/xquad-en:../shared/eval/realtimeqa-dev ...
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from index.evaluate import load_questions, prepare  # noqa: E402

@@ -1,6 +1,6 @@
 """The bot as deployed, under load, through the local Bot API server; and its start-up.
 
-    python bench/bench_load.py CORPUS [--questions QUESTIONS.jsonl] [--chats 100]
+    python bench/load/bench_load.py CORPUS [--questions QUESTIONS.jsonl] [--chats 100]
         [--total 2000] [--index-dir DIR] [--max-rate 1000] [--out bench/results/load.json]
 
 Builds the index of CORPUS into --index-dir (kept and reused across runs), starts the test
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import read_questions, save_and_print  # noqa: E402

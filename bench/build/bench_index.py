@@ -1,14 +1,14 @@
 """Index build and question speed on a real corpus, side by side with the LangChain peer.
 
-    python bench/bench_index.py CORPUS [--questions SET_DIR/questions.jsonl] [--runs 3]
+    python bench/build/bench_index.py CORPUS [--questions SET_DIR/questions.jsonl] [--runs 3]
         [--peer | --no-peer] [--out FILE]
 
 Copies CORPUS to a temporary folder, then measures, each build as a real `khabar index build`
 process: a full build (wall time, passages/s, peak memory), a no-change rebuild, adding one
 article, removing one (medians of --runs); the bare model's own encode rate on the same passages
-(same runtime, same batches, nothing else); the peer (bench/peer_langchain.py: LangChain FAISS +
-HuggingFaceEmbeddings + recursive splitter, same model, same passage size) built from the same
-articles in the same run. Then question latency, question in, rendered reply out, in-process,
+(same runtime, same batches, nothing else); the peer (bench/build/peer_langchain.py: LangChain
+FAISS + HuggingFaceEmbeddings + recursive splitter, same model, same passage size) built from the
+same articles in the same run. Then question latency, question in, rendered reply out, in-process,
 over the questions of the set next to QUESTIONS (its `corpus/` is added to the index first),
 and the peer's `similarity_search` over the same. Prints a table and writes JSON (default
 bench/results/index.json). Settings (KHABAR_MODEL, KHABAR_RUNTIME, ...) come from the
@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import read_questions, save_and_print  # noqa: E402
@@ -101,10 +101,10 @@ print(json.dumps([len(texts) / (time.perf_counter() - started), len(texts)]))
 
 
 def peer_command(settings: Settings, model_path: str, action: str, *paths: Path) -> list[str]:
-    """A `bench/peer_langchain.py` command with Khabar's model and passage size."""
+    """A `bench/build/peer_langchain.py` command with Khabar's model and passage size."""
     return [
         sys.executable,
-        str(ROOT / "bench/peer_langchain.py"),
+        str(ROOT / "bench/build/peer_langchain.py"),
         action,
         *map(str, paths),
         "--model",

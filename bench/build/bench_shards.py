@@ -1,6 +1,6 @@
 """Sharded builds into PostgreSQL: one process against two (`khabar index build --shard I/2`).
 
-    python bench/bench_shards.py ../shared/bench/bbc-news [--articles 200] [--url URL]
+    python bench/build/bench_shards.py ../shared/bench/bbc-news [--articles 200] [--url URL]
         [--out bench/results/shards.json]
 
 The first `--articles` files of the corpus are built from scratch four ways, each into its own
@@ -26,12 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from common import save_and_print  # noqa: E402
-
+from bench.common import save_and_print  # noqa: E402
 from index.articles.formats import iter_corpus_files  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Scale of the two vector backends on the same synthetic passages: FAISS and pgvector.
 
-    python bench/bench_pgvector.py [--sizes 100000 1000000] [--queries 300]
+    python bench/build/bench_pgvector.py [--sizes 100000 1000000] [--queries 300]
         [--like data/bench/index] [--url postgresql://...] [--ef 40 100]
         [--out bench/results/pgvector.json]
 
@@ -31,12 +31,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_vectors import clustered, recall, timed_search, topic_centres  # noqa: E402
-
+from bench.build.bench_vectors import clustered, recall, timed_search, topic_centres  # noqa: E402
 from index.backends.folder.faiss_store import build_ivf, ivf_lists  # noqa: E402
 from index.backends.postgres.search import PgIndex  # noqa: E402
 from index.backends.postgres.store import (  # noqa: E402

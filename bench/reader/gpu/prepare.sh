@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Prepares, on this machine, what bench/gpu/train.sh needs on a GPU machine lent by the device
+# Prepares, on this machine, what bench/reader/gpu/train.sh needs on a GPU machine lent by the device
 # tool (docs/reader.md, "Training on a GPU"): a training pack (`khabar reader pack`: the examples
 # and the part of e5 they use, ~22 MiB) and the wheels of the few packages Khabar's training
 # imports that the GPU machine's image lacks. Both go to .gpu/ (ignored by git, carried there).
 #
-#   bash bench/gpu/prepare.sh ../shared [EXAMPLES]
+#   bash bench/reader/gpu/prepare.sh ../shared [EXAMPLES]
 #
 # PYTHON (default .venv/bin/python) runs khabar; PYVER (default 3.12, the GPU image's) picks the
 # wheels.
 set -euo pipefail
-shared=${1:?usage: bash bench/gpu/prepare.sh ../shared [EXAMPLES]}
+shared=${1:?usage: bash bench/reader/gpu/prepare.sh ../shared [EXAMPLES]}
 shared=$(cd "$shared" && pwd)
 examples=${2:-120000}
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 py=${PYTHON:-.venv/bin/python}
 rm -rf .gpu/wheels
 mkdir -p .gpu/wheels
@@ -28,4 +28,4 @@ done
 "$py" -m pip download -q --no-deps --only-binary=:all: --python-version "${PYVER:-3.12}" \
     --implementation cp "${platforms[@]}" -d .gpu/wheels $pins
 du -sh .gpu/pack .gpu/wheels
-echo "ready: run bench/gpu/train.sh on the GPU machine with .gpu carried (docs/reader.md)"
+echo "ready: run bench/reader/gpu/train.sh on the GPU machine with .gpu carried (docs/reader.md)"

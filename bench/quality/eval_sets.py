@@ -1,6 +1,6 @@
 """Run `khabar eval` on every development set and print a table (and JSON lines).
 
-    python bench/eval_sets.py ../shared/eval [--model M] [--retriever R] [--reader on|off]
+    python bench/quality/eval_sets.py ../shared/eval [--model M] [--retriever R] [--reader on|off]
         [--limit N] [--env KEY=VALUE ...] [--out bench/results/eval.jsonl]
 
 For `declined_unanswerable`, xquad-en is also asked realtimeqa-dev's questions and
@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SETS = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev"]
 COLUMNS = [
     "passage_answer@1",

@@ -1,7 +1,7 @@
 """Index builds killed (SIGKILL) at random moments, many times.
 
-    python bench/kill_builds.py CORPUS [--articles 150] [--kills 40] [--model all-MiniLM-L6-v2]
-        [--out bench/results/kills.json]
+    python bench/build/kill_builds.py CORPUS [--articles 150] [--kills 40]
+        [--model all-MiniLM-L6-v2] [--out bench/results/kills.json]
 
 Indexes the first tenth of CORPUS's articles, then adds the rest and starts `khabar index build`
 processes, killing each at a moment drawn uniformly over the time a whole build takes. After
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import save_and_print  # noqa: E402

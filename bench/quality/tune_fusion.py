@@ -1,6 +1,6 @@
 """Choose the hybrid weight: passage_answer@1 of dense, lexical and fused rankings per set.
 
-    python bench/tune_fusion.py ../shared/eval/xquad-en ../shared/eval/xquad-ru ... \
+    python bench/quality/tune_fusion.py ../shared/eval/xquad-en ../shared/eval/xquad-ru ... \
         [--model multilingual-e5-small] [--weights 0,0.05,0.1,0.2,0.3,0.5]
 
 Each question's dense and lexical candidates are computed once; every fusion variant is then
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from index.answer import fusion  # noqa: E402
