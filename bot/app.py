@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 LOCAL_TOKEN = "1000000001:local-test-chats-not-a-secret"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 # The command menu, each described in the reader's language (`texts.py`: cmd_*).
-COMMANDS = ("start", "ask", "sources", "follow", "following", "unfollow", "language", "help")
+COMMANDS = ("start", "ask", "new", "sources", "follow", "following", "unfollow", "language", "help")
 
 
 SEND_TIMEOUT = 20.0  # seconds for each call to Telegram (getUpdates has its own)
@@ -70,6 +70,7 @@ def build_application(settings: Settings, token: str, service: AnswerService) ->
     app.add_handler(CommandHandler("start", welcome.on_start))
     app.add_handler(CommandHandler("help", welcome.on_help))
     app.add_handler(CommandHandler("ask", asking.on_ask))
+    app.add_handler(CommandHandler("new", asking.on_new))
     app.add_handler(CommandHandler("sources", welcome.on_sources))
     app.add_handler(CommandHandler("language", language.on_language))
     app.add_handler(CommandHandler("follow", topics.on_follow))

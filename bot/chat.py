@@ -6,15 +6,22 @@ Plain lines are messages. Lines starting with ":" are the chat's own commands ("
 from __future__ import annotations
 
 import asyncio
+import re
 import shlex
 import sys
 import threading
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from .messages.i18n import LANGUAGES, language
 from .testserver.client import ChatRef, ControlClient, User
 
 BOLD, ITALIC, DIM, RESET = "\033[1m", "\033[3m", "\033[2m", "\033[0m"
+USER_ID = 1001  # the chat's Telegram user; an editor in the local test chats unless set otherwise
+LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?")
 HELP = """Commands of this chat (everything else is sent as a message):
   :private            talk to the bot in a private chat (the default)
   :group              talk in a group chat (mention @{bot} or reply, or use /ask)
@@ -22,10 +29,11 @@ HELP = """Commands of this chat (everything else is sent as a message):
   :press N            press button N under the bot's last message
   :inline QUESTION    type "@{bot} QUESTION" in a chat and see the offered results
   :file PATH [CAPTION] send a file as a document
-  :lang en|ru         your Telegram language
+  :lang CODE          your Telegram app's language (en, ru, az, kk, tr, uz, or any other)
   :quit               leave (Ctrl-D works too)"""
 
 
+EMPTY_LINE = "(type a question, :help for the chat's commands, :quit to leave)"
 IGNORED_IN_GROUP = (
     "(in a group the bot answers only when mentioned (@{bot} …), replied to (:reply), or "
     "asked with /ask — so this message gets no reply)"
@@ -95,22 +103,41 @@ def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
 
 
 class TerminalChat:
+    """A Telegram user in a private chat and a group with the bot. Every message the bot sends
+    to either chat is shown when it arrives (answers, alerts, notices of a build started from
+    another shell), whether or not the user has just typed."""
+
     def __init__(
-        self, server_url: str, bot_username: str = "khabar_test_bot", color: bool = True
+        self,
+        server_url: str,
+        bot_username: str = "khabar_test_bot",
+        color: bool = True,
+        editor_hint: str | None = None,
     ) -> None:
         self.client = ControlClient(server_url)
         self.bot = bot_username
         self.color = color
-        self.user = User(id=1001, first_name="Reader", language_code="en")
+        self.editor_hint = editor_hint
+        self.user = User(id=USER_ID, first_name="Reader", language_code="en")
         self.private = ChatRef(id=self.user.id, type="private")
         self.group = ChatRef(id=-100200, type="supergroup", title="Newsroom (test group)")
         self.chat = self.private
         self.last_bot: dict[str, Any] | None = None
+        self._shown = 0  # bot messages shown so far
+        self._arrived = asyncio.Event()
+        self._waiting_for_reply = False
 
-    async def run(self) -> None:
+    async def run(self, lines: asyncio.Queue[str | None] | None = None) -> None:
+        """Chat until :quit or the end of input; `lines` instead of the terminal's (tests)."""
         print(f"Chatting with @{self.bot} in a private chat. Type a question, or :help.")
-        lines = _stdin_lines(asyncio.get_running_loop())
+        if self.editor_hint:
+            print(self._dim(self.editor_hint))
+        lines = lines or _stdin_lines(asyncio.get_running_loop())
+        watchers = []
         try:
+            for chat in (self.private, self.group):
+                since = int((await self.client.history(chat.id))["seq"])
+                watchers.append(asyncio.create_task(self._watch(chat, since)))
             while True:
                 print(self._prompt(), end="", flush=True)
                 line = await lines.get()
@@ -121,46 +148,110 @@ class TerminalChat:
                     return
                 if line.strip():
                     await self.handle(line.strip())
+                else:
+                    print(self._dim(EMPTY_LINE))
         finally:
+            for watcher in watchers:
+                watcher.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
             await self.client.close()
 
     def _prompt(self) -> str:
         where = "private" if self.chat is self.private else "group"
         return f"[{where}] you> "
 
+    def _dim(self, text: str) -> str:
+        return f"{DIM}{text}{RESET}" if self.color else text
+
+    async def _watch(self, chat: ChatRef, since: int) -> None:
+        """Show the bot's messages in `chat` as they arrive, for as long as the chat runs."""
+        while True:
+            try:
+                messages, since = await self.client.replies(chat.id, since, wait=25)
+            except httpx.HTTPError:  # the server is going away, or busy: look again shortly
+                await asyncio.sleep(1)
+                continue
+            for message in messages:
+                self._print(chat, message)
+
+    def _print(self, chat: ChatRef, message: dict[str, Any]) -> None:
+        here = chat is self.chat
+        where = "" if here else f"[{'private' if chat is self.private else 'group'}] "
+        # Arriving while the user sits at the prompt: clear it, show the message, prompt again.
+        prefix = "" if self._waiting_for_reply else "\r\033[K"
+        print(f"{prefix}{where}{self.bot}>\n{render(message, self.color)}")
+        if not self._waiting_for_reply:
+            print(self._prompt(), end="", flush=True)
+        if here:
+            self.last_bot = message
+        self._shown += 1
+        self._arrived.set()
+
     async def handle(self, line: str) -> None:
         if not line.startswith(":"):
-            sent = await self.client.say(self.chat, self.user, line)
-            if self.chat is self.group and not addresses_bot(line, self.bot):
-                print(IGNORED_IN_GROUP.format(bot=self.bot))
-                return  # the bot rightly stays quiet: no point waiting for a reply
-            await self._show(sent["seq"])
+            await self._expect_reply(self.client.say(self.chat, self.user, line), line)
             return
         command, _, rest = line[1:].partition(" ")
+        rest = rest.strip()
         if command == "help":
             print(HELP.format(bot=self.bot))
         elif command in ("private", "group"):
             self.chat = self.private if command == "private" else self.group
             self.last_bot = None
             print(f"(now in the {command} chat)")
-        elif command == "lang" and rest.strip() in ("en", "ru"):
-            self.user = User(self.user.id, self.user.first_name, rest.strip())
+        elif command == "lang":
+            self._set_language(rest)
         elif command == "reply" and self.last_bot:
-            sent = await self.client.say(
-                self.chat, self.user, rest, reply_to=self.last_bot["message_id"]
-            )
-            await self._show(sent["seq"])
-        elif command == "press" and self.last_bot and rest.strip().isdigit():
-            await self._press(int(rest.strip()))
-        elif command == "inline" and rest.strip():
-            results = await self.client.inline(self.user, rest.strip()) or []
+            reply_to = self.last_bot["message_id"]
+            await self._expect_reply(self.client.say(self.chat, self.user, rest, reply_to=reply_to))
+        elif command == "press" and self.last_bot and rest.isdigit():
+            await self._press(int(rest))
+        elif command == "inline" and rest:
+            results = await self.client.inline(self.user, rest) or []
             for i, result in enumerate(results, 1):
                 description = result.get("description", "")
-                print(f"  {i}. {result.get('title')}\n     {DIM}{description}{RESET}")
-        elif command == "file" and rest.strip():
+                print(f"  {i}. {result.get('title')}\n     {self._dim(description)}")
+        elif command == "file" and rest:
             await self._send_file(rest)
         else:
             print("(unknown command; :help lists them)")
+
+    def _set_language(self, code: str) -> None:
+        """The language code the user's Telegram app sends, as Telegram sends it ("pt-br")."""
+        if not LANGUAGE_CODE.fullmatch(code):
+            print("(say which language: :lang en, ru, az, kk, tr, uz, or any other code)")
+            return
+        self.user = User(self.user.id, self.user.first_name, code.lower())
+        spoken = language(code)
+        print(
+            f"(your Telegram app's language is now {code.lower()}: the bot speaks "
+            f"{LANGUAGES[spoken]} to you, unless you chose another with /language)"
+        )
+
+    async def _expect_reply(self, sending: Awaitable[dict[str, Any]], text: str = "") -> None:
+        """Send, then wait for the bot's first message (the watchers print it). The first
+        question of a new install may wait for the models to be prepared: say so, keep waiting."""
+        if self.chat is self.group and text and not addresses_bot(text, self.bot):
+            await sending
+            print(IGNORED_IN_GROUP.format(bot=self.bot))
+            return  # the bot rightly stays quiet: no point waiting for a reply
+        await self._await_messages(sending, wait=120)
+
+    async def _await_messages(self, sending: Awaitable[Any], wait: float) -> None:
+        self._arrived.clear()
+        self._waiting_for_reply = True
+        try:
+            await sending
+            if not await _within(self._arrived.wait(), min(wait, 5)) and wait > 5:
+                print(self._dim("(the bot is thinking…)"))
+                await _within(self._arrived.wait(), wait - 5)
+            # More messages of the same reply arrive together; later ones (alerts) show anyway.
+            while True:
+                self._arrived.clear()
+                if not await _within(self._arrived.wait(), 0.5):
+                    break
+        finally:
+            self._waiting_for_reply = False
 
     async def _press(self, number: int) -> None:
         assert self.last_bot is not None
@@ -172,14 +263,17 @@ class TerminalChat:
         if "url" in button:
             print(f"  (opens {button['url']})")
             return
-        before = (await self.client.history(self.chat.id))["seq"]
-        pressed = await self.client.press(
+        pressing = self.client.press(
             self.chat.id, self.last_bot["message_id"], self.user, data=button["callback_data"]
         )
-        answer = await self.client.callback_answer(pressed["callback_query_id"])
-        if answer and answer.get("text"):
-            print(f"  ({answer['text']})")
-        await self._show(before, wait=2)
+
+        async def press_and_answer() -> None:
+            pressed = await pressing
+            answer = await self.client.callback_answer(pressed["callback_query_id"])
+            if answer and answer.get("text"):
+                print(f"  ({answer['text']})")
+
+        await self._await_messages(press_and_answer(), wait=2)
 
     async def _send_file(self, rest: str) -> None:
         parts = shlex.split(rest)
@@ -188,20 +282,16 @@ class TerminalChat:
             print(f"(no file {path})")
             return
         caption = " ".join(parts[1:]) or None
-        sent = await self.client.send_document(
+        sending = self.client.send_document(
             self.chat, self.user, path.name, path.read_bytes(), caption
         )
-        await self._show(sent["seq"])
+        await self._await_messages(sending, wait=120)
 
-    async def _show(self, since: int, wait: float = 120) -> None:
-        """Print the bot's replies after event `since`. The first question of a new install
-        may wait for the models to be prepared (under a minute): say so, and keep waiting."""
-        messages, since = await self.client.replies(self.chat.id, since, wait=min(wait, 5))
-        if not messages and wait > 5:
-            print(f"{DIM if self.color else ''}(the bot is thinking…){RESET if self.color else ''}")
-            messages, since = await self.client.replies(self.chat.id, since, wait=wait - 5)
-        while messages:
-            for message in messages:
-                print(f"{self.bot}>\n{render(message, self.color)}")
-                self.last_bot = message
-            messages, since = await self.client.replies(self.chat.id, since, wait=1.0)
+
+async def _within(waiting: Awaitable[Any], seconds: float) -> bool:
+    """Whether `waiting` finished within `seconds` (it is cancelled otherwise)."""
+    try:
+        await asyncio.wait_for(waiting, seconds)
+    except TimeoutError:
+        return False
+    return True

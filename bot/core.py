@@ -24,6 +24,7 @@ from index.settings import Settings
 from .messages.i18n import language, t
 from .messages.render import Button, Reply
 from .service import AnswerService
+from .stores.conversations import Conversations
 from .stores.gaps import GapStore
 from .stores.languages import LanguageStore
 from .stores.questions import QuestionStore
@@ -68,6 +69,7 @@ class Khabar:
         # Declined questions are kept only when the operator says so (personal data).
         self.gaps = GapStore(data / "gaps.sqlite") if settings.gaps else None
         self.limiter = RateLimiter(settings.answers_per_minute)
+        self.conversations = Conversations(settings.followup_minutes)  # in memory only
         self.feed_lock = asyncio.Lock()  # one feed round at a time
 
     def close(self) -> None:

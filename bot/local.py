@@ -8,7 +8,7 @@ import logging
 from index.settings import Settings
 
 from .app import LOCAL_TOKEN, build_application
-from .chat import TerminalChat
+from .chat import USER_ID, TerminalChat
 from .serve import health, polling, until_stopped
 from .service import AnswerService
 from .testserver.server import TestServer
@@ -16,9 +16,26 @@ from .testserver.server import TestServer
 log = logging.getLogger(__name__)
 
 
+def local_editors(settings: Settings) -> tuple[Settings, str]:
+    """The local test chats' settings: the chat's own user (`USER_ID`) is an editor unless the
+    operator named the editors (`KHABAR_ADMIN_IDS`); and a line that says which it is."""
+    if not settings.admin_ids:
+        hint = (
+            f"(You are an editor here, user {USER_ID}: try /stats, :file PATH, or an article's "
+            "link. Set KHABAR_ADMIN_IDS to choose the editors instead.)"
+        )
+        return settings.with_overrides(admin_ids=[USER_ID]), hint
+    if USER_ID in settings.admin_ids:
+        return settings, f"(You are an editor here: KHABAR_ADMIN_IDS lists user {USER_ID}.)"
+    return settings, (
+        f"(You are a reader here: KHABAR_ADMIN_IDS does not list this chat's user, {USER_ID}; "
+        "add it to try uploads, links and /stats.)"
+    )
+
+
 async def run_local(settings: Settings, port: int, with_chat: bool) -> None:
     server = await TestServer(port=port).start()
-    local = settings.with_overrides(telegram_api_url=server.url)
+    local, hint = local_editors(settings.with_overrides(telegram_api_url=server.url))
     service = AnswerService(local)
     app = build_application(local, LOCAL_TOKEN, service)
     try:
@@ -27,9 +44,11 @@ async def run_local(settings: Settings, port: int, with_chat: bool) -> None:
                 f"Local test chats: Bot API at {server.url} (control API under {server.url}/_test/)"
             )
             if with_chat:
-                await until_stopped(poller, TerminalChat(server.url, app.bot.username).run())
+                chat = TerminalChat(server.url, app.bot.username, editor_hint=hint)
+                await until_stopped(poller, chat.run())
             else:
                 print(f"Chat with the bot from another terminal: khabar chat --server {server.url}")
+                print(hint)
                 await until_stopped(poller)
     finally:
         service.close()

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from prometheus_client import Histogram
 
-from index.answer import Answer, Hit, IndexInfo, Retriever
+from index.answer import Answer, Context, Hit, IndexInfo, Retriever
 from index.backends import build_index
 from index.build import BuildReport
 from index.errors import KhabarError
@@ -36,6 +36,7 @@ class _Request:
     k: int | None
     future: asyncio.Future[Answer]
     alone: bool = False
+    context: Context | None = None
 
 
 def _settle(request: _Request, outcome: Answer | BaseException) -> None:
@@ -80,12 +81,15 @@ class AnswerService:
         self._drainer: asyncio.Task[None] | None = None
         self.batches = 0
 
-    async def answer(self, question: str, k: int | None = None) -> Timed:
-        """The answer to one question. Questions that arrive while the model is busy wait
+    async def answer(
+        self, question: str, k: int | None = None, context: Context | None = None
+    ) -> Timed:
+        """The answer to one question; `context`, the asker's previous question, for a
+        follow-up (`Retriever.follow_up`). Questions that arrive while the model is busy wait
         together and are encoded in one batch next (no added delay when the bot is idle)."""
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        request = _Request(question, k, loop.create_future())
+        request = _Request(question, k, loop.create_future(), context=context)
         self._waiting.append(request)
         if not self._draining:
             self._draining = True
@@ -118,11 +122,14 @@ class AnswerService:
                         continue
                     # One bad question must not fail the others: ask them one by one.
                     self._waiting[:0] = [
-                        _Request(r.question, r.k, r.future, alone=True) for r in batch
+                        _Request(r.question, r.k, r.future, alone=True, context=r.context)
+                        for r in batch
                     ]
                     await self._drain_alone(loop)
                     continue
                 for request, answer in zip(batch, answers, strict=True):
+                    if not answer.found and request.context is not None:
+                        answer = await self._follow_up(loop, request, answer)
                     _settle(request, answer)
         finally:
             self._draining = False
@@ -132,12 +139,29 @@ class AnswerService:
             request = self._waiting.pop(0)
             try:
                 answer = await loop.run_in_executor(
-                    self._encoder, self.retriever.answer, request.question, request.k
+                    self._encoder,
+                    self.retriever.answer,
+                    request.question,
+                    request.k,
+                    request.context,
                 )
             except Exception as exc:
                 _settle(request, exc)
             else:
                 _settle(request, answer)
+
+    async def _follow_up(
+        self, loop: asyncio.AbstractEventLoop, request: _Request, alone: Answer
+    ) -> Answer:
+        """A follow-up the batch found nothing for, answered within the article its asker's
+        previous answer came from; a failure there leaves the batch's answer."""
+        try:
+            return await loop.run_in_executor(
+                self._encoder, self.retriever.follow_up, alone, request.context, request.k
+            )
+        except Exception:
+            log.warning("answering a follow-up within its article failed", exc_info=True)
+            return alone
 
     async def warm_up(self) -> None:
         """Load the model in the worker thread right after start-up, so the first reader does

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     telegram_max_rate: float = Field(default=30, gt=0)
     typing_after_seconds: float = Field(default=0.3, ge=0)
     log_questions: bool = False
+    # A question leans on the one before it (same user, same chat) asked within this many
+    # minutes: when it finds nothing alone, it is answered within the article that answered the
+    # one before ("Where was it founded?"). Kept in memory only; 0: every question stands alone.
+    followup_minutes: float = Field(default=10, ge=0, le=1440)
     max_upload_bytes: int = Field(default=2_000_000, ge=1)
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"

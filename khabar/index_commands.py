@@ -286,5 +286,8 @@ def _prompt_loop(answer: Callable[[str], str]) -> int:
             print()
             return 0
         if not question.strip():
+            print("(type a question; Ctrl-D or :quit leaves)")
+            continue
+        if question.strip() in (":quit", ":q"):
             return 0
         print(answer(question))

@@ -112,10 +112,15 @@ def format_answer(answer: Answer) -> str:
         return text + (f"\nClosest articles: {closest}" if closest else "")
     blocks = []
     for rank, hit in enumerate(answer.shown, start=1):
-        quote = textwrap.fill(hit.excerpt, width=88, initial_indent="  “", subsequent_indent="   ")
+        # A bar, not quotation marks: the excerpt may itself open with a quote (an interview),
+        # and paragraphs it spans are joined by one space.
+        excerpt = " ".join(hit.excerpt.split())
+        quote = textwrap.fill(
+            excerpt, width=88, initial_indent=f"{rank}. │ ", subsequent_indent="   │ "
+        )
         sure = "" if hit.reader_score is None else f", reader {hit.reader_score:.1f}"
         where = f"(score {hit.score:.2f}{sure}, {hit.article_id})"
-        blocks.append(f"{rank}. {quote}”\n   — {citation(hit)}\n   {where}")
+        blocks.append(f"{quote}\n   — {citation(hit)}\n   {where}")
     return "\n".join(blocks)
 
 

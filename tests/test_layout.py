@@ -28,9 +28,9 @@ INDEX_LAYERS = [
     {"index"},
 ]
 BOT_LAYERS = [
-    {"bot.testserver", "bot.chat"},
+    {"bot.testserver"},
     {"bot.messages", "bot.stores", "bot.service"},
-    {"bot.transport"},
+    {"bot.transport", "bot.chat"},
     {"bot.core"},
     {"bot.editors"},
     {"bot.readers"},
@@ -38,8 +38,9 @@ BOT_LAYERS = [
     {"bot.serve"},
     {"bot.local"},
 ]
-# The local Bot API server and the terminal chat know Telegram's API, not the bot.
-BOT_APART = {"bot.testserver": set(), "bot.chat": {"bot.testserver"}}
+# The local Bot API server knows Telegram's API, not the bot; the terminal chat knows it and
+# the bot's languages (to say what :lang sets).
+BOT_APART = {"bot.testserver": set(), "bot.chat": {"bot.testserver", "bot.messages"}}
 # Which top-level packages each may import: the engine knows no bot, feeds no bot.
 MAY_IMPORT = {
     "index": {"index"},

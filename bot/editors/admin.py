@@ -9,7 +9,7 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from ..core import Khabar
-from ..messages.i18n import t
+from ..messages.i18n import sentence, t
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ async def _reindex(khabar: Khabar, message: Message, lang: str) -> None:
         report = await khabar.service.rebuild()
     except Exception as exc:  # the editor is told; the bot keeps answering from the old index
         log.warning("reindex failed: %s", exc, exc_info=True)
-        await message.reply_text(t(lang, "reindex_failed", reason=str(exc)))
+        await message.reply_text(t(lang, "reindex_failed", reason=sentence(str(exc))))
         return
     await message.reply_text(
         t(

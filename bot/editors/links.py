@@ -12,7 +12,7 @@ from telegram import Message
 from feeds.errors import FeedError
 from feeds.poll import add_link
 
-from ..messages.i18n import t
+from ..messages.i18n import sentence, t
 
 if TYPE_CHECKING:
     from ..core import Khabar
@@ -33,7 +33,9 @@ async def add_link_from_chat(khabar: Khabar, message: Message, url: str, lang: s
     try:
         added = await asyncio.to_thread(add_link, settings, khabar.feeds, url)
     except FeedError as exc:
-        await message.reply_text(t(lang, "link_failed", url=url[:200], reason=str(exc)[:300]))
+        await message.reply_text(
+            t(lang, "link_failed", url=url[:200], reason=sentence(str(exc)[:300]))
+        )
         return
     name = added.path.relative_to(settings.corpus_dir).as_posix()
     if added.known:
@@ -44,6 +46,8 @@ async def add_link_from_chat(khabar: Khabar, message: Message, url: str, lang: s
         await khabar.service.rebuild()
     except Exception as exc:  # saved, not yet searchable: the next rebuild picks it up
         log.warning("indexing a linked article failed: %s", exc, exc_info=True)
-        await message.reply_text(t(lang, "upload_failed", name=name, reason=str(exc)[:300]))
+        await message.reply_text(
+            t(lang, "upload_failed", name=name, reason=sentence(str(exc)[:300]))
+        )
         return
     await message.reply_text(t(lang, "link_added", title=added.title[:200], name=name))

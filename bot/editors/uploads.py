@@ -10,7 +10,7 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from ..core import Khabar
-from ..messages.i18n import t
+from ..messages.i18n import sentence, t
 from . import upload_check as uploads
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         replace = (message.caption or "").strip().lower().startswith("/replace")
         uploads.save(path, data, replace)
     except uploads.UploadRefused as exc:
-        await message.reply_text(t(lang, "upload_refused", name=shown, reason=str(exc)))
+        await message.reply_text(t(lang, "upload_refused", name=shown, reason=sentence(str(exc))))
         return
     except FileExistsError:
         await message.reply_text(t(lang, "upload_exists", name=shown))
@@ -58,7 +58,7 @@ async def _index(khabar: Khabar, message: Message, name: str, lang: str) -> None
         report = await khabar.service.rebuild()
     except Exception as exc:  # the editor hears about it; the old index keeps answering
         log.warning("indexing an upload failed: %s", exc, exc_info=True)
-        await message.reply_text(t(lang, "upload_failed", name=name, reason=str(exc)))
+        await message.reply_text(t(lang, "upload_failed", name=name, reason=sentence(str(exc))))
         return
     await message.reply_text(
         t(

@@ -83,3 +83,10 @@ def format_span(first: str, last: str, lang: str) -> str:
     if first == last:
         return format_date(first, lang) or first
     return f"{format_date(first, lang)} – {format_date(last, lang)}"
+
+
+def sentence(text: str) -> str:
+    """`text` ending as a sentence does: an error's reason ("the file is binary, not text")
+    closes the message it is put in ("I can't take bin.md: {reason}")."""
+    text = text.rstrip()
+    return text if not text or text.endswith((".", "!", "?", "…")) else text + "."

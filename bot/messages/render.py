@@ -162,7 +162,13 @@ def render_answer(answer: Answer, lang: str, qid: str) -> Reply:
     """The reply to a question: its first excerpt, or "found nothing" naming the closest."""
     if not answer.found:
         return render_not_found(answer.hits, lang)
-    return render_hit(answer.shown[0], 0, len(answer.shown), lang, qid)
+    reply = render_hit(answer.shown[0], 0, len(answer.shown), lang, qid)
+    if answer.continued_from is None:
+        return reply
+    # Said first, so a reader who meant something new knows why this article (and /new).
+    title = f"<i>{html.escape(shorten(squeeze(answer.continued_from.title), 80))}</i>"
+    note = html.escape(t(lang, "continued", title="{title}")).format(title=title)
+    return Reply(f"{note}\n{reply.html}", reply.buttons)
 
 
 def render_not_found(hits: list[Hit], lang: str) -> Reply:

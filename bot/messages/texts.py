@@ -30,6 +30,12 @@ MESSAGES: dict[str, str] = {
         "/follow topic: I tell you when a new article is about it.\n"
         "/language changes the language of my messages."
     ),
+    "help_followup": (
+        "Ask a follow-up (<i>Where was it founded?</i>) and I look in the article I just quoted "
+        "when nothing else answers it; /new starts a new subject."
+    ),
+    "continued": "↪ Following on from {title} (/new starts afresh):",
+    "new_subject": "Starting afresh: your next question stands on its own.",
     "not_found": "I found nothing on that in the articles.",
     "closest": "Closest articles: {titles}",
     "ask_usage": "Write the question after the command: /ask When was the OTS founded?",
@@ -123,6 +129,7 @@ MESSAGES: dict[str, str] = {
     "cmd_unfollow": "Stop following a topic",
     "cmd_language": "Change the language of my messages",
     "cmd_help": "How to use me",
+    "cmd_new": "Start a new subject",
 }
 
 # Messages that count: key -> (English singular, English plural); `n` fills {n}.

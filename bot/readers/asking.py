@@ -49,7 +49,9 @@ async def ask(
     # reply in milliseconds needs no indicator. Nor does one in a queue of many: replies
     # are then going out back to back, and each call would count against the flood limit
     # that paces them (and cost the busy bot a request: 29 answers/s under load, not 33).
-    answering = asyncio.ensure_future(khabar.service.answer(question))
+    chat_id = message.chat_id
+    previous = khabar.conversations.context(chat_id, user.id)
+    answering = asyncio.ensure_future(khabar.service.answer(question, context=previous))
     done, _ = await asyncio.wait({answering}, timeout=khabar.settings.typing_after_seconds)
     if not done and khabar.service.waiting < TYPING_MAX_WAITING:
         with contextlib.suppress(TelegramError):
@@ -58,16 +60,19 @@ async def ask(
     answer = timed.answer
     group = message.chat.type != ChatType.PRIVATE
     log.info(
-        "question chat=%s ms=%.1f top=%.3f found=%s%s",
+        "question chat=%s ms=%.1f top=%.3f found=%s%s%s",
         message.chat.type,
         timed.elapsed_ms,
         answer.hits[0].score if answer.hits else 0.0,
         answer.found,
+        " followed_on" if answer.continued_from else "",
         f" text={question!r}" if khabar.settings.log_questions else "",
     )
     if not answer.found and khabar.gaps is not None:
         khabar.gaps.add(question)
-    qid = khabar.questions.remember(question) if answer.found else ""
+    khabar.conversations.remember(chat_id, user.id, question, answer)
+    continued = answer.continued_from.article_id if answer.continued_from else None
+    qid = khabar.questions.remember(question, continued) if answer.found else ""
     await send_reply(message, render.render_answer(answer, lang, qid), do_quote=group)
 
 
@@ -123,3 +128,13 @@ async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message and message.chat.type == ChatType.PRIVATE and await khabar.guard(update):
         await message.reply_text(t(khabar.lang_of(update), "empty"))
+
+
+async def on_new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/new: the next question stands on its own, whatever was asked before."""
+    khabar: Khabar = context.bot_data["khabar"]
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or not await khabar.guard(update):
+        return
+    khabar.conversations.forget(message.chat_id, user.id)
+    await message.reply_text(t(khabar.lang_of(update), "new_subject"))

@@ -11,6 +11,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from index.answer import Context
+
 from ..core import Khabar, keyboard
 from ..messages import buttons, render
 from ..messages.buttons import SetLanguage, ShowHit, ShowSources
@@ -62,10 +64,12 @@ async def _button_reply(
         return render.render_sources(khabar.service.retriever.articles(), action.page, lang)
     if action is None:
         return t(lang, "expired")
-    question = khabar.questions.recall(action.qid)
-    if question is None:
+    recalled = khabar.questions.recall(action.qid)
+    if recalled is None:
         return t(lang, "expired")
-    hits = (await khabar.service.answer(question)).answer.shown
+    question, article = recalled
+    context = Context(question, article) if article else None
+    hits = (await khabar.service.answer(question, context=context)).answer.shown
     if action.index >= len(hits):
         return t(lang, "no_more") if hits else t(lang, "expired")
     return render.render_hit(

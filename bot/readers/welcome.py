@@ -29,7 +29,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lang,
         "start",
         known=known,
-        dates="\n" + html.escape(t(lang, "start_dates", span=span)) if span else "",
+        dates="\n" + html.escape(_one_period(t(lang, "start_dates", span=span))) if span else "",
         group_hint=t(lang, "group_hint") if message.chat.type != ChatType.PRIVATE else "",
     )
     await message.reply_text(text, parse_mode=ParseMode.HTML)
@@ -38,9 +38,11 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     khabar: Khabar = context.bot_data["khabar"]
     if update.effective_message and await khabar.guard(update):
-        await update.effective_message.reply_text(
-            t(khabar.lang_of(update), "help"), parse_mode=ParseMode.HTML
-        )
+        lang = khabar.lang_of(update)
+        text = t(lang, "help")
+        if khabar.settings.followup_minutes > 0:
+            text += "\n\n" + t(lang, "help_followup")
+        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -49,3 +51,9 @@ async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     reply = render.render_sources(khabar.service.retriever.articles(), 0, khabar.lang_of(update))
     await send_reply(update.effective_message, reply)
+
+
+def _one_period(sentence: str) -> str:
+    """ "Даты: 18 октября 2025 г.." ends once: a date that ends with an abbreviation's period
+    ("г.") ends the sentence too."""
+    return sentence[:-1] if sentence.endswith("..") and not sentence.endswith("...") else sentence

@@ -4,8 +4,9 @@ reader sees, the reader's stage and the one decision (answer, or "found nothing"
 (`index/backends/base.py`) and never builds or writes one.
 """
 
+from .followup import Context
 from .hits import Answer, Hit, IndexInfo
 from .reading import ReaderStage
 from .retriever import Retriever
 
-__all__ = ["Answer", "Hit", "IndexInfo", "ReaderStage", "Retriever"]
+__all__ = ["Answer", "Context", "Hit", "IndexInfo", "ReaderStage", "Retriever"]

@@ -78,3 +78,6 @@ class Answer:
     hits: list[Hit]  # every hit, ranked; when nothing is found, the closest ones
     found: bool
     shown: list[Hit]  # the hits a reader pages through
+    # The article a follow-up question was answered in because the question before it was
+    # answered there (`followup.py`); None for a question answered on its own.
+    continued_from: Hit | None = None

@@ -20,6 +20,7 @@ from ..settings import Settings
 from . import fusion
 from .decision import Rule, decide, rule_for
 from .excerpt import choose_excerpt
+from .followup import Context, follow
 from .hits import Answer, Hit, IndexInfo
 from .reading import ReaderStage
 
@@ -109,10 +110,20 @@ class Retriever:
             return rule_for(self.settings)
         return rule_for(self.settings, self.reader.threshold, self.reader.floor)
 
-    def answer(self, question: str, k: int | None = None) -> Answer:
+    def answer(self, question: str, k: int | None = None, context: Context | None = None) -> Answer:
         """Search, read, then decide (`decision.decide`): the bot, `khabar ask` and
-        `khabar eval` all answer through here."""
-        return self.answer_many([question], [k])[0]
+        `khabar eval` all answer through here; `context` is the conversation's previous
+        question, for a follow-up (`follow_up`)."""
+        return self.follow_up(self.answer_many([question], [k])[0], context, k)
+
+    def follow_up(self, alone: Answer, context: Context | None, k: int | None = None) -> Answer:
+        """A question's answer in its conversation: `alone` (its answer asked on its own)
+        unless that found nothing and the previous question's answer came from an article;
+        then the answer within that article, if it has one (`followup.follow`)."""
+        if alone.found or context is None or context.article_id is None:
+            return alone
+        within = self.answer_within(alone.question, {context.article_id}, k, as_question=True)
+        return follow(alone, within)
 
     def answer_many(
         self, questions: Sequence[str], ks: Sequence[int | None] | None = None
@@ -135,13 +146,18 @@ class Retriever:
         return [decide(q, hits, rule) for q, hits in zip(questions, found, strict=True)]
 
     def answer_within(
-        self, question: str, article_ids: Collection[str], k: int | None = None
+        self,
+        question: str,
+        article_ids: Collection[str],
+        k: int | None = None,
+        as_question: bool = False,
     ) -> Answer:
         """`answer`, but over the passages of `article_ids` only (the articles just indexed,
-        for /follow's alerts): ranked by the model, read, and decided by the same rule as
-        every answer, however many older articles would rank above them, with one difference:
-        a topic is not a question, so the reader's "no answer here" does not rule a passage
-        out (its "this answers" still rules one in; the cosine rule decides the rest)."""
+        for /follow's alerts; the article a follow-up leans on): ranked by the model, read,
+        and decided by the same rule as every answer, however many other articles would rank
+        above them, with one difference unless `as_question`: a topic is not a question, so
+        the reader's "no answer here" does not rule a passage out (its "this answers" still
+        rules one in; the cosine rule decides the rest)."""
         clean = normalize_question(question)
         snap = self._snapshot
         ids = snap.text.passage_ids(article_ids) if clean else []
@@ -160,7 +176,8 @@ class Retriever:
         ]
         if self.reader is not None and hits:
             hits = self.reader.rerank(clean, hits)
-        return decide(question, hits, dataclasses.replace(self.rule, reader_floor=None))
+        rule = self.rule if as_question else dataclasses.replace(self.rule, reader_floor=None)
+        return decide(question, hits, rule)
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         question = normalize_question(question)

@@ -203,9 +203,12 @@ class TorchEncoder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
+        from .quiet import third_party_quiet
+
         hf_logging.disable_progress_bar()
         try:
-            self.model: SentenceTransformer = SentenceTransformer(path, device="cpu")
+            with third_party_quiet():  # transformers' report of weights the model does not use
+                self.model: SentenceTransformer = SentenceTransformer(path, device="cpu")
         except Exception as exc:
             raise ModelUnavailable(
                 f"could not load the model {name!r} ({type(exc).__name__}: {exc}); "

@@ -27,6 +27,7 @@ from ..errors import ModelUnavailable
 from . import tokens
 from .encoders import CONFIG_FILE, FLOAT_FILE, INT8_FILE
 from .onnx_fuse import export_fused
+from .quiet import third_party_quiet
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +118,9 @@ def publish_folder(
 def export(resolved: str, out: Path) -> dict[str, Any]:
     """Export `resolved` (a sentence-transformers name or folder) into `out`, and check it."""
     log.warning("exporting %s to ONNX, once (about a minute)", resolved)
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(max(level, logging.WARNING))  # the quantiser logs every tensor at INFO
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the tracer's warnings are about code paths unused
-            return _export(resolved, out)
-    finally:
-        root.setLevel(level)
+    with third_party_quiet(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's warnings are about code paths unused
+        return _export(resolved, out)
 
 
 def _export(resolved: str, out: Path) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .quiet import third_party_quiet
+
 log = logging.getLogger(__name__)
 
 FUSABLE = frozenset({"bert", "roberta", "xlm-roberta"})
@@ -44,18 +46,16 @@ def fuse(graph: Path, out: Path, config: Any) -> bool:
     from onnxruntime.transformers import optimizer
 
     staging = out.with_name(f".{out.name}.fused")
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(max(level, logging.WARNING))  # the optimizer logs every fusion at INFO
     try:
-        model = optimizer.optimize_model(
-            str(graph),
-            model_type="bert",
-            num_heads=int(config.num_attention_heads),
-            hidden_size=int(config.hidden_size),
-            opt_level=0,
-            use_gpu=False,
-        )
+        with third_party_quiet():  # the optimizer logs every fusion
+            model = optimizer.optimize_model(
+                str(graph),
+                model_type="bert",
+                num_heads=int(config.num_attention_heads),
+                hidden_size=int(config.hidden_size),
+                opt_level=0,
+                use_gpu=False,
+            )
         fused = int(model.get_fused_operator_statistics().get("Attention", 0))
         if fused != int(config.num_hidden_layers):
             log.warning(
@@ -70,8 +70,6 @@ def fuse(graph: Path, out: Path, config: Any) -> bool:
         log.warning("attention not fused (%s): keeping the plain graph", type(exc).__name__)
         staging.unlink(missing_ok=True)
         return False
-    finally:
-        root.setLevel(level)
     return True
 
 

@@ -21,6 +21,7 @@ from ..model import e5convert, tokens
 from ..model.encoders import open_session, usable_cpus
 from ..model.onnx_export import publish_folder
 from ..model.onnx_fuse import export_fused
+from ..model.quiet import third_party_quiet
 from . import model as reader_model
 from .pairs import (
     NEGATIVE,
@@ -110,19 +111,15 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
     import torch
 
     log.warning("exporting the reader to ONNX, once (about a minute)")
-    model, recipe = reader_model.load(e5, weights_dir)
+    with third_party_quiet():  # transformers' report of e5's weights the reader does not use
+        model, recipe = reader_model.load(e5, weights_dir)
     _export_graph(model, out / GRAPH)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(max(level, logging.WARNING))  # the quantiser logs every tensor at INFO
-    try:
+    with third_party_quiet():  # "consider pre-processing", and every tensor
         quantize_dynamic(
             str(out / GRAPH), str(out / INT8_GRAPH), weight_type=QuantType.QInt8, per_channel=True
         )
-    finally:
-        root.setLevel(level)
     # The float32 graph again with eager attention, fused into one operator per layer: the same
     # logits, faster; the int8 graph stays quantised from the first.
     fused = export_fused(lambda path: _export_graph(model, path), model.encoder, out / GRAPH)

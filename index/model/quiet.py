@@ -1,0 +1,40 @@
+"""Third-party chatter kept off the terminal: ONNX Runtime's quantiser and optimizer log on the
+root logger ("Please consider to run pre-processing before quantization", every tensor and
+fusion), and transformers prints a load report of the weights a model did not use. While
+`third_party_quiet()` is active, records logged on the root logger itself (Khabar never logs
+there) go to the log at DEBUG level, and transformers says only errors; Khabar's own loggers
+are untouched. With `-v` (DEBUG) they show, as DEBUG lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+
+class _RootToDebug(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != "root" or record.levelno >= logging.ERROR:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+@contextlib.contextmanager
+def third_party_quiet() -> Iterator[None]:
+    from transformers.utils import logging as hf_logging
+
+    root = logging.getLogger()
+    level, verbosity = root.level, hf_logging.get_verbosity()
+    demote = _RootToDebug()
+    root.addFilter(demote)
+    if not root.isEnabledFor(logging.DEBUG):
+        root.setLevel(max(level, logging.WARNING))  # per tensor and per fusion, at INFO
+        hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        root.removeFilter(demote)
+        root.setLevel(level)
+        hf_logging.set_verbosity(verbosity)
