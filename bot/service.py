@@ -128,7 +128,7 @@ class AnswerService:
                     await self._drain_alone(loop)
                     continue
                 for request, answer in zip(batch, answers, strict=True):
-                    if not answer.found and request.context is not None:
+                    if request.context is not None:
                         answer = await self._follow_up(loop, request, answer)
                     _settle(request, answer)
         finally:
@@ -153,8 +153,8 @@ class AnswerService:
     async def _follow_up(
         self, loop: asyncio.AbstractEventLoop, request: _Request, alone: Answer
     ) -> Answer:
-        """A follow-up the batch found nothing for, answered within the article its asker's
-        previous answer came from; a failure there leaves the batch's answer."""
+        """A question asked in a conversation: the batch's answer, or the one found with the
+        asker's previous question (`Retriever.follow_up`); a failure there leaves the batch's."""
         try:
             return await loop.run_in_executor(
                 self._encoder, self.retriever.follow_up, alone, request.context, request.k

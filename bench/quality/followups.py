@@ -16,9 +16,15 @@ same language.
 Strategies, each given the first question and the article its answer showed first:
 - `alone`: the follow-up as if asked alone (what Khabar did before);
 - `shipped`: `Retriever.answer(question, context=...)`, what the bot does now;
-- `within`: the follow-up answered within the first answer's article only;
+- `within`: the follow-up answered within the first answer's article only (as /follow's
+  alerts are: the reader's "no answer here" does not rule a passage out);
 - `carry`: searched with the first question's text before it, read and decided on its own;
-- `within-if-declined`, `carry-if-declined`: alone, unless alone finds nothing.
+- `within-if-declined`, `carry-if-declined`: alone, unless alone finds nothing;
+- `carry-by-reader`, `within-by-reader`: alone and the other both, the one whose passage the
+  reader trusts more (what `shipped` does, but for reading twice when both lead to the same
+  passage);
+- `carry-if-declined-floor-N`: carried answers in the question's language declined under a
+  reader score of N.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ def shipped(r: Retriever, question: str, context: Context | None) -> Answer:
 def within(r: Retriever, question: str, context: Context | None) -> Answer:
     if context is None or context.article_id is None:
         return r.answer(question)
-    return r.answer_within(question, {context.article_id}, as_question=True)
+    return r.answer_within(question, {context.article_id})
 
 
 def carry(r: Retriever, question: str, context: Context | None) -> Answer:

@@ -166,7 +166,7 @@ def render_answer(answer: Answer, lang: str, qid: str) -> Reply:
     if answer.continued_from is None:
         return reply
     # Said first, so a reader who meant something new knows why this article (and /new).
-    title = f"<i>{html.escape(shorten(squeeze(answer.continued_from.title), 80))}</i>"
+    title = f"<i>{html.escape(shorten(squeeze(answer.continued_from), 80))}</i>"
     note = html.escape(t(lang, "continued", title="{title}")).format(title=title)
     return Reply(f"{note}\n{reply.html}", reply.buttons)
 

@@ -71,8 +71,9 @@ async def ask(
     if not answer.found and khabar.gaps is not None:
         khabar.gaps.add(question)
     khabar.conversations.remember(chat_id, user.id, question, answer)
-    continued = answer.continued_from.article_id if answer.continued_from else None
-    qid = khabar.questions.remember(question, continued) if answer.found else ""
+    # A follow-up's buttons page through the answer it got with its context.
+    follows = previous.question if previous and answer.continued_from else None
+    qid = khabar.questions.remember(question, follows) if answer.found else ""
     await send_reply(message, render.render_answer(answer, lang, qid), do_quote=group)
 
 

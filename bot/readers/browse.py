@@ -67,8 +67,8 @@ async def _button_reply(
     recalled = khabar.questions.recall(action.qid)
     if recalled is None:
         return t(lang, "expired")
-    question, article = recalled
-    context = Context(question, article) if article else None
+    question, follows = recalled
+    context = Context(follows) if follows else None
     hits = (await khabar.service.answer(question, context=context)).answer.shown
     if action.index >= len(hits):
         return t(lang, "no_more") if hits else t(lang, "expired")

@@ -40,20 +40,20 @@ class QuestionStore:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS questions (id INTEGER PRIMARY KEY, text TEXT NOT NULL, "
-            "asked REAL NOT NULL, article TEXT)"
+            "asked REAL NOT NULL, follows TEXT)"
         )
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(questions)")}
-        if "article" not in columns:  # a file from before follow-ups
-            self._conn.execute("ALTER TABLE questions ADD COLUMN article TEXT")
+        if "follows" not in columns:  # a file from before follow-ups
+            self._conn.execute("ALTER TABLE questions ADD COLUMN follows TEXT")
         self._lock = threading.Lock()
 
-    def remember(self, question: str, article: str | None = None) -> str:
-        """An id for `question`; `article` when its answer was found within that article
-        because it followed on from an earlier question (its buttons page through it)."""
+    def remember(self, question: str, follows: str | None = None) -> str:
+        """An id for `question`; `follows`, the question before it, when its answer was found
+        through it (a follow-up: its buttons page through that same answer)."""
         with self._lock:
             cursor = self._conn.execute(
-                "INSERT INTO questions (text, asked, article) VALUES (?, ?, ?)",
-                (question, time.time(), article),
+                "INSERT INTO questions (text, asked, follows) VALUES (?, ?, ?)",
+                (question, time.time(), follows),
             )
             qid = int(cursor.lastrowid or 0)
             if qid % 1000 == 0:
@@ -61,13 +61,13 @@ class QuestionStore:
         return to_base36(qid)
 
     def recall(self, qid: str) -> tuple[str, str | None] | None:
-        """The question and the article it followed on in (None when it stood alone)."""
+        """The question, and the question it followed (None when it stood alone)."""
         number = from_base36(qid)
         if number is None:
             return None
         with self._lock:
             row = self._conn.execute(
-                "SELECT text, article FROM questions WHERE id = ?", (number,)
+                "SELECT text, follows FROM questions WHERE id = ?", (number,)
             ).fetchone()
         return (row[0], row[1]) if row else None
 

@@ -1,12 +1,15 @@
 """Follow-up questions: "Where was it founded?" after "When was the OTS founded?".
 
-A conversation's question before this one (`Context`: its text and the article its answer
-showed first) is kept by the bot, per chat and user, for a few minutes. The follow-up is first
-answered on its own, exactly as any question; only when that finds nothing is it answered
-within the earlier answer's article, by the same reader and decision as every answer. So a
-question that stands on its own, or starts a new subject, gets the answer it would get alone,
-and a follow-up that needs the earlier article says so (`Answer.continued_from`).
-`bench/quality/followups.py` measured the choice (docs/quality.md, "Follow-up questions").
+The bot keeps a conversation's previous question (`Context`: its text, and the article its
+answer showed first) per chat and user for a few minutes. A question asked with one is answered
+twice: on its own, exactly as any question, and searched with the previous question's words
+before its own ("When was the OTS founded? Where was it founded?"), then read and decided on its
+own words by the same reader and rule. The carried answer wins when the question alone finds
+nothing, or when the reader trusts its passage more (the same question read in both, so the
+scores compare); otherwise, and for every question asked without a context, the answer is the
+one it gets alone. A follow-up answered through its context says so (`Answer.continued_from`).
+`bench/quality/followups.py` measured this against the alternatives (docs/quality.md,
+"Follow-up questions").
 """
 
 from __future__ import annotations
@@ -22,13 +25,26 @@ class Context:
     """What the conversation's previous question was about."""
 
     question: str
-    article_id: str | None  # the article its answer showed first; None when it found nothing
+    article_id: str | None = None  # the article its answer showed first; None: found nothing
     title: str | None = None
 
+    def carried(self, question: str) -> str:
+        """The text a follow-up is searched with: the previous question's words first."""
+        return f"{self.question} {question}"
 
-def follow(alone: Answer, within: Answer) -> Answer:
-    """A follow-up that found nothing alone (`alone`) answered within the previous answer's
-    article (`within`): that answer, marked as continued, when it found one."""
-    if not within.found:
+    def named(self) -> str:
+        """What a reply names as followed on from: the article, else the question."""
+        return self.title or self.question
+
+
+def follow(alone: Answer, carried: Answer, context: Context) -> Answer:
+    """The answer to a question asked in `context`: `carried` (searched with the context) when
+    it found something and `alone` found nothing, or the reader trusts `carried`'s passage more;
+    else `alone`. Without reader scores, only a question that found nothing alone is carried."""
+    if not carried.found:
         return alone
-    return dataclasses.replace(within, question=alone.question, continued_from=within.shown[0])
+    if alone.found:
+        mine, theirs = alone.shown[0].reader_score, carried.shown[0].reader_score
+        if mine is None or theirs is None or theirs <= mine:
+            return alone
+    return dataclasses.replace(carried, question=alone.question, continued_from=context.named())

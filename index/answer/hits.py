@@ -78,6 +78,7 @@ class Answer:
     hits: list[Hit]  # every hit, ranked; when nothing is found, the closest ones
     found: bool
     shown: list[Hit]  # the hits a reader pages through
-    # The article a follow-up question was answered in because the question before it was
-    # answered there (`followup.py`); None for a question answered on its own.
-    continued_from: Hit | None = None
+    # For a follow-up answered through the conversation's previous question (`followup.py`):
+    # the article that question was answered from (or the question); None for one answered
+    # on its own.
+    continued_from: str | None = None

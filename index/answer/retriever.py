@@ -39,6 +39,10 @@ def _rows_in_order(
         yield from ((score, rows.get(pid)) for pid, score in chunk)
 
 
+def _same_passage(a: Hit, b: Hit) -> bool:
+    return a.article_id == b.article_id and a.passage_start == b.passage_start
+
+
 def normalize_question(question: str) -> str:
     question = re.sub(r"\s+", " ", question).strip()
     return question[:MAX_QUESTION_CHARS]
@@ -117,13 +121,20 @@ class Retriever:
         return self.follow_up(self.answer_many([question], [k])[0], context, k)
 
     def follow_up(self, alone: Answer, context: Context | None, k: int | None = None) -> Answer:
-        """A question's answer in its conversation: `alone` (its answer asked on its own)
-        unless that found nothing and the previous question's answer came from an article;
-        then the answer within that article, if it has one (`followup.follow`)."""
-        if alone.found or context is None or context.article_id is None:
+        """A question's answer in its conversation (`followup.follow`): `alone` (its answer
+        asked on its own), or the answer found by searching it with the previous question's
+        words, read and decided on its own. When that search leads to the passage `alone`
+        answered from, nothing more is read: the reader would trust it no more."""
+        question = normalize_question(alone.question)
+        if context is None or not question:
             return alone
-        within = self.answer_within(alone.question, {context.article_id}, k, as_question=True)
-        return follow(alone, within)
+        carried = context.carried(question)
+        hits = self.search_vector(carried, self.encode([carried])[0], k)
+        if not hits or (alone.found and _same_passage(hits[0], alone.shown[0])):
+            return alone
+        if self.reader is not None:
+            hits = self.reader.rerank(question, hits)
+        return follow(alone, decide(alone.question, hits, self.rule), context)
 
     def answer_many(
         self, questions: Sequence[str], ks: Sequence[int | None] | None = None
@@ -146,18 +157,13 @@ class Retriever:
         return [decide(q, hits, rule) for q, hits in zip(questions, found, strict=True)]
 
     def answer_within(
-        self,
-        question: str,
-        article_ids: Collection[str],
-        k: int | None = None,
-        as_question: bool = False,
+        self, question: str, article_ids: Collection[str], k: int | None = None
     ) -> Answer:
         """`answer`, but over the passages of `article_ids` only (the articles just indexed,
-        for /follow's alerts; the article a follow-up leans on): ranked by the model, read,
-        and decided by the same rule as every answer, however many other articles would rank
-        above them, with one difference unless `as_question`: a topic is not a question, so
-        the reader's "no answer here" does not rule a passage out (its "this answers" still
-        rules one in; the cosine rule decides the rest)."""
+        for /follow's alerts): ranked by the model, read, and decided by the same rule as
+        every answer, however many older articles would rank above them, with one difference:
+        a topic is not a question, so the reader's "no answer here" does not rule a passage
+        out (its "this answers" still rules one in; the cosine rule decides the rest)."""
         clean = normalize_question(question)
         snap = self._snapshot
         ids = snap.text.passage_ids(article_ids) if clean else []
@@ -176,8 +182,7 @@ class Retriever:
         ]
         if self.reader is not None and hits:
             hits = self.reader.rerank(clean, hits)
-        rule = self.rule if as_question else dataclasses.replace(self.rule, reader_floor=None)
-        return decide(question, hits, rule)
+        return decide(question, hits, dataclasses.replace(self.rule, reader_floor=None))
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         question = normalize_question(question)
