@@ -170,10 +170,53 @@ async def test_groups_answer_only_when_addressed(tg: Harness) -> None:
     assert "/ask" in usage["text"]
 
 
+async def test_a_follow_up_leans_on_the_readers_previous_question(tg: Harness) -> None:
+    followup = "Where was it founded?"
+    assert "found nothing" in (await tg.ask(PRIVATE, ANN, followup))[0]["text"]  # alone: no
+    [first] = await tg.ask(PRIVATE, ANN, SEED_Q)
+    assert "Founded in 2009" in first["text"]
+    [reply] = await tg.ask(PRIVATE, ANN, followup)
+    assert reply["text"].startswith("↪ Following on from Ilham Aliyev")
+    assert "Nakhchivan" in reply["text"] and "Founded in 2009" in reply["text"]
+    # Its buttons page through the answer it got with its context.
+    _, edits = await tg.press(PRIVATE, reply, ANN, "Whole passage")
+    assert edits and "Nakhchivan" in edits[-1]["text"]
+    # A new subject is answered as if asked alone, with no "following on".
+    [ferry] = await tg.ask(PRIVATE, ANN, "How long does the ferry crossing take?")
+    assert "eighteen hours" in ferry["text"] and "Following on" not in ferry["text"]
+    # /new starts afresh: the same follow-up now stands alone.
+    await tg.ask(PRIVATE, ANN, SEED_Q)
+    [fresh] = await tg.ask(PRIVATE, ANN, "/new")
+    assert fresh["text"].startswith("Starting afresh")
+    assert "found nothing" in (await tg.ask(PRIVATE, ANN, followup))[0]["text"]
+
+
+async def test_a_conversation_is_each_readers_own(tg: Harness) -> None:
+    """In a group, Ivan's question does not lean on Ann's; nor does Ann's private chat."""
+    [first] = await tg.ask(GROUP, ANN, f"@khabar_test_bot {SEED_Q}")
+    assert "Founded in 2009" in first["text"]
+    [other] = await tg.ask(GROUP, IVAN, "@khabar_test_bot Where was it founded?")
+    assert "Following on" not in other["text"] and "Продолжаю" not in other["text"]
+    [elsewhere] = await tg.ask(PRIVATE, ANN, "Where was it founded?")
+    assert "found nothing" in elsewhere["text"]
+    [mine] = await tg.ask(GROUP, ANN, "@khabar_test_bot Where was it founded?")
+    assert "Nakhchivan" in mine["text"] and "Following on" in mine["text"]
+
+
+async def test_follow_ups_can_be_turned_off(make_bot: BotFactory) -> None:
+    async with make_bot(followup_minutes=0) as tg:
+        await tg.ask(PRIVATE, ANN, SEED_Q)
+        [reply] = await tg.ask(PRIVATE, ANN, "Where was it founded?")
+        assert "found nothing" in reply["text"]
+        [helped] = await tg.ask(PRIVATE, ANN, "/help")
+        assert "/new" not in helped["text"]
+
+
 async def test_russian_interface(tg: Harness) -> None:
     chat = ChatRef(IVAN.id)
     [start] = await tg.ask(chat, IVAN, "/start")
     assert "отвечает на вопросы" in start["text"] and "Trend" in start["text"]
+    assert "2025\u202fг." in start["text"] and "г.." not in start["text"]  # ends once
     [none] = await tg.ask(chat, IVAN, UNRELATED_Q)
     assert none["text"].startswith("В статьях ничего об этом не нашлось")
     [reply] = await tg.ask(chat, IVAN, SEED_Q)
@@ -330,8 +373,8 @@ async def test_admin_uploads_an_article_and_it_becomes_searchable(
         assert "already exists" in exists["text"]
         for name, data, reason in [
             ("photo.png", b"\x89PNG\r\n", "plain name"),
-            ("empty.md", b"", "empty"),
-            ("bin.txt", b"\x00\x01\x02binary", "binary"),
+            ("empty.md", b"", "the file is empty."),
+            ("bin.txt", b"\x00\x01\x02binary", "the file is binary, not text."),
             ("<b>&.png", b"x", "I can't take <b>&.png"),  # a plain-text reply: shown as sent
         ]:
             bad = await tg.client.send_document(admin_chat, ADMIN, name, data)
