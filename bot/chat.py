@@ -123,7 +123,6 @@ class TerminalChat:
         self.group = ChatRef(id=-100200, type="supergroup", title="Newsroom (test group)")
         self.chat = self.private
         self.last_bot: dict[str, Any] | None = None
-        self._shown = 0  # bot messages shown so far
         self._arrived = asyncio.Event()
         self._waiting_for_reply = False
 
@@ -184,7 +183,6 @@ class TerminalChat:
             print(self._prompt(), end="", flush=True)
         if here:
             self.last_bot = message
-        self._shown += 1
         self._arrived.set()
 
     async def handle(self, line: str) -> None:

@@ -6,12 +6,15 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram import Bot
 
+from bot.testserver.client import ControlClient
+from bot.testserver.server import TestServer
 from index.model.embedder import Embedder
 from index.settings import Settings
 
@@ -161,3 +164,29 @@ def make_backend_settings(
         return make_settings(**{**values, **overrides})
 
     return make
+
+
+# The local Bot API server alone, and python-telegram-bot's `Bot` and the control API on it.
+API_TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[TestServer]:
+    srv = await TestServer().start()
+    yield srv
+    await srv.stop()
+
+
+@pytest.fixture
+async def bot(server: TestServer) -> AsyncIterator[Bot]:
+    async with Bot(
+        API_TOKEN, base_url=f"{server.url}/bot", base_file_url=f"{server.url}/file/bot"
+    ) as b:
+        yield b
+
+
+@pytest.fixture
+async def control(server: TestServer) -> AsyncIterator[ControlClient]:
+    client = ControlClient(server.url)
+    yield client
+    await client.close()

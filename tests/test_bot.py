@@ -79,7 +79,7 @@ async def test_fixture_starts_fast_and_registers_commands(tg: Harness) -> None:
     commands = (await tg.client.http.get("/_test/commands")).json()["commands"]
     assert any('"default"' in key for key in commands)
     default = next(v for k, v in commands.items() if k.endswith("|"))
-    assert [c["command"] for c in default][:3] == ["start", "ask", "sources"]
+    assert [c["command"] for c in default][:4] == ["start", "ask", "new", "sources"]
     assert "language" in [c["command"] for c in default]
     for lang in ("ru", "az", "kk", "tr", "uz"):  # each described in its own language
         own = next(v for k, v in commands.items() if k.endswith(f"|{lang}"))

@@ -5,7 +5,6 @@ API server: it shows whatever the bot sends, when it arrives, without the user t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot
@@ -17,21 +16,6 @@ from bot.testserver.client import ChatRef, ControlClient, User
 from bot.testserver.server import TestServer
 from index.settings import Settings
 from tests.waiting import until
-
-TOKEN = "123456789:chat-test-token-abcdefghijklmnopqrstu"
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[TestServer]:
-    srv = await TestServer().start()
-    yield srv
-    await srv.stop()
-
-
-@pytest.fixture
-async def bot(server: TestServer) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=f"{server.url}/bot") as b:
-        yield b
 
 
 async def _printed(capsys: pytest.CaptureFixture[str], text: str, timeout: float = 10) -> str:

@@ -43,10 +43,10 @@ async def test_concurrent_questions_are_batched_with_the_same_answers(
 
 async def test_a_failing_question_fails_alone(seed_index: Settings, embedder: Embedder) -> None:
     class Fragile(Retriever):
-        def answer(self, question: str, k: int | None = None):  # type: ignore[no-untyped-def]
+        def answer(self, question: str, k: int | None = None, context=None):  # type: ignore[no-untyped-def]
             if "explode" in question:
                 raise RuntimeError("boom")
-            return super().answer(question, k)
+            return super().answer(question, k, context)
 
         def answer_many(self, questions, ks=None):  # type: ignore[no-untyped-def]
             if any("explode" in q for q in questions):

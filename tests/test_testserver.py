@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -28,33 +27,11 @@ from telegram.error import (
 
 from bot.testserver.client import ChatRef, ControlClient, User
 from bot.testserver.server import TestServer
+from tests.conftest import API_TOKEN as TOKEN
 
-TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
 ANN = User(42, "Ann", "en")
 PRIVATE = ChatRef(42, "private")
 GROUP = ChatRef(-1001, "supergroup", "Newsroom")
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[TestServer]:
-    srv = await TestServer().start()
-    yield srv
-    await srv.stop()
-
-
-@pytest.fixture
-async def bot(server: TestServer) -> AsyncIterator[Bot]:
-    async with Bot(
-        TOKEN, base_url=f"{server.url}/bot", base_file_url=f"{server.url}/file/bot"
-    ) as b:
-        yield b
-
-
-@pytest.fixture
-async def control(server: TestServer) -> AsyncIterator[ControlClient]:
-    client = ControlClient(server.url)
-    yield client
-    await client.close()
 
 
 async def test_get_me_and_the_test_environment_path(server: TestServer, bot: Bot) -> None:

@@ -225,10 +225,11 @@ def main() -> None:
     args.out.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     print(json.dumps(summary["first_answer@1"]))
     print(
-        "\n| strategy | follow-ups answer@1 | " + " | ".join(sorted(firsts)) + " | new subject"
-        " answered (alone) | new subject changed |"
+        "\n| strategy | follow-ups answer@1 | "
+        + " | ".join(sorted(firsts))
+        + " | unanswerable declined | new subject answered (alone) | new subject changed |"
     )
-    print("|---" * (len(firsts) + 4) + "|")
+    print("|---" * (len(firsts) + 5) + "|")
     for name, row in results.items():
         langs = row["per_language"]
         assert isinstance(langs, dict)

@@ -123,13 +123,17 @@ class Retriever:
     def follow_up(self, alone: Answer, context: Context | None, k: int | None = None) -> Answer:
         """A question's answer in its conversation (`followup.follow`): `alone` (its answer
         asked on its own), or the answer found by searching it with the previous question's
-        words, read and decided on its own. When that search leads to the passage `alone`
-        answered from, nothing more is read: the reader would trust it no more."""
+        words, then read on its own words and decided on the mean of the carried search's
+        cosine and its own (judged on its own alone, "Where was it founded?" is too vague to
+        pass; on the carried cosine alone, a new subject would pass wherever the previous
+        words lead). When that search leads to the passage `alone` answered from, nothing
+        more is read: the reader would trust it no more."""
         question = normalize_question(alone.question)
         if context is None or not question:
             return alone
         carried = context.carried(question)
-        hits = self.search_vector(carried, self.encode([carried])[0], k)
+        vectors = self.encode([carried, question])
+        hits = self.search_vector(carried, vectors[0], k, scored_by=vectors[1])
         if not hits or (alone.found and _same_passage(hits[0], alone.shown[0])):
             return alone
         if self.reader is not None:
@@ -211,7 +215,17 @@ class Retriever:
             return [(pid, cosine[pid]) for pid, _ in lexical]
         return fusion.fuse(dense, lexical, cosine, self.settings.hybrid_weight)
 
-    def search_vector(self, question: str, vector: np.ndarray, k: int | None = None) -> list[Hit]:
+    def search_vector(
+        self,
+        question: str,
+        vector: np.ndarray,
+        k: int | None = None,
+        scored_by: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The top `k` passages for `question` searched as `vector`; each hit's score is its
+        cosine to `vector`, or, with `scored_by`, the mean of that and its cosine to
+        `scored_by` (a follow-up searched with the conversation's words, judged half on its
+        own: `follow_up`)."""
         k = k or self.settings.results
         snap = self._snapshot
         ranked = self._rank(snap, question, vector, max(k * 3, CANDIDATES))
@@ -228,6 +242,12 @@ class Retriever:
             chosen.append((row, score))
             if len(chosen) == k:
                 break
+        if scored_by is not None and chosen:
+            ids = np.array([row.id for row, _ in chosen], dtype=np.int64)
+            own = snap.vectors.vectors(ids) @ scored_by
+            chosen = [
+                (row, (score + float(c)) / 2) for (row, score), c in zip(chosen, own, strict=True)
+            ]
         return [
             self._hit(rank, row, score, question, self._sentence_similarity(snap, row, vector))
             for rank, (row, score) in enumerate(chosen, start=1)
