@@ -1,9 +1,10 @@
 """Third-party chatter kept off the terminal: ONNX Runtime's quantiser and optimizer log on the
 root logger ("Please consider to run pre-processing before quantization", every tensor and
-fusion), and transformers prints a load report of the weights a model did not use. While
-`third_party_quiet()` is active, records logged on the root logger itself (Khabar never logs
-there) go to the log at DEBUG level, and transformers says only errors; Khabar's own loggers
-are untouched. With `-v` (DEBUG) they show, as DEBUG lines.
+fusion), and transformers prints a load report of the weights a model did not use and a
+progress bar of loading them. While `third_party_quiet()` is active, records logged on the root
+logger itself (Khabar never logs there) go to the log at DEBUG level, and transformers shows no
+bar and says only errors; Khabar's own loggers are untouched. With `-v` (DEBUG) they show, as
+DEBUG lines.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ def third_party_quiet() -> Iterator[None]:
 
     root = logging.getLogger()
     level, verbosity = root.level, hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
     demote = _RootToDebug()
     root.addFilter(demote)
+    hf_logging.disable_progress_bar()  # "Loading weights: 197/197"
     if not root.isEnabledFor(logging.DEBUG):
         root.setLevel(max(level, logging.WARNING))  # per tensor and per fusion, at INFO
         hf_logging.set_verbosity_error()
@@ -38,3 +41,5 @@ def third_party_quiet() -> Iterator[None]:
         root.removeFilter(demote)
         root.setLevel(level)
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
