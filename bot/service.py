@@ -127,10 +127,15 @@ class AnswerService:
                     ]
                     await self._drain_alone(loop)
                     continue
+                # Follow-ups read again (`Retriever.follow_up`): the others need not wait.
+                followups = []
                 for request, answer in zip(batch, answers, strict=True):
-                    if request.context is not None:
-                        answer = await self._follow_up(loop, request, answer)
-                    _settle(request, answer)
+                    if request.context is None:
+                        _settle(request, answer)
+                    else:
+                        followups.append((request, answer))
+                for request, answer in followups:
+                    _settle(request, await self._follow_up(loop, request, answer))
         finally:
             self._draining = False
 
