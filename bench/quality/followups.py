@@ -13,6 +13,7 @@ does it have?"), and the follow-up should be declined. The new-subject check ask
 news-region's questions after the question before it in the set about another article, in the
 same language.
 
+Each follow-up is timed `--rounds` times, in process (p50 / p95 ms; write the CPU beside them).
 Strategies, each given the first question and the article its answer showed first:
 - `alone`: the follow-up as if asked alone (what Khabar did before);
 - `shipped`: `Retriever.answer(question, context=...)`, what the bot does now;
@@ -34,6 +35,7 @@ import dataclasses
 import itertools
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -151,7 +153,9 @@ def main() -> None:
     parser.add_argument("--pairs", type=Path, default=ROOT / "bench/quality/followups.jsonl")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/followups.json")
     parser.add_argument("--only", nargs="*", help="only these strategies")
+    parser.add_argument("--rounds", type=int, default=3, help="times each follow-up is timed")
     args = parser.parse_args()
+    rounds = args.rounds
     pairs = [json.loads(line) for line in args.pairs.read_text(encoding="utf-8").splitlines()]
     region = [
         json.loads(line)
@@ -171,9 +175,16 @@ def main() -> None:
             started = time.perf_counter()
             per_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
             declined = unanswerable = 0
-            for p in pairs:
+            done: list[dict[str, object]] = []  # each conversation counted once
+            took: list[float] = []
+            for p in pairs * rounds:
                 context = context_of(p["first"], first_answers[p["id"]])
+                asked = time.perf_counter()
                 got = strategy(retriever, p["question"], context)
+                took.append((time.perf_counter() - asked) * 1000)
+                if p in done:
+                    continue
+                done.append(p)
                 if not p["answers"]:  # the article does not say: the follow-up is declined
                     unanswerable += 1
                     declined += not got.found
@@ -207,6 +218,8 @@ def main() -> None:
                 "new_subject_answer@1": same_ok,
                 "new_subject_answer@1_alone": alone_ok,
                 "new_subject_changed": changed,
+                "followup_p50_ms": round(statistics.median(took), 1),
+                "followup_p95_ms": round(sorted(took)[int(0.95 * (len(took) - 1))], 1),
                 "seconds": round(time.perf_counter() - started, 1),
             }
             print(name, json.dumps(results[name], ensure_ascii=False), flush=True)
@@ -227,9 +240,10 @@ def main() -> None:
     print(
         "\n| strategy | follow-ups answer@1 | "
         + " | ".join(sorted(firsts))
-        + " | unanswerable declined | new subject answered (alone) | new subject changed |"
+        + " | unanswerable declined | new subject answered (alone) | new subject changed"
+        + " | p50 / p95 ms |"
     )
-    print("|---" * (len(firsts) + 5) + "|")
+    print("|---" * (len(firsts) + 6) + "|")
     for name, row in results.items():
         langs = row["per_language"]
         assert isinstance(langs, dict)
@@ -238,7 +252,7 @@ def main() -> None:
             + " | ".join(str(langs[lang]) for lang in sorted(firsts))
             + f" | {row['unanswerable_declined']}"
             + f" | {row['new_subject_answer@1']} ({row['new_subject_answer@1_alone']}) | "
-            f"{row['new_subject_changed']} |"
+            f"{row['new_subject_changed']} | {row['followup_p50_ms']} / {row['followup_p95_ms']} |"
         )
 
 
