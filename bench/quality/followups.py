@@ -141,12 +141,6 @@ def answered(answer: Answer, answers: list[str]) -> bool:
     return answer.found and contains_answer(answer.shown[0].excerpt, answers)
 
 
-def context_of(question: str, answer: Answer) -> Context:
-    """What the bot keeps of a question: its text and the article its answer showed first."""
-    shown = answer.shown[0] if answer.found else None
-    return Context(question, shown.article_id if shown else None, shown.title if shown else None)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("root", type=Path, help="the folder holding the evaluation sets")
@@ -178,7 +172,7 @@ def main() -> None:
             done: list[dict[str, object]] = []  # each conversation counted once
             took: list[float] = []
             for p in pairs * rounds:
-                context = context_of(p["first"], first_answers[p["id"]])
+                context = Context.after(p["first"], first_answers[p["id"]])
                 asked = time.perf_counter()
                 got = strategy(retriever, p["question"], context)
                 took.append((time.perf_counter() - asked) * 1000)
@@ -200,7 +194,8 @@ def main() -> None:
                 for before, q in itertools.pairwise(questions):
                     if before["article"] == q["article"]:
                         continue
-                    context = context_of(before["question"], retriever.answer(before["question"]))
+                    asked_before = retriever.answer(before["question"])
+                    context = Context.after(before["question"], asked_before)
                     got = strategy(retriever, q["question"], context)
                     ref = retriever.answer(q["question"])
                     a, b = answered(got, q["answers"]), answered(ref, q["answers"])

@@ -39,12 +39,8 @@ class Conversations:
         first (none when it found nothing: the next question then stands alone)."""
         if self.seconds <= 0:
             return
-        shown = answer.shown[0] if answer.found else None
-        context = Context(
-            question, shown.article_id if shown else None, shown.title if shown else None
-        )
         with self._lock:
-            self._last[(chat_id, user_id)] = (self._clock(), context)
+            self._last[(chat_id, user_id)] = (self._clock(), Context.after(question, answer))
             self._last.move_to_end((chat_id, user_id))
             while len(self._last) > MAX_KEPT:
                 self._last.popitem(last=False)

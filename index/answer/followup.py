@@ -36,6 +36,13 @@ class Context:
     article_id: str | None = None  # the article its answer showed first; None: found nothing
     title: str | None = None
 
+    @classmethod
+    def after(cls, question: str, answer: Answer) -> Context:
+        """What a conversation keeps of `question`: its text, and the article its answer
+        showed first (none when it found nothing)."""
+        shown = answer.shown[0] if answer.found else None
+        return cls(question, shown.article_id if shown else None, shown.title if shown else None)
+
     def carried(self, question: str) -> str:
         """The text a follow-up is searched with: the previous question's words first."""
         return f"{self.question} {question}"
