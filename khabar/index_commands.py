@@ -79,6 +79,9 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     train.add_argument("--batch-size", type=int, default=16, help="examples a step")
     train.add_argument("--learning-rate", type=float, default=1e-4)
     train.add_argument("--device", choices=["auto", "cpu"], default="auto", help="auto: a GPU")
+    train.add_argument(
+        "--init", metavar="DIR", help="train on from these weights (e.g. index/reader/weights)"
+    )
     train.set_defaults(func=_cmd_reader_train)
     pack = reader.add_parser(
         "pack",
@@ -205,6 +208,12 @@ def _recipe_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--layers", type=int, default=8, help="e5 layers kept (of 12)")
     parser.add_argument("--validation", type=int, default=240, help="held-back examples checked")
+    parser.add_argument(
+        "--cross-share",
+        type=float,
+        default=0.0,
+        help="share of cross-language and swapped examples (DATA's cross/ and parallel/)",
+    )
 
 
 def _reader_options(args: argparse.Namespace, settings: Settings) -> Any:
@@ -227,6 +236,8 @@ def _reader_options(args: argparse.Namespace, settings: Settings) -> Any:
         recipe=Recipe(layers=args.layers, trained_from=getattr(args, "trained_from", 4)),
         device=getattr(args, "device", "auto"),
         pack=Path(pack) if pack else None,
+        cross_share=args.cross_share,
+        init=Path(args.init) if getattr(args, "init", None) else None,
     )
 
 

@@ -40,6 +40,7 @@ class Example:
     # the passage's first token in the window.
     question: str = ""
     window: int = 0
+    kind: str = "spans"  # what made it (`cross.py`'s kinds), for the validation curve
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,12 @@ class Builder:
         return self._cache[text]
 
     def example(
-        self, question: str, context: str, answers: Sequence[tuple[str, int]], rng: random.Random
+        self,
+        question: str,
+        context: str,
+        answers: Sequence[tuple[str, int]],
+        rng: random.Random,
+        kind: str = "spans",
     ) -> Example | None:
         asked = QUESTION_PREFIX + question
         q_ids, _ = self.tokens(asked)
@@ -168,6 +174,7 @@ class Builder:
             pair.offsets,
             asked,
             window,
+            kind,
         )
 
 

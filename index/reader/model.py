@@ -137,13 +137,24 @@ def verified_weights(weights_dir: Path = WEIGHTS_DIR) -> tuple[Recipe, Path, str
 
 def load(folder: Path, weights_dir: Path = WEIGHTS_DIR) -> tuple[Any, Recipe]:
     """The trained reader: e5's weights from `folder`, the shipped part on top (checked)."""
+    recipe, _, _ = verified_weights(weights_dir)
+    model = build(folder, recipe)
+    load_trained(model, recipe, weights_dir)
+    return model.eval(), recipe
+
+
+def load_trained(model: Any, recipe: Recipe, weights_dir: Path) -> None:
+    """Put the trained part in `weights_dir` (checked) on `model`, built with `recipe`: to
+    answer with it, or to train on from it (`khabar reader train --init`)."""
     from safetensors.torch import load_file
 
-    recipe, path, _ = verified_weights(weights_dir)
-    model = build(folder, recipe)
+    theirs, path, _ = verified_weights(weights_dir)
+    if (theirs.layers, theirs.trained_from) != (recipe.layers, recipe.trained_from):
+        raise ReaderUnavailable(
+            f"{path} holds layers {theirs.trained_from}-{theirs.layers - 1}; train on from it "
+            f"with --layers {theirs.layers} --trained-from {theirs.trained_from}"
+        )
     state = {n: t.float() for n, t in load_file(str(path)).items()}
-    expected = set(trained_state(model, recipe))
-    if set(state) != expected:
+    if set(state) != set(trained_state(model, recipe)):
         raise ReaderUnavailable(f"{path} does not hold the weights its recipe names")
     model.load_state_dict(state, strict=False)
-    return model.eval(), recipe

@@ -16,13 +16,14 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import KhabarError
 from ..model import e5convert, tokens
 from ..model.encoders import usable_cpus
+from . import cross
 from . import model as reader_model
 from . import pack as packs
 from .examples import (
@@ -59,6 +60,10 @@ class Options:
     recipe: reader_model.Recipe = field(default_factory=reader_model.Recipe)
     device: str = "auto"  # "auto": a CUDA GPU when torch sees one, else the CPU
     pack: Path | None = None  # a training pack (`pack.py`) instead of `data` and `news`
+    # The share of examples from `cross.py` (cross-language, translations, swapped entities),
+    # read from `data`'s cross/ and parallel/ folders; 0: spans.jsonl alone.
+    cross_share: float = 0.0
+    init: Path | None = None  # start from these trained weights (a weights folder), not e5's
 
     def fingerprint(self) -> str:
         skip = ("minutes", "out", "work", "device")
@@ -103,9 +108,52 @@ def build_data(
     val_rows = [r for r in rows if held_out(r)]
     if not train_rows or not val_rows:
         raise KhabarError(f"{options.data / 'spans.jsonl'} has too few titles to hold 5% back")
-    examples = training_examples(train_rows, builder, news, options)
+    if options.cross_share > 0:
+        wanted = round(options.examples * options.cross_share)
+        mixed = cross_examples(options.data, train_rows, builder, options.seed, wanted, False)
+        own = replace(options, examples=options.examples - len(mixed))
+        examples = training_examples(train_rows, builder, news, own) + mixed
+        random.Random(options.seed).shuffle(examples)
+    else:
+        examples = training_examples(train_rows, builder, news, options)
     held = list(build_examples(val_rows, builder, news, options.seed + 1))
-    return specials, examples, held[: options.validation_examples], lambda t: builder.tokens(t)[0]
+    held = held[: options.validation_examples]
+    if options.cross_share > 0:
+        held += cross_examples(options.data, val_rows, builder, options.seed + 1, 0, True)
+    return specials, examples, held, lambda t: builder.tokens(t)[0]
+
+
+CROSS_HELD_PER_KIND = 60
+AFRIQA_KEPT = 0.35  # of AfriQA's rows in a pass: they would otherwise be half of every pass
+
+
+def cross_examples(
+    folder: Path, spans: Sequence[Row], builder: Builder, seed: int, count: int, held: bool
+) -> list[Example]:
+    """`count` training examples from `cross.py`'s rows (passes with their own seeds), or with
+    `held`, `CROSS_HELD_PER_KIND` held-back examples of each kind."""
+    out: list[Example] = []
+    per_kind: dict[str, int] = {}
+    for n in range(MAX_PASSES):
+        rng = random.Random(seed + 1000 * n)
+        before = len(out)
+        for r in cross.cross_rows(folder, spans, seed + 1000 * n):
+            if cross.held_out(r.group) != held:
+                continue
+            if r.kind == "afriqa" and rng.random() > AFRIQA_KEPT:
+                continue
+            if held and per_kind.get(r.kind, 0) >= CROSS_HELD_PER_KIND:
+                continue
+            e = builder.example(r.question, r.context, r.answers, rng, r.kind)
+            if e is None:
+                continue
+            out.append(e)
+            per_kind[r.kind] = per_kind.get(r.kind, 0) + 1
+            if not held and len(out) >= count:
+                return out
+        if held or len(out) == before:
+            break
+    return out
 
 
 def make_pack(models_dir: Path, options: Options, out: Path) -> dict[str, Any]:
@@ -239,6 +287,8 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
         specials, examples, held, _ = build_data(folder, options)
     torch.manual_seed(options.seed)  # here: making e5's folder may draw random numbers
     model = reader_model.build(folder, recipe)
+    if options.init is not None:
+        reader_model.load_trained(model, recipe, options.init)
     if options.device != "cpu" and torch.cuda.is_available():
         model = model.to("cuda")  # a GPU where there is one: minutes instead of an hour
     plan = batches(examples, options.batch_size, options.seed)
@@ -278,12 +328,18 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
             },
         )
 
+    kinds = sorted({e.kind for e in held})
+
     def record() -> None:
-        point = {
+        point: dict[str, Any] = {
             "step": step,
             "examples": step * options.batch_size,
-            **validate(model, held, specials.pad),
+            **validate(model, [e for e in held if e.kind == "spans"] or held, specials.pad),
         }
+        if kinds != ["spans"]:
+            point["by_kind"] = {
+                k: validate(model, [e for e in held if e.kind == k], specials.pad) for k in kinds
+            }
         curve.append(point)
         with (options.work / CURVE).open("a", encoding="utf-8") as f:
             f.write(json.dumps(point) + "\n")

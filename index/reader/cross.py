@@ -1,0 +1,310 @@
+"""Cross-language and entity-swapped training rows, from `../shared/train/cross` and
+`../shared/train/parallel` (SOURCE.md there), as `Row`s the example builder turns into inputs.
+
+- **Number questions across the region's languages** (NTREX): a news sentence that states a
+  number in every language becomes a question in one language by putting a question word in
+  the number's place ("2004 жылғы цунами 14 елге соқты" -> "2004 жылғы цунами қанша елге
+  соқты?"); its passage is the paragraph (three sentences, as Khabar's articles are cut)
+  holding that sentence in another language, or in its own, and the answer is the number
+  there. Every pairing of en, ru, az, kk, tr and uz occurs.
+- **Translations** (NTREX, Tatoeba): a sentence as the query, the paragraph that holds its
+  translation as the passage, the translation as the span.
+- **AfriQA**: human questions in nine languages about English passages, and their English
+  translations about the same passages.
+- **Swaps** (`swaps.py`): any of the above, or a `spans.jsonl` question, with a country, a
+  number or a name the passage holds replaced by one it does not: "no answer".
+- **Other paragraphs**: a number question against another paragraph of the same document:
+  "no answer", the same topic without the number.
+
+Documents and titles are held back by hash, as `examples.held_out` does for `spans.jsonl`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import KhabarError
+from . import swaps
+from .examples import HELD_OUT, Row
+
+LANGS = swaps.LANGS
+SENTENCES_A_PARAGRAPH = 3
+
+# The question word that takes a number's place, by language: a year, a count, a percentage.
+_YEAR = {
+    "en": "what year",
+    "ru": "каком",
+    "az": "hansı",
+    "kk": "қай",
+    "tr": "hangi",
+    "uz": "qaysi",
+}
+_COUNT = {
+    "en": "how many",
+    "ru": "сколько",
+    "az": "neçə",
+    "kk": "қанша",
+    "tr": "kaç",
+    "uz": "nechta",
+}
+_PERCENT = {
+    "en": "what percentage",
+    "ru": "сколько процентов",
+    "az": "neçə faiz",
+    "kk": "қанша пайыз",
+    "tr": "yüzde kaç",
+    "uz": "necha foiz",
+}
+# A number with what clings to it: Turkish "%14", "2004'te", Azerbaijani "2004-cü".
+_NUMBER = re.compile(r"(%\s?)?(?<![\d.,])(\d+(?:[.,]\d+)*)(?!\d)(\s?%|['ʼ’-][^\W\d_]+)?")
+
+
+@dataclass(frozen=True)
+class CrossRow:
+    """A question and a passage, each in its own language; `answers` as in `Row` (empty: no
+    answer). `kind` says what made it (for the validation curve)."""
+
+    id: str
+    kind: str
+    q_lang: str
+    p_lang: str
+    question: str
+    context: str
+    answers: tuple[tuple[str, int], ...]
+    group: str  # the document or title, for holding back
+
+
+def held_out(group: str) -> bool:
+    return int(hashlib.sha1(group.encode()).hexdigest(), 16) % HELD_OUT == 0
+
+
+def _read_jsonl(path: Path) -> list[dict[str, object]]:
+    if not path.is_file():
+        raise KhabarError(f"{path} is missing: cross-language training reads ../shared/train")
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    out.append(json.loads(line))
+                except ValueError as exc:
+                    raise KhabarError(f"{path} line {number} is not JSON ({exc})") from None
+    return out
+
+
+def ntrex_documents(path: Path) -> dict[str, list[dict[str, str]]]:
+    """NTREX's sentences grouped by document, in order."""
+    docs: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in _read_jsonl(path):
+        docs[str(r["doc"])].append({k: str(v) for k, v in r.items()})
+    for lines in docs.values():
+        lines.sort(key=lambda r: int(r["line"]))
+    return dict(docs)
+
+
+def paragraphs(lines: Sequence[dict[str, str]], lang: str) -> list[tuple[str, list[int]]]:
+    """The document's body (the headline left out) as paragraphs of three sentences: the
+    text, and where each sentence starts in it."""
+    out = []
+    body = list(lines[1:])
+    for begin in range(0, len(body), SENTENCES_A_PARAGRAPH):
+        text, starts = "", []
+        for r in body[begin : begin + SENTENCES_A_PARAGRAPH]:
+            if text:
+                text += " "
+            starts.append(len(text))
+            text += r[lang]
+        out.append((text, starts))
+    return out
+
+
+def number_question(sentence: str, value: str, lang: str) -> str | None:
+    """`sentence` with `value` (met once) put as a question in `lang`, or None."""
+    found = [m for m in _NUMBER.finditer(sentence) if m.group(2) == value]
+    if len(found) != 1:
+        return None
+    m = found[0]
+    digits = value.replace(",", "").replace(".", "")
+    if m.group(1) or (m.group(3) or "").strip() == "%":
+        word = _PERCENT[lang]
+    elif len(digits) == 4 and 1800 <= int(digits) <= 2100:
+        word = _YEAR[lang]
+    else:
+        word = _COUNT[lang]
+    tail = m.group(3) or ""
+    keep_tail = "" if tail.strip() == "%" or tail[:1] in "'ʼ’-" else tail
+    text = sentence[: m.start()] + word + keep_tail + sentence[m.end() :]
+    text = text.strip().rstrip(".!;:")
+    return text[:1].upper() + text[1:] + "?"
+
+
+def number_rows(
+    docs: dict[str, list[dict[str, str]]], rng: random.Random, pairings: int = 6
+) -> Iterator[CrossRow]:
+    """Number questions in one language about a paragraph in another (or the same), and the
+    same question against another paragraph of the document (no answer), and swapped."""
+    for doc, lines in sorted(docs.items()):
+        paras = {lang: paragraphs(lines, lang) for lang in LANGS}
+        for p_index in range(len(paras["en"])):
+            for s_index in range(len(paras["en"][p_index][1])):
+                line = lines[1 + p_index * SENTENCES_A_PARAGRAPH + s_index]
+                values = [
+                    m.group(2)
+                    for m in _NUMBER.finditer(line["en"])
+                    if all(_once(line[lang], m.group(2)) for lang in LANGS)
+                ]
+                if not values:
+                    continue
+                value = rng.choice(values)
+                combos = [(q, p) for q in LANGS for p in LANGS]
+                for q_lang, p_lang in rng.sample(combos, min(pairings, len(combos))):
+                    question = number_question(line[q_lang], value, q_lang)
+                    text, starts = paras[p_lang][p_index]
+                    if question is None or not _once(text, value):
+                        continue
+                    sentence_start = starts[s_index]
+                    where = _find(text, value, sentence_start)
+                    if where is None:
+                        continue
+                    base = f"ntrex-{doc}-{line['line']}-{q_lang}-{p_lang}"
+                    yield CrossRow(
+                        base, "number", q_lang, p_lang, question, text, ((value, where),), doc
+                    )
+                    others = [t for i, (t, _) in enumerate(paras[p_lang]) if i != p_index]
+                    others = [t for t in others if value not in t]
+                    if others and rng.random() < 0.5:
+                        yield CrossRow(
+                            base + "-other",
+                            "other",
+                            q_lang,
+                            p_lang,
+                            question,
+                            rng.choice(others),
+                            (),
+                            doc,
+                        )
+                    if rng.random() < 0.5:
+                        changed = swaps.swapped(question, q_lang, text, p_lang, (), rng, value)
+                        if changed is not None:
+                            yield CrossRow(
+                                base + "-swap", "swap", q_lang, p_lang, changed, text, (), doc
+                            )
+
+
+def translation_rows(
+    docs: dict[str, list[dict[str, str]]],
+    tatoeba: Sequence[dict[str, object]],
+    rng: random.Random,
+    share: float = 0.15,
+) -> Iterator[CrossRow]:
+    """A sentence as the query, the paragraph holding its translation as the passage."""
+    for doc, lines in sorted(docs.items()):
+        paras = {lang: paragraphs(lines, lang) for lang in LANGS}
+        for p_index in range(len(paras["en"])):
+            for s_index in range(len(paras["en"][p_index][1])):
+                if rng.random() >= share:
+                    continue
+                q_lang, p_lang = rng.sample(LANGS, 2)
+                line = lines[1 + p_index * SENTENCES_A_PARAGRAPH + s_index]
+                text, starts = paras[p_lang][p_index]
+                target = line[p_lang]
+                yield CrossRow(
+                    f"ntrex-tr-{doc}-{line['line']}-{q_lang}-{p_lang}",
+                    "translation",
+                    q_lang,
+                    p_lang,
+                    line[q_lang],
+                    text,
+                    ((target, starts[s_index]),),
+                    doc,
+                )
+    english = [str(r["en"]) for r in tatoeba]
+    for n, r in enumerate(tatoeba):
+        if rng.random() >= share or str(r["lang"]) not in LANGS:
+            continue
+        company = [e for e in rng.sample(english, 5) if e != r["en"]][:4]
+        place = rng.randint(0, len(company))
+        sentences = [*company[:place], str(r["en"]), *company[place:]]
+        text = " ".join(sentences)
+        start = len(" ".join(sentences[:place])) + (1 if place else 0)
+        yield CrossRow(
+            f"tatoeba-{n}",
+            "translation",
+            str(r["lang"]),
+            "en",
+            str(r["text"]),
+            text,
+            ((str(r["en"]), start),),
+            f"tatoeba-{n}",
+        )
+
+
+def afriqa_rows(rows: Sequence[dict[str, object]], rng: random.Random) -> Iterator[CrossRow]:
+    """AfriQA's questions (nine languages) and their English translations, about English
+    passages (French passages are left out: Khabar's readers do not meet them); a share
+    swapped."""
+    pool_en = swaps.names_of([str(r["question_en"]) for r in rows])
+    for r in rows:
+        if r.get("context_lang") != "en":
+            continue
+        context = str(r["context"])
+        answers = tuple(
+            (str(a["text"]), int(a["start"]))
+            for a in r["answers"]  # type: ignore[attr-defined]
+        )
+        group = f"afriqa-{r['title']}"
+        for lang, question in ((str(r["lang"]), str(r["question"])), ("en", str(r["question_en"]))):
+            if lang == "en" and rng.random() < 0.5:
+                continue
+            rid = f"{r['id']}-{lang}"
+            yield CrossRow(rid, "afriqa", lang, "en", question, context, answers, group)
+            if rng.random() < 0.35:
+                changed = swaps.swapped(question, "en", context, "en", pool_en, rng)
+                if changed is not None:
+                    yield CrossRow(rid + "-swap", "swap", lang, "en", changed, context, (), group)
+
+
+def spans_swaps(rows: Sequence[Row], rng: random.Random, share: float = 0.15) -> Iterator[CrossRow]:
+    """`spans.jsonl` questions (English and Turkish) with an entity swapped: no answer."""
+    pools: dict[str, list[str]] = {}
+    for lang in ("en", "tr"):
+        pools[lang] = swaps.names_of([r.question for r in rows if r.lang == lang])
+    for r in rows:
+        if r.lang not in pools or rng.random() >= share:
+            continue
+        changed = swaps.swapped(r.question, r.lang, r.context, r.lang, pools[r.lang], rng)
+        if changed is not None:
+            yield CrossRow(f"{r.id}-swap", "swap", r.lang, r.lang, changed, r.context, (), r.title)
+
+
+def _once(text: str, value: str) -> bool:
+    return len(re.findall(rf"(?<![\d.,]){re.escape(value)}(?![\d]|[.,]\d)", text)) == 1
+
+
+def _find(text: str, value: str, start: int) -> int | None:
+    m = re.compile(rf"(?<![\d.,]){re.escape(value)}(?![\d]|[.,]\d)").search(text, start)
+    return None if m is None else m.start()
+
+
+def cross_rows(folder: Path, spans: Sequence[Row], seed: int) -> list[CrossRow]:
+    """Every cross-language and swapped row one pass makes from `folder` (../shared/train),
+    in a seeded order."""
+    rng = random.Random(seed)
+    docs = ntrex_documents(folder / "parallel" / "ntrex.jsonl")
+    tatoeba = _read_jsonl(folder / "parallel" / "tatoeba.jsonl")
+    afriqa = _read_jsonl(folder / "cross" / "afriqa.jsonl")
+    out = [
+        *number_rows(docs, rng),
+        *translation_rows(docs, tatoeba, rng),
+        *afriqa_rows(afriqa, rng),
+        *spans_swaps(spans, rng),
+    ]
+    rng.shuffle(out)
+    return out
