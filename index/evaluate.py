@@ -12,7 +12,7 @@ import json
 import re
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,7 @@ def run_questions(
     f1 = 0.0
     words: list[int] = []
     times: list[float] = []
+    by_language: dict[str, dict[str, int]] = {}
     for q in questions:
         started = time.perf_counter()
         answer = retriever.answer(q.question, k=10)
@@ -122,6 +123,17 @@ def run_questions(
         ranks_article.append(articles.index(q.article) + 1 if q.article in articles else None)
         if answer.hits and contains_answer(answer.hits[0].passage, q.answers):
             passage1 += 1
+        lang = language_of(q.id)
+        if lang:
+            tally = by_language.setdefault(lang, dict.fromkeys(LANGUAGE_COUNTS, 0))
+            tally["questions"] += 1
+            tally["declined"] += not answer.found
+            tally["answer@1"] += answer.found and contains_answer(
+                answer.shown[0].excerpt, q.answers
+            )
+            tally["passages@3"] += any(
+                contains_answer(h.passage, q.answers) for h in answer.hits[:3]
+            )
         if not answer.found:
             declined += 1
             continue
@@ -147,12 +159,35 @@ def run_questions(
         "excerpt_words": statistics.median(words) if words else 0,
         "p50_ms": round(statistics.median(ordered), 2) if ordered else 0.0,
         "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2) if ordered else 0.0,
+        **({"by_language": by_language} if by_language else {}),
     }
 
 
-def declined_share(retriever: Retriever, questions: list[Question]) -> float:
-    declined = sum(1 for q in questions if not retriever.answer(q.question).found)
-    return round(declined / max(len(questions), 1), 4)
+# Per language, as counts (a region set has 19 questions a language): questions, those whose
+# excerpt shown first holds the answer, those whose first three passages hold it, declined.
+LANGUAGE_COUNTS = ("questions", "answer@1", "passages@3", "declined")
+LANGUAGE_SUFFIX = re.compile(r"-([a-z]{2})$")
+
+
+def language_of(question_id: str) -> str:
+    """The language a question is asked in, when its set's ids end with it ("palu-killed-kk",
+    as in news-region); "" otherwise."""
+    found = LANGUAGE_SUFFIX.search(question_id)
+    return found.group(1) if found else ""
+
+
+def declines(retriever: Retriever, questions: list[Question]) -> tuple[float, dict[str, float]]:
+    """The share of `questions` declined, and the same per language for questions whose ids
+    end with theirs."""
+    declined: list[bool] = []
+    by_language: dict[str, list[bool]] = {}
+    for q in questions:
+        declined.append(not retriever.answer(q.question).found)
+        lang = language_of(q.id)
+        if lang:
+            by_language.setdefault(lang, []).append(declined[-1])
+    shares = {lang: round(sum(d) / len(d), 4) for lang, d in by_language.items()}
+    return round(sum(declined) / max(len(declined), 1), 4), shares
 
 
 def _pct(count: int, total: int) -> float:
@@ -163,7 +198,7 @@ def evaluate(
     settings: Settings,
     folder: Path,
     retriever_kind: str,
-    unanswerable: Path | None,
+    unanswerable: Path | Sequence[Path] | None,
     render: RenderFn | None,
     limit: int | None = None,
 ) -> dict[str, Any]:
@@ -183,8 +218,15 @@ def evaluate(
     }
     questions = load_questions(folder / "questions.jsonl")[:limit]
     result.update(run_questions(retriever, questions, render))
-    if unanswerable is not None:
-        others = load_questions(unanswerable / "questions.jsonl")[:limit]
-        result["unanswerable_set"] = unanswerable.name
-        result["declined_unanswerable"] = declined_share(retriever, others)
+    others = [unanswerable] if isinstance(unanswerable, Path) else list(unanswerable or [])
+    for n, other in enumerate(others):
+        asked = load_questions(other / "questions.jsonl")[:limit]
+        share, per_language = declines(retriever, asked)
+        if n == 0:  # the first set's share is the headline figure
+            result["unanswerable_set"] = other.name
+            result["declined_unanswerable"] = share
+        else:
+            result.setdefault("declined_also", {})[other.name] = share
+        if per_language:
+            result.setdefault("declined_by_language", {})[other.name] = per_language
     return result

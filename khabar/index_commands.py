@@ -58,7 +58,8 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     evaluate.add_argument(
         "--unanswerable",
         metavar="OTHER_DIR",
-        help="also ask OTHER_DIR's questions, which this corpus cannot answer",
+        action="append",
+        help="also ask OTHER_DIR's questions, which this corpus cannot answer (repeatable)",
     )
     evaluate.add_argument("--reader", choices=["on", "off"], help="the reader (KHABAR_READER)")
     evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
@@ -277,7 +278,7 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         return render_hit(answer.shown[0], 0, len(answer.shown), "en", "0").html
 
     kind = args.retriever or settings.retriever
-    other = Path(args.unanswerable) if args.unanswerable else None
+    other = [Path(o) for o in args.unanswerable or []]
     if args.reader:
         settings = settings.with_overrides(reader=args.reader)
     result = evaluate(settings, Path(args.folder), kind, other, render, args.limit)

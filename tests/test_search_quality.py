@@ -50,6 +50,16 @@ def test_stems_are_remembered_without_changing_them(monkeypatch: pytest.MonkeyPa
         ("Түркі мемлекеттері ұйымы", "kk"),
         ("Türk Devletleri Teşkilatı", "tr"),
         ("Türk Dövlətləri Təşkilatı", "az"),
+        # Turkish without ğ, ı or ş; Uzbek, which has no letter of its own
+        ("2004 tsunamisi kaç ülkeyi vurdu?", "tr"),
+        ("Hans Geiger ne zaman öldü?", "tr"),
+        ("Turkiy davlatlar tashkiloti qachon tashkil topgan?", "uz"),
+        ("Paludagi zilzila va tsunamida necha kishi halok bo'ldi?", "uz"),
+        ("Bernard Vannning nevarasi Maykl Vann necha yoshda?", "uz"),
+        # English with a Turkish name, or a q: still English
+        ("What was the name of Temüjin's first son?", "en"),
+        ("How many Iraqi soldiers did Kim Jong Un meet in Qatar?", "en"),
+        ("When did O'Brien leave?", "en"),
     ],
 )
 def test_language_guess(text: str, lang: str) -> None:

@@ -5,7 +5,10 @@
 
 For `declined_unanswerable`, xquad-en is also asked realtimeqa-dev's questions and
 realtimeqa-dev xquad-ru's (Russian questions about Wikipedia, against English news): neither
-corpus can answer them. Extra settings go through the environment (e.g. KHABAR_CHUNK_TOKENS).
+corpus can answer them; realtimeqa-dev is also asked news-region's questions (six languages),
+declined per language. The region sets (news-region, news-region-x2en) are reported per
+language as well: counts of 19 questions a language. Extra settings go through the environment
+(e.g. KHABAR_CHUNK_TOKENS).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SETS = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev"]
+SETS = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev", "news-region", "news-region-x2en"]
+LANGS = ["en", "ru", "az", "kk", "tr", "uz"]
 COLUMNS = [
     "passage_answer@1",
     "answer@1",
@@ -47,7 +51,7 @@ def main() -> None:
     env = dict(os.environ)
     env.update(dict(item.split("=", 1) for item in args.env))
     rows = []
-    for name in SETS:
+    for name in [s for s in SETS if (args.root / s).is_dir()]:
         command = [sys.executable, "-m", "khabar", "eval", str(args.root / name), "--json"]
         if args.model:
             command += ["--model", args.model]
@@ -61,6 +65,8 @@ def main() -> None:
             command += ["--unanswerable", str(args.root / "realtimeqa-dev")]
         if name == "realtimeqa-dev":
             command += ["--unanswerable", str(args.root / "xquad-ru")]
+            if (args.root / "news-region").is_dir():  # declines per language
+                command += ["--unanswerable", str(args.root / "news-region")]
         done = subprocess.run(
             command, env=env, cwd=ROOT, capture_output=True, text=True, check=True
         )
@@ -75,6 +81,23 @@ def main() -> None:
     print("|---" * (len(COLUMNS) + 1) + "|")
     for row in rows:
         print(f"| {row['set']} | " + " | ".join(str(row.get(c, "")) for c in COLUMNS) + " |")
+    region = [r for r in rows if "by_language" in r]
+    if region:
+        print("\nper language: the excerpt shown first holds the answer (the first three passages)")
+        print("| set | " + " | ".join(LANGS) + " |")
+        print("|---" * (len(LANGS) + 1) + "|")
+        for row in region:
+            cells = []
+            for lang in LANGS:
+                t = row["by_language"].get(lang)
+                cells.append(f"{t['answer@1']} ({t['passages@3']})" if t else "")
+            print(f"| {row['set']} | " + " | ".join(cells) + " |")
+    for row in rows:
+        for other, shares in row.get("declined_by_language", {}).items():
+            print(
+                f"\n{other}'s questions declined against {row['set']}, per language: "
+                + ", ".join(f"{lang} {share:.2f}" for lang, share in shares.items())
+            )
 
 
 if __name__ == "__main__":

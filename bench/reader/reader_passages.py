@@ -2,6 +2,11 @@
 signals tell answerable questions across languages from unanswerable ones.
 
     python bench/reader/reader_passages.py ../shared/eval [--limit 600] [--depth 3] [--out FILE]
+    python bench/reader/reader_passages.py --replay FILE   # the tables again, from FILE
+
+The region's sets (news-region, news-region-x2en, each question in several languages) are read
+whole, whatever the limit, and reported per language; realtimeqa-dev's news is also asked
+news-region's questions (in six languages), which it cannot answer: declines per language.
 
 For the first `limit` questions of each development set (and the two unanswerable pairings
 `khabar eval` uses: realtimeqa-dev's questions against xquad-en's corpus, xquad-ru's against
@@ -29,7 +34,7 @@ import json
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +49,22 @@ from index.reader.score import token_f1  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
 SETS = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev"]
-UNANSWERABLE = [("xquad-en", "realtimeqa-dev"), ("realtimeqa-dev", "xquad-ru")]
+REGION = ["news-region", "news-region-x2en"]  # read whole, reported per language
+UNANSWERABLE = [
+    ("xquad-en", "realtimeqa-dev"),
+    ("realtimeqa-dev", "xquad-ru"),
+    ("realtimeqa-dev", "news-region"),
+]
+LANGS = ["en", "ru", "az", "kk", "tr", "uz"]
 EXCERPT_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 100.0)
 Row = dict[str, Any]
 
 
 def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
     settings = Settings(reader="on")
-    jobs = [(s, s, False) for s in SETS] + [(c, q, True) for c, q in UNANSWERABLE]
+    sets = SETS + [s for s in REGION if (root / s).is_dir()]
+    pairs = [(c, q) for c, q in UNANSWERABLE if (root / c).is_dir() and (root / q).is_dir()]
+    jobs = [(s, s, False) for s in sets] + [(c, q, True) for c, q in pairs]
     rows: list[Row] = []
     with out.open("w", encoding="utf-8") as f:
         for corpus, asked, unanswerable in jobs:
@@ -62,7 +75,8 @@ def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
             for w, variant in weighted.items():
                 variant.excerpt_weight = w
             started = time.perf_counter()
-            for q in load_questions(root / asked / "questions.jsonl")[:limit]:
+            whole = asked in REGION
+            for q in load_questions(root / asked / "questions.jsonl")[: None if whole else limit]:
                 hits = retriever.search(q.question, k=10)
                 readings = stage.reader.read(q.question, [h.passage for h in hits[:depth]])
                 passages = []
@@ -96,6 +110,7 @@ def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
                     "corpus": corpus,
                     "unanswerable": unanswerable,
                     "id": q.id,
+                    "lang": language_of(q.id),
                     "stands_out": bool(hits) and decision.stands_out(q.question, hits, rule.lead),
                     "passages": passages,
                 }
@@ -106,64 +121,133 @@ def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
     return rows
 
 
-def answers(row: Row, pick: int, floor: float) -> bool:
-    """The shipped decision (`decision.decide`) replayed on the recorded numbers."""
-    p = row["passages"][pick]
-    if p["score"] >= 0.0:
-        return True
-    if not p["across"]:
-        return bool(p["score"] + decision.READER_COSINE_WEIGHT * p["margin"] >= floor)
-    return bool(p["margin"] >= 0 and (row["stands_out"] if pick == 0 else True))
+def language_of(question_id: str) -> str:
+    """The language a region set's question is in (its id ends with it: "-kk"); "" otherwise."""
+    tail = question_id.rsplit("-", 1)[-1]
+    return tail if tail in LANGS else ""
 
 
-def switch(margin: float, depth: int) -> Callable[[Row], int]:
-    def pick(row: Row) -> int:
-        read = [p for p in row["passages"][:depth] if p.get("score") is not None]
+@dataclass(frozen=True)
+class Policy:
+    """Which passage is shown and whether Khabar answers, replayed on the recorded numbers:
+    among the first `depth` passages, one whose reader score beats the first's by `margin`;
+    the reader's line `score + 250 x cosine margin >= floor` in one language, and across
+    languages `cross_floor` on the same line (None: the cosine rule, as shipped)."""
+
+    name: str
+    floor: float
+    depth: int = 1
+    margin: float = 0.0
+    cross_floor: float | None = None
+
+    def pick(self, row: Row) -> int:
+        read = [p for p in row["passages"][: self.depth] if p.get("score") is not None]
         best = 0
         for i in range(1, len(read)):
-            if read[i]["score"] >= read[0]["score"] + margin and (
+            if read[i]["score"] >= read[0]["score"] + self.margin and (
                 best == 0 or read[i]["score"] > read[best]["score"]
             ):
                 best = i
         return best
 
-    return pick
+    def answers(self, row: Row, pick: int) -> bool:
+        p = row["passages"][pick]
+        if p["score"] >= 0.0:
+            return True
+        line = p["score"] + decision.READER_COSINE_WEIGHT * p["margin"]
+        if not p["across"]:
+            return bool(line >= self.floor)
+        if self.cross_floor is not None:
+            return bool(line >= self.cross_floor)
+        return bool(p["margin"] >= 0 and (row["stands_out"] if pick == 0 else True))
+
+    def outcome(self, row: Row) -> tuple[bool, bool, bool, float]:
+        """(answered, the excerpt shown first holds the answer, the passage does, span F1)."""
+        if not row["passages"]:
+            return False, False, False, 0.0
+        i = self.pick(row)
+        p = row["passages"][i]
+        said = self.answers(row, i)
+        return said, said and p["excerpt_holds"], p["holds"], p["f1"] if said else 0.0
+
+
+def policies(floor: float, depth: int) -> list[Policy]:
+    out = [Policy("first", floor)]
+    out += [Policy(f"switch {m} {d}", floor, d, m) for d in range(2, depth + 1) for m in (0, 2, 4)]
+    for cross_floor in (-3.0, -1.0, 0.0, 1.0):
+        out.append(Policy(f"first, across {cross_floor:g}", floor, cross_floor=cross_floor))
+        out += [
+            Policy(f"switch {m} {depth}, across {cross_floor:g}", floor, depth, m, cross_floor)
+            for m in (0, 2)
+        ]
+    return out
 
 
 def table(rows: list[Row], floor: float, depth: int) -> None:
     by: dict[tuple[str, bool], list[Row]] = defaultdict(list)
     for r in rows:
         by[(r["set"], r["unanswerable"])].append(r)  # no passage found: counted, not answered
-    policies: list[tuple[str, Callable[[Row], int]]] = [("first", lambda r: 0)]
-    policies += [(f"switch {m} {d}", switch(m, d)) for d in range(2, depth + 1) for m in (0, 2, 4)]
+    pairs = [(c, q) for c, q in UNANSWERABLE if by[(q, True)]]
+    print("sets: " + " / ".join(SETS) + "; declined: " + " / ".join(f"{q}->{c}" for c, q in pairs))
     print("| policy | answer@1 | passage_answer@1 | span_f1 | declined_unanswerable |")
     print("|---|---|---|---|---|")
-    for name, pick in policies:
+    every = policies(floor, depth)
+    for policy in every:
         cells: dict[str, list[str]] = defaultdict(list)
         for s in SETS:
             group = by[(s, False)]
             if not group:
                 continue
             n = len(group)
-            chosen = [(r, pick(r)) for r in group if r["passages"]]
-            said = [(r, i) for r, i in chosen if answers(r, i, floor)]
-            cells["a1"].append(
-                f"{100 * sum(r['passages'][i]['excerpt_holds'] for r, i in said) / n:.1f}"
-            )
-            cells["p1"].append(f"{100 * sum(r['passages'][i]['holds'] for r, i in chosen) / n:.1f}")
-            cells["f1"].append(f"{sum(r['passages'][i]['f1'] for r, i in said) / n:.3f}")
-        for c, q in UNANSWERABLE:
+            seen = [policy.outcome(r) for r in group]
+            cells["a1"].append(f"{100 * sum(o[1] for o in seen) / n:.1f}")
+            cells["p1"].append(f"{100 * sum(o[2] for o in seen) / n:.1f}")
+            cells["f1"].append(f"{sum(o[3] for o in seen) / n:.3f}")
+        for c, q in pairs:
             group = [r for r in by[(q, True)] if r["corpus"] == c]
-            if group:
-                declined = sum(
-                    not (r["passages"] and answers(r, pick(r), floor)) for r in group
-                ) / len(group)
-                cells["dec"].append(f"{declined:.3f}")
+            cells["dec"].append(f"{sum(not policy.outcome(r)[0] for r in group) / len(group):.3f}")
         print(
-            f"| {name} | "
+            f"| {policy.name} | "
             + " | ".join("/".join(cells[k]) for k in ("a1", "p1", "f1", "dec"))
             + " |"
         )
+    region_table(by, every)
+    signal_tables(by, depth)
+
+
+def region_table(by: dict[tuple[str, bool], list[Row]], every: list[Policy]) -> None:
+    """Per language: questions whose excerpt shown first holds the answer (of each language's
+    questions) in news-region and news-region-x2en, and the share of news-region's questions
+    declined against realtimeqa-dev's news."""
+    if not by[("news-region", False)]:
+        return
+    print("\nper language (" + " / ".join(LANGS) + "): answer@1 count, and declined share")
+    print("| policy | news-region | news-region-x2en | declined (news-region -> realtimeqa) |")
+    print("|---|---|---|---|")
+    for policy in every:
+        cells = []
+        for name in REGION:
+            group = by[(name, False)]
+            cells.append(
+                " / ".join(
+                    str(sum(policy.outcome(r)[1] for r in group if r.get("lang") == lang))
+                    for lang in LANGS
+                    if any(r.get("lang") == lang for r in group)
+                )
+            )
+        unanswerable = by[("news-region", True)]
+        shares = []
+        for lang in LANGS:
+            mine = [r for r in unanswerable if r.get("lang") == lang]
+            if mine:
+                shares.append(f"{sum(not policy.outcome(r)[0] for r in mine) / len(mine):.2f}")
+        cells.append(" / ".join(shares))
+        print(f"| {policy.name} | " + " | ".join(cells) + " |")
+
+
+def signal_tables(by: dict[tuple[str, bool], list[Row]], depth: int) -> None:
+    """The reader's weight in the excerpt's choice, and the AUC of each signal across
+    languages."""
     print("\nthe excerpt of a first passage that holds the answer holds it (%), by the reader's")
     print("weight in choosing it (KHABAR_READER_EXCERPT_WEIGHT; 1 ships, 100: the reader alone)")
     for name in SETS:
@@ -217,13 +301,20 @@ def auc(positive: list[float], negative: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("root", type=Path, help="the folder holding the evaluation sets")
+    parser.add_argument("root", type=Path, nargs="?", help="the folder holding the sets")
+    parser.add_argument("--replay", type=Path, help="print the tables from this --out file")
     parser.add_argument("--limit", type=int, default=600)
     parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/reader-passages.jsonl")
     args = parser.parse_args()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    rows = collect(args.root, args.limit, args.depth, args.out)
+    if args.replay is not None:
+        with args.replay.open(encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    elif args.root is None:
+        parser.error("give the folder holding the evaluation sets, or --replay FILE")
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        rows = collect(args.root, args.limit, args.depth, args.out)
     floor = Settings().reader_floor
     from index.reader.model import read_card
 

@@ -24,10 +24,10 @@ _YEAR_OR_DATE = re.compile(
 _DIGIT = re.compile(r"\d")
 _WHEN = re.compile(
     r"\b(when|what year|когда|в каком году|ne zaman|hangi yıl|nə vaxt|hansı ildə|қашан|"
-    r"қай жылы)\b",
+    r"қай жылы|qachon|qaysi yil)",
     re.I,
 )
-_HOW_MANY = re.compile(r"\b(how many|how much|сколько|kaç|neçə|қанша)\b", re.I)
+_HOW_MANY = re.compile(r"\b(how many|how much|сколько|kaç|neçə|қанша|necha|nechta|qancha)\b", re.I)
 
 
 @dataclass(frozen=True)

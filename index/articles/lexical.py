@@ -18,6 +18,17 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _KAZAKH = re.compile(r"[әғқңөұүһіӘҒҚҢӨҰҮҺІ]")
 _AZERBAIJANI = re.compile(r"[əƏ]")
 _TURKISH = re.compile(r"[ğışİĞŞ]")
+_TURKISH_VOWELS = re.compile(r"[üöçÜÖÇ]")  # Turkish, but also in names of other languages
+_TURKISH_WORDS = frozenset("ne kaç hangi kim nerede zaman mı mi mu mü ve bir için ile".split())
+# Uzbek (Latin) has no letter of its own: it is told by its words, its oʻ and gʻ, and a q
+# not followed by u in a word that is not a name ("qachon", "qaysi"; not "Iraq", "Qatar").
+_UZBEK_WORDS = frozenset(
+    """va bilan uchun necha nechta qaysi qachon qancha nima kim qayerda edi yil yili yilda
+    yilgi haqida kerak emas ham qilgan boʻlgan bo'lgan boʻldi bo'ldi yosh yoshda kishi etgan
+    berdi bor soni foiz foizga davlat""".split()
+)
+_UZBEK_OG = re.compile(r"[og][ʻʼ‘’'`]\w")
+_LATIN_WORD = re.compile(r"[\wʻʼ‘’'`]+")
 MAX_QUERY_TERMS = 32
 COMMON_FRACTION = 0.25
 MIN_TERMS = 3
@@ -37,9 +48,13 @@ _STOP = frozenset(
 )
 
 
+LANGUAGES = ("en", "ru", "kk", "tr", "az", "uz")
+
+
 def guess_language(text: str, declared: str | None = None) -> str:
-    """en, ru, kk, tr or az: the declared language when it is one of them, else by letters."""
-    if declared and declared.lower()[:2] in ("en", "ru", "kk", "tr", "az"):
+    """en, ru, kk, tr, az or uz: the declared language when it is one of them, else by letters
+    and, for Turkish without its own letters and for Uzbek, by words."""
+    if declared and declared.lower()[:2] in LANGUAGES:
         return declared.lower()[:2]
     sample = text[:5000]
     if _CYRILLIC.search(sample):
@@ -48,7 +63,23 @@ def guess_language(text: str, declared: str | None = None) -> str:
         return "az"
     if _TURKISH.search(sample):
         return "tr"
+    words = _LATIN_WORD.findall(sample)
+    marks = len(_TURKISH_VOWELS.findall(sample))
+    if marks >= 2 or (marks and any(w.lower() in _TURKISH_WORDS for w in words)):
+        return "tr"
+    if _uzbek_marks(words) >= 2:
+        return "uz"
     return "en"
+
+
+def _uzbek_marks(words: list[str]) -> int:
+    count = 0
+    for i, word in enumerate(words):
+        lower = word.lower()
+        count += lower in _UZBEK_WORDS and (i == 0 or word[:1].islower())
+        count += _UZBEK_OG.search(lower) is not None
+        count += "q" in lower.replace("qu", "") and (i == 0 or word[:1].islower())
+    return count
 
 
 def _stemmer(name: str) -> Stemmer._Stemmer:

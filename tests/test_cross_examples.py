@@ -1,0 +1,135 @@
+"""The reader's cross-language and entity-swapped training rows (`index/reader/cross.py`,
+`index/reader/swaps.py`): pure, no model."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from index.reader import cross, swaps
+
+TSUNAMI = {
+    "en": "The 2004 tsunami struck 14 countries.",
+    "ru": "Цунами 2004 года обрушилось на 14 стран.",
+    "az": "2004-cü ilin sunamisi 14 ölkəni vurdu.",
+    "kk": "2004 жылғы цунами 14 елге соқты.",
+    "tr": "2004 tsunamisi 14 ülkeyi vurdu.",
+    "uz": "2004 yilgi tsunami 14 ta davlatga zarba berdi.",
+}
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "The 2004 tsunami struck how many countries?"),
+        ("ru", "Цунами 2004 года обрушилось на сколько стран?"),
+        ("kk", "2004 жылғы цунами қанша елге соқты?"),
+        ("tr", "2004 tsunamisi kaç ülkeyi vurdu?"),
+    ],
+)
+def test_a_number_becomes_the_question_word(lang: str, expected: str) -> None:
+    assert cross.number_question(TSUNAMI[lang], "14", lang) == expected
+
+
+def test_a_year_asks_which_year_and_its_suffix_goes() -> None:
+    question = cross.number_question(TSUNAMI["az"], "2004", "az")
+    assert question == "Hansı ilin sunamisi 14 ölkəni vurdu?"
+    assert cross.number_question(TSUNAMI["en"], "2004", "en") == (
+        "The what year tsunami struck 14 countries?"
+    )
+    assert cross.number_question("Rates rose by 14% in May.", "14", "en") == (
+        "Rates rose by what percentage in May?"
+    )
+    assert cross.number_question("14 and 14 again.", "14", "en") is None  # which one?
+
+
+def test_a_country_the_passage_names_is_swapped_for_one_it_does_not() -> None:
+    passage = "Kassym-Jomart Tokayev, the President of Kazakhstan, met the press in Astana."
+    for seed in range(20):
+        out = swaps.swap_country(
+            "Who is the president of Kazakhstan?", "en", passage, "en", random.Random(seed)
+        )
+        assert out is not None and "Kazakhstan" not in out
+        new = out.removeprefix("Who is the president of ").removesuffix("?")
+        assert new in [row[0] for row in swaps.COUNTRIES] and new not in passage
+    # Not named by the passage: nothing to swap (that question is not about this passage).
+    assert swaps.swap_country("Who leads Japan?", "en", passage, "en", random.Random(1)) is None
+
+
+def test_an_inflected_country_keeps_its_ending_across_languages() -> None:
+    passage = "Президент Казахстана Касым-Жомарт Токаев провёл встречу."
+    out = swaps.swap_country("Кто президент Казахстана?", "ru", passage, "ru", random.Random(3))
+    assert out is not None and out.startswith("Кто президент ") and out.endswith("а?")
+    assert "Казахстан" not in out
+    # A Kazakh question about an English passage: matched in each one's language.
+    english = "The President of Kazakhstan spoke in Astana."
+    out = swaps.swap_country("Қазақстанның президенті кім?", "kk", english, "en", random.Random(5))
+    assert out is not None and "Қазақстан" not in out and out.endswith("ның президенті кім?")
+
+
+def test_a_year_is_swapped_and_the_answer_kept() -> None:
+    passage = "The 2004 tsunami struck 14 countries around the Indian Ocean."
+    question = "How many countries did the 2004 tsunami strike?"
+    for seed in range(20):
+        out = swaps.swap_number(question, passage, random.Random(seed), keep="14")
+        assert out is not None and "2004" not in out
+        year = int(out.split("the ")[1].split(" ")[0])
+        assert 1990 <= year <= 2016 and str(year) not in passage
+    assert swaps.swap_number("How many countries?", passage, random.Random(1)) is None
+
+
+def test_a_name_is_swapped_for_one_of_the_same_script() -> None:
+    passage = "In 1974 Mxenge was admitted as an attorney in Durban."
+    pool = ["Johannesburg", "Москва", "Pretoria"]
+    for seed in range(10):
+        out = swaps.swap_name(
+            "When did Mxenge open a practice in Durban?", passage, pool, random.Random(seed)
+        )
+        assert out is not None
+        assert "Москва" not in out and ("Johannesburg" in out or "Pretoria" in out)
+
+
+def _ntrex(folder: Path) -> Path:
+    """Two small NTREX documents in six languages, numbers in some sentences."""
+    rows = []
+    for doc in ("a", "b"):
+        lines = [{lang: f"Headline {doc}" for lang in swaps.LANGS}]
+        lines += [
+            {lang: f"Filler sentence {i} of {doc} in {lang}." for lang in swaps.LANGS}
+            for i in range(2)
+        ]
+        lines.append(TSUNAMI)
+        lines += [
+            {lang: f"Closing words of {doc} in {lang}." for lang in swaps.LANGS} for _ in range(3)
+        ]
+        rows += [{"doc": doc, "line": i, **line} for i, line in enumerate(lines)]
+    path = folder / "ntrex.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def test_number_rows_pair_languages_and_their_answers_check_out(tmp_path: Path) -> None:
+    docs = cross.ntrex_documents(_ntrex(tmp_path))
+    rows = list(cross.number_rows(docs, random.Random(7), pairings=36))
+    positives = [r for r in rows if r.kind == "number"]
+    assert {(r.q_lang, r.p_lang) for r in positives} >= {("kk", "en"), ("en", "ru"), ("uz", "tr")}
+    for r in positives:
+        ((text, start),) = r.answers
+        assert r.context[start : start + len(text)] == text
+        assert r.question.endswith("?") and text not in r.question.replace("2004", "")
+        assert TSUNAMI[r.p_lang] in r.context  # the paragraph that holds the sentence
+    for r in rows:
+        if r.kind == "other":
+            assert r.answers == () and "14" not in r.context
+        if r.kind == "swap":
+            assert r.answers == () and "2004" not in r.question
+
+
+def test_held_back_documents_are_chosen_by_hash() -> None:
+    groups = [f"doc-{i}" for i in range(2000)]
+    share = sum(cross.held_out(g) for g in groups) / len(groups)
+    assert 0.03 < share < 0.07
+    assert cross.held_out("doc-1") == cross.held_out("doc-1")
