@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # In one language, under this the reader's score plus 250 x the cosine's margin over its
     # threshold says "found nothing" (index/answer/decision.py); None: the shipped value.
     reader_floor: float | None = None
+    # The same line across languages (question and passage in different ones); None: the
+    # shipped value (the cosine rule decides there when the reader's card has none).
+    reader_cross_floor: float | None = None
     # Read the first passage alone, and the others only when it does not answer by this margin
     # over the threshold (faster); None: always read `reader_passages` at once.
     reader_confident: float | None = None

@@ -139,6 +139,7 @@ class Policy:
     depth: int = 1
     margin: float = 0.0
     cross_floor: float | None = None
+    cross_lead: bool = False  # across languages, the top hit must also stand out (lead rule)
 
     def pick(self, row: Row) -> int:
         read = [p for p in row["passages"][: self.depth] if p.get("score") is not None]
@@ -158,7 +159,8 @@ class Policy:
         if not p["across"]:
             return bool(line >= self.floor)
         if self.cross_floor is not None:
-            return bool(line >= self.cross_floor)
+            lead = row["stands_out"] if (self.cross_lead and pick == 0) else True
+            return bool(line >= self.cross_floor and lead)
         return bool(p["margin"] >= 0 and (row["stands_out"] if pick == 0 else True))
 
     def outcome(self, row: Row) -> tuple[bool, bool, bool, float]:
@@ -174,10 +176,12 @@ class Policy:
 def policies(floor: float, depth: int) -> list[Policy]:
     out = [Policy("first", floor)]
     out += [Policy(f"switch {m} {d}", floor, d, m) for d in range(2, depth + 1) for m in (0, 2, 4)]
-    for cross_floor in (-3.0, -1.0, 0.0, 1.0):
+    for cross_floor in (-6.0, -4.0, -3.0, -2.0, -1.0, 0.0):
         out.append(Policy(f"first, across {cross_floor:g}", floor, cross_floor=cross_floor))
+        out.append(Policy(f"first, across {cross_floor:g} + lead", floor, 1, 0, cross_floor, True))
         out += [
-            Policy(f"switch {m} {depth}, across {cross_floor:g}", floor, depth, m, cross_floor)
+            Policy(f"switch {m} {d}, across {cross_floor:g}", floor, d, m, cross_floor)
+            for d in range(2, depth + 1)
             for m in (0, 2)
         ]
     return out

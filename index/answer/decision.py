@@ -64,6 +64,8 @@ class Rule:
     # In one language: under this, the reader's score plus READER_COSINE_WEIGHT x the cosine's
     # margin says "found nothing" (None: the cosine rule decides)
     reader_floor: float | None = None
+    # The same line across languages (None: the cosine rule decides there)
+    reader_cross_floor: float | None = None
 
 
 def default_threshold(model: str) -> float:
@@ -75,6 +77,7 @@ def rule_for(
     settings: Settings,
     reader_threshold: float | None = None,
     reader_floor: float | None = None,
+    reader_cross_floor: float | None = None,
 ) -> Rule:
     """The rule for these settings; a threshold of one's own turns the model's refinements
     (word bonus aside) off, since they were measured against the model's own threshold."""
@@ -87,6 +90,7 @@ def rule_for(
         lead=None if own is not None else CROSS_LANGUAGE_LEAD.get(model),
         reader_threshold=reader_threshold,
         reader_floor=reader_floor,
+        reader_cross_floor=reader_cross_floor,
     )
 
 
@@ -140,13 +144,10 @@ def decide(question: str, hits: list[Hit], rule: Rule) -> Answer:
             rest = [h for h in hits if h not in answering and passes_cosine(question, h, rule)]
             return Answer(question, hits, True, answering + rest)
         top = hits[0]
-        if (
-            rule.reader_floor is not None
-            and top.reader_score is not None
-            and not across_languages(question, top)
-        ):  # across languages its scores run far lower (it never trained on such pairs)
+        floor = rule.reader_cross_floor if across_languages(question, top) else rule.reader_floor
+        if floor is not None and top.reader_score is not None:
             margin = confidence(question, top, rule) - threshold_for(question, top, rule)
-            if top.reader_score + READER_COSINE_WEIGHT * margin < rule.reader_floor:
+            if top.reader_score + READER_COSINE_WEIGHT * margin < floor:
                 return Answer(question, hits, False, [])
             rest = [h for h in hits[1:] if passes_cosine(question, h, rule)]
             return Answer(question, hits, True, [top, *rest])

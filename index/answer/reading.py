@@ -40,6 +40,7 @@ class ReaderStage:
         threshold: float,
         floor: float | None = None,
         confident: float | None = None,
+        cross_floor: float | None = None,
         max_sentences: int = 3,
         max_words: int = 72,
         excerpt_weight: float = 1.0,
@@ -48,6 +49,7 @@ class ReaderStage:
         self.passages = passages
         self.threshold = threshold
         self.floor = floor
+        self.cross_floor = cross_floor
         self.confident = confident
         self.max_sentences = max_sentences
         self.max_words = max_words
@@ -63,6 +65,9 @@ class ReaderStage:
             reader.recipe.threshold if threshold is None else threshold,
             reader.recipe.floor if settings.reader_floor is None else settings.reader_floor,
             settings.reader_confident,
+            reader.recipe.cross_floor
+            if settings.reader_cross_floor is None
+            else settings.reader_cross_floor,
             settings.excerpt_max_sentences,
             settings.excerpt_max_words,
             settings.reader_excerpt_weight,

@@ -112,7 +112,9 @@ class Retriever:
         """The answer rule (`decision.decide`) for these settings and this reader."""
         if self.reader is None:
             return rule_for(self.settings)
-        return rule_for(self.settings, self.reader.threshold, self.reader.floor)
+        return rule_for(
+            self.settings, self.reader.threshold, self.reader.floor, self.reader.cross_floor
+        )
 
     def answer(self, question: str, k: int | None = None, context: Context | None = None) -> Answer:
         """Search, read, then decide (`decision.decide`): the bot, `khabar ask` and
@@ -186,7 +188,8 @@ class Retriever:
         ]
         if self.reader is not None and hits:
             hits = self.reader.rerank(clean, hits)
-        return decide(question, hits, dataclasses.replace(self.rule, reader_floor=None))
+        topical = dataclasses.replace(self.rule, reader_floor=None, reader_cross_floor=None)
+        return decide(question, hits, topical)
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         question = normalize_question(question)

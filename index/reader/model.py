@@ -39,6 +39,9 @@ class Recipe:
     # In one language, under which the reader's score plus the cosine's weighted margin says
     # "found nothing" (index/answer/decision.py; None: the cosine rule decides).
     floor: float | None = None
+    # The same line across languages (a Kazakh question, an English passage), where the
+    # reader's scores run lower; None: the cosine rule decides there.
+    cross_floor: float | None = None
 
 
 def build(folder: Path, recipe: Recipe) -> Any:
