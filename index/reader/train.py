@@ -2,8 +2,9 @@
 
 Seeded and resumable: a checkpoint (trained weights, optimiser, step) is written every few
 minutes and on Ctrl-C, and the same command carries on from it. A validation curve on the 5%
-of titles held back is printed and kept in `curve.jsonl` beside the checkpoint. At the end the
-trained part is written to the weights folder (`index/reader/weights` by default).
+of titles held back is printed and kept in `curve.jsonl` beside the checkpoint. At the end (or
+on Ctrl-C) the best validated weights so far (`merit`) are written to the weights folder
+(`index/reader/weights` by default).
 """
 
 from __future__ import annotations
@@ -297,11 +298,12 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
     warmup = max(1, len(plan) // 16)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser,
-        lambda step: min((step + 1) / warmup, max(0.0, (len(plan) - step) / (len(plan) - warmup))),
+        lambda step: min((step + 1) / warmup, max(0.0, (len(plan) - step) / max(1, len(plan) - warmup))),
     )
     options.work.mkdir(parents=True, exist_ok=True)
     checkpoint = options.work / CHECKPOINT
     step, curve = 0, []
+    best: dict[str, Any] = {}  # the best validated weights so far: step, merit, weights
     if checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=False, map_location="cpu")
         if state.get("fingerprint") == options.fingerprint():
@@ -309,6 +311,7 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
             optimiser.load_state_dict(state["optimiser"])
             schedule.load_state_dict(state["schedule"])
             step, curve = int(state["step"]), list(state["curve"])
+            best = dict(state.get("best") or {})
             torch.set_rng_state(state["rng"].cpu())
             print(f"resuming from step {step} of {len(plan)} ({checkpoint})", file=sys.stderr)
         else:
@@ -325,8 +328,27 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
                 "optimiser": optimiser.state_dict(),
                 "schedule": schedule.state_dict(),
                 "rng": torch.get_rng_state(),
+                "best": best,
             },
         )
+
+    def keep_best() -> None:
+        point = curve[-1]
+        if not best or merit(point) > best["merit"]:
+            weights = reader_model.trained_state(model, recipe)
+            best.update(
+                step=point["step"],
+                merit=merit(point),
+                weights={n: t.detach().clone().cpu() for n, t in weights.items()},
+            )
+
+    def write_best() -> Path:
+        if not best:  # a checkpoint from before best weights were kept: the last ones
+            keep_best()
+        model.load_state_dict(best["weights"], strict=False)
+        validation = next(p for p in curve if p["step"] == best["step"])
+        summary.update(best_step=best["step"], validation=validation)
+        return reader_model.save(model, recipe, options.out, extra={"training": summary})
 
     kinds = sorted({e.kind for e in held})
 
@@ -341,6 +363,7 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
                 k: validate(model, [e for e in held if e.kind == k], specials.pad) for k in kinds
             }
         curve.append(point)
+        keep_best()
         with (options.work / CURVE).open("a", encoding="utf-8") as f:
             f.write(json.dumps(point) + "\n")
         bar.write(f"validation at step {step}: {json.dumps(point)}")
@@ -357,6 +380,11 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
     )
     model.train()
     stopped_early = False
+    summary: dict[str, Any] = {
+        "of_steps": len(plan),
+        "training_examples": len(examples),
+        "options_fingerprint": options.fingerprint(),
+    }
     try:
         if step == 0:
             record()
@@ -382,21 +410,23 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
     except KeyboardInterrupt:
         save_state()
         bar.close()
+        summary.update(steps=step, examples_seen=step * options.batch_size, stopped_early=True)
+        written = write_best() if best else None
         raise KhabarError(
             f"training interrupted at step {step} of {len(plan)}; the same command resumes it"
+            + (f" (the best weights so far are in {written.parent})" if written else "")
         ) from None
     bar.close()
-    save_state()
     if not curve or curve[-1]["step"] != step:
         record()
-    summary = {
-        "steps": step,
-        "of_steps": len(plan),
-        "examples_seen": step * options.batch_size,
-        "stopped_early": stopped_early,
-        "validation": curve[-1],
-        "training_examples": len(examples),
-        "options_fingerprint": options.fingerprint(),
-    }
-    reader_model.save(model, recipe, options.out, extra={"training": summary})
+    save_state()
+    summary.update(steps=step, examples_seen=step * options.batch_size, stopped_early=stopped_early)
+    write_best()
     return summary
+
+
+def merit(point: dict[str, Any]) -> float:
+    """What "best" means for a validation point: span F1 and has-answer accuracy, averaged
+    over the kinds of held-back examples (spans.jsonl's, and `cross.py`'s when trained on)."""
+    parts = list(point.get("by_kind", {}).values()) or [point]
+    return sum((p["span_f1"] + p["has_answer_accuracy"]) / 2 for p in parts) / len(parts)
