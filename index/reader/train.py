@@ -296,9 +296,9 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=options.learning_rate, weight_decay=0.01)
     warmup = max(1, len(plan) // 16)
+    decay = max(1, len(plan) - warmup)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser,
-        lambda step: min((step + 1) / warmup, max(0.0, (len(plan) - step) / max(1, len(plan) - warmup))),
+        optimiser, lambda step: min((step + 1) / warmup, max(0.0, (len(plan) - step) / decay))
     )
     options.work.mkdir(parents=True, exist_ok=True)
     checkpoint = options.work / CHECKPOINT
