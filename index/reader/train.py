@@ -162,7 +162,7 @@ def make_pack(models_dir: Path, options: Options, out: Path) -> dict[str, Any]:
     e5 they use, written to `out` for `train` on another machine (`pack.py`)."""
     folder = e5convert.ensure_model(models_dir)
     specials, examples, held, tokenize = build_data(folder, options)
-    kept = ("data", "news", "examples", "seed", "validation_examples")
+    kept = ("data", "news", "examples", "seed", "validation_examples", "cross_share")
     origin = {k: str(v) for k, v in asdict(options).items() if k in kept}
     return packs.write(out, options.recipe, specials, examples, held, tokenize, origin)
 

@@ -7,7 +7,8 @@
 #   bash bench/reader/gpu/prepare.sh ../shared [EXAMPLES]
 #
 # PYTHON (default .venv/bin/python) runs khabar; PYVER (default 3.12, the GPU image's) picks the
-# wheels.
+# wheels; CROSS_SHARE (default 0.55, as the shipped weights' last run) the share of
+# cross-language and swapped examples (index/reader/cross.py).
 set -euo pipefail
 shared=${1:?usage: bash bench/reader/gpu/prepare.sh ../shared [EXAMPLES]}
 shared=$(cd "$shared" && pwd)
@@ -17,7 +18,7 @@ py=${PYTHON:-.venv/bin/python}
 rm -rf .gpu/wheels
 mkdir -p .gpu/wheels
 "$py" -m khabar reader pack --data "$shared/train" --news "$shared/bench/bbc-news" \
-    --out .gpu/pack --examples "$examples"
+    --out .gpu/pack --examples "$examples" --cross-share "${CROSS_SHARE:-0.55}"
 # Training imports index/ and khabar/, which need these (pinned as in requirements.lock).
 pins=$(grep -iE '^(pydantic|pydantic_core|pydantic-settings|python-dotenv|annotated-types|typing-inspection|typing_extensions|PyStemmer)==' requirements.lock)
 platforms=()
