@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # Read the first passage alone, and the others only when it does not answer by this margin
     # over the threshold (faster); None: always read `reader_passages` at once.
     reader_confident: float | None = None
+    # With several passages read, another is shown first only when the reader scores it this
+    # many logits above the first passage search found (or when only it answers).
+    reader_switch: float = Field(default=0.0, ge=0.0)
     # How much the reader's belief of which sentence holds the answer counts when the excerpt is
     # chosen, beside the question's words and the model's similarity (each 0-1); 0: not at all.
     reader_excerpt_weight: float = Field(default=1.0, ge=0.0, le=10.0)

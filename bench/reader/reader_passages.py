@@ -140,15 +140,29 @@ class Policy:
     margin: float = 0.0
     cross_floor: float | None = None
     cross_lead: bool = False  # across languages, the top hit must also stand out (lead rule)
+    confident: float | None = None  # the others are read only when the first scores under it
+
+    def read(self, row: Row) -> list[Row]:
+        read = [p for p in row["passages"][: self.depth] if p.get("score") is not None]
+        if self.confident is not None and read and read[0]["score"] >= self.confident:
+            return read[:1]
+        return read
 
     def pick(self, row: Row) -> int:
-        read = [p for p in row["passages"][: self.depth] if p.get("score") is not None]
+        """As `ReaderStage` ranks and `decide` shows: the best-scored passage that beats the
+        first by `margin`, else the first; and when that one does not answer (score under
+        the threshold, 0) but another read one does, the best-scored of those."""
+        read = self.read(row)
         best = 0
         for i in range(1, len(read)):
             if read[i]["score"] >= read[0]["score"] + self.margin and (
                 best == 0 or read[i]["score"] > read[best]["score"]
             ):
                 best = i
+        if read and read[best]["score"] < 0.0:
+            top = max(range(len(read)), key=lambda i: read[i]["score"])
+            if read[top]["score"] >= 0.0:
+                best = top
         return best
 
     def answers(self, row: Row, pick: int) -> bool:

@@ -41,6 +41,7 @@ class ReaderStage:
         floor: float | None = None,
         confident: float | None = None,
         cross_floor: float | None = None,
+        switch: float = 0.0,
         max_sentences: int = 3,
         max_words: int = 72,
         excerpt_weight: float = 1.0,
@@ -50,6 +51,7 @@ class ReaderStage:
         self.threshold = threshold
         self.floor = floor
         self.cross_floor = cross_floor
+        self.switch = switch
         self.confident = confident
         self.max_sentences = max_sentences
         self.max_words = max_words
@@ -68,6 +70,7 @@ class ReaderStage:
             reader.recipe.cross_floor
             if settings.reader_cross_floor is None
             else settings.reader_cross_floor,
+            settings.reader_switch,
             settings.excerpt_max_sentences,
             settings.excerpt_max_words,
             settings.reader_excerpt_weight,
@@ -111,12 +114,24 @@ class ReaderStage:
     def _ranked(
         self, question: str, hits: Sequence[Hit], readings: Sequence[Reading | None]
     ) -> list[Hit]:
+        """The read passage the reader trusts most first: the best-scored one that beats the
+        first passage search found by `switch` logits (else that first one); then the others
+        that answer, best first; then the rest in search's order. (`decide` shows one that
+        answers before one that does not.)"""
         read = [self._with(question, h, r) for h, r in zip(hits, readings, strict=False)]
+        score = [h.reader_score if h.reader_score is not None else -1e9 for h in read]
+        best = 0
+        for i in range(1, len(read)):
+            if score[i] >= score[0] + self.switch and (best == 0 or score[i] > score[best]):
+                best = i
+        chosen = read[best : best + 1]
         answering = sorted(
-            (h for h in read if h.reader_score is not None and h.reader_score >= self.threshold),
+            (h for h, s in zip(read, score, strict=True) if s >= self.threshold),
             key=lambda h: -(h.reader_score or 0.0),
         )
-        ranked = answering + [h for h in read if h not in answering] + list(hits[len(read) :])
+        answering = [h for h in answering if h not in chosen]
+        rest = [h for h in read if h not in chosen and h not in answering]
+        ranked = chosen + answering + rest + list(hits[len(read) :])
         return [dataclasses.replace(h, rank=i) for i, h in enumerate(ranked, start=1)]
 
     def _with(self, question: str, hit: Hit, reading: Reading | None) -> Hit:
