@@ -431,6 +431,16 @@ def test_decide_follows_the_reader_and_falls_back_to_cosines() -> None:
     assert not decide(
         "When was it founded?", [dataclasses.replace(cross, reader_score=-1.0)], rule
     ).found
+    # ... unless the reader's card gives a floor across languages: the same line against it
+    across = dataclasses.replace(rule, reader_cross_floor=-4.0)
+    unsure_cross = dataclasses.replace(cross, reader_score=-1.0)  # -1 - 250 x 0.01 = -3.5
+    assert decide("When was it founded?", [unsure_cross], across).found
+    hopeless_cross = dataclasses.replace(cross, reader_score=-3.0)  # -5.5
+    assert not decide("When was it founded?", [hopeless_cross], across).found
+    # an Uzbek question about an English passage is across languages, not English
+    english = dataclasses.replace(just_under, lang="en", reader_score=-2.0)  # -4.5
+    assert decide("When was it founded?", [english], across).found  # in one language: -5
+    assert not decide("Tashkilot qachon tashkil topgan?", [english], across).found
     assert decide("q", [high], Rule(threshold=0.8)).found  # reader off: the cosine rule
     assert not decide("q", [low], Rule(threshold=0.8)).found
     assert not decide("q", [], rule).found
