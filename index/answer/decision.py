@@ -8,8 +8,10 @@ One pure function, `decide`, used by every path that answers (the bot, `khabar a
 - under it, in one language: the reader's score and the cosine's margin over its threshold
   decide together, on one line: the passage answers when score + READER_COSINE_WEIGHT x margin
   >= `reader_floor`, and otherwise Khabar says it found nothing;
-- under it, across languages: the reader's scores run far lower there (it never trained on
-  such pairs), and the cosine rule decides as with the reader off.
+- under it, across languages (a question in one language, the passage in another): the same
+  line against `reader_cross_floor`, the reader's card's own for such pairs; a card without
+  one (a reader never trained on such pairs, whose scores there mean little) leaves it to the
+  cosine rule, as with the reader off.
 The cosine rule: the cosine plus a bonus for the question's words, a lower bar across
 languages, and across languages a lead over the other articles.
 """
