@@ -268,7 +268,7 @@ def signal_tables(by: dict[tuple[str, bool], list[Row]], depth: int) -> None:
     languages."""
     print("\nthe excerpt of a first passage that holds the answer holds it (%), by the reader's")
     print("weight in choosing it (KHABAR_READER_EXCERPT_WEIGHT; 1 ships, 100: the reader alone)")
-    for name in SETS:
+    for name in SETS + REGION:
         held = [
             r["passages"][0]["excerpt_holds_at"]
             for r in by[(name, False)]
