@@ -147,46 +147,6 @@ async def test_next_whole_passage_and_back_edit_in_place(tg: Harness) -> None:
     assert back["text"].endswith(f"1/{total}")
 
 
-# The seed article (English) asked about in each of the six languages of Khabar's readers:
-# what it states, and two things it does not (it names Azerbaijan's president, not
-# Kazakhstan's, and it names no count of the OTS's members).
-FOUNDED_6 = [
-    SEED_Q,
-    "Когда была основана Организация тюркских государств?",
-    "Türk Dövlətləri Təşkilatı nə vaxt yaradılıb?",
-    "Түркі мемлекеттері ұйымы қашан құрылды?",
-    "Türk Devletleri Teşkilatı ne zaman kuruldu?",
-    "Turkiy davlatlar tashkiloti qachon tashkil topgan?",
-]
-NOT_IN_THE_ARTICLE_6 = [
-    "Who is the president of Kazakhstan?",
-    "Кто является президентом Казахстана?",
-    "Qazaxıstanın prezidenti kimdir?",
-    "Қазақстанның президенті кім?",
-    "Kazakistan'ın cumhurbaşkanı kimdir?",
-    "Qozogʻiston prezidenti kim?",
-    "How many member states does the OTS have?",
-    "Сколько государств-членов в Организации тюркских государств?",
-    "Türk Dövlətləri Təşkilatının neçə üzv dövləti var?",
-    "Түркі мемлекеттері ұйымының неше мүше мемлекеті бар?",
-    "Türk Devletleri Teşkilatı'nın kaç üye devleti var?",
-    "Turkiy davlatlar tashkilotining nechta aʼzo davlati bor?",
-]
-
-
-async def test_the_seed_article_answers_and_declines_in_six_languages(
-    make_bot: BotFactory,
-) -> None:
-    async with make_bot(answers_per_minute=100, followup_minutes=0) as tg:  # each on its own
-        for question in FOUNDED_6:
-            [reply] = await tg.ask(PRIVATE, ANN, question)
-            assert any("2009" in b for b in entity_text(reply, "bold")), question
-        for question in NOT_IN_THE_ARTICLE_6:
-            [reply] = await tg.ask(PRIVATE, ANN, question)
-            assert reply["text"].startswith("I found nothing on that"), question
-            assert not entity_text(reply, "blockquote"), question
-
-
 async def test_not_found_is_said_plainly(tg: Harness) -> None:
     [reply] = await tg.ask(PRIVATE, ANN, UNRELATED_Q)
     assert reply["text"].startswith("I found nothing on that in the articles.")

@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -45,6 +46,7 @@ FOUNDED = [
     "Түркі мемлекеттері ұйымы қашан құрылды?",
     "Türk Dövlətləri Təşkilatı nə vaxt yaradılıb?",
 ]
+UZBEK_FOUNDED = "Turkiy davlatlar tashkiloti qachon tashkil topgan?"
 
 
 def test_pair_layout_and_answer_tokens() -> None:
@@ -508,6 +510,66 @@ async def test_one_verdict_for_the_bot_ask_and_eval(
         [quote] = entity_text(reply, "blockquote")
         assert "Founded in 2009" in quote
         assert entity_text(reply, "bold")[0] == "2009"
+
+
+# The seed article (English) asked about in each of the six languages of Khabar's readers:
+# what it states, and two things it does not (it names Azerbaijan's president, not
+# Kazakhstan's, and no count of the OTS's members).
+FOUNDED_6 = [*FOUNDED[:2], FOUNDED[4], FOUNDED[3], FOUNDED[2], UZBEK_FOUNDED]
+NOT_IN_THE_ARTICLE_6 = [
+    "Who is the president of Kazakhstan?",
+    "Кто является президентом Казахстана?",
+    "Qazaxıstanın prezidenti kimdir?",
+    "Қазақстанның президенті кім?",
+    "Kazakistan'ın cumhurbaşkanı kimdir?",
+    "Qozogʻiston prezidenti kim?",
+    "How many member states does the OTS have?",
+    "Сколько государств-членов в Организации тюркских государств?",
+    "Türk Dövlətləri Təşkilatının neçə üzv dövləti var?",
+    "Түркі мемлекеттері ұйымының неше мүше мемлекеті бар?",
+    "Türk Devletleri Teşkilatı'nın kaç üye devleti var?",
+    "Turkiy davlatlar tashkilotining nechta aʼzo davlati bor?",
+]
+# Measured with the shipped reader (docs/reader.md, "Across languages"): only the English
+# founding question shows 2009 (search puts the 1926 paragraph first for the others, and the
+# reader trusts "1926" there), and the article's silence on Kazakhstan's president is heard in
+# no language (it names Azerbaijan's, with Kazakhstan beside him). Issue 29's targets, not yet
+# reached: a case that starts passing shows as XPASS.
+SEED_MISSES = "issue 29: not yet reached with the shipped reader (docs/reader.md)"
+SEED_CASES = [
+    pytest.param(q, expected, marks=[] if ok else [pytest.mark.xfail(reason=SEED_MISSES)])
+    for q, expected, ok in [
+        *((q, "2009", q == FOUNDED[0]) for q in FOUNDED_6),
+        *((q, None, q == NOT_IN_THE_ARTICLE_6[6]) for q in NOT_IN_THE_ARTICLE_6),
+    ]
+]
+
+
+@pytest.fixture(scope="module")
+def e5_retriever(e5_seed: Settings):  # type: ignore[no-untyped-def]
+    from index.answer.retriever import Retriever
+
+    return Retriever(e5_seed)
+
+
+@pytest.mark.parametrize(("question", "bold"), SEED_CASES)
+async def test_the_seed_article_in_six_languages_through_the_bot(
+    e5_seed: Settings, e5_retriever: Any, tmp_path: Path, question: str, bold: str | None
+) -> None:
+    """The founding year in bold; "found nothing" for what the article does not say."""
+    from bot.testserver.client import ChatRef, User
+    from tests.botharness import running_bot
+    from tests.test_bot import entity_text
+
+    ann = User(602, "Ann", "en")
+    settings = e5_seed.with_overrides(data_dir=tmp_path / "bot")
+    async with running_bot(settings, e5_retriever) as tg:
+        [reply] = await tg.ask(ChatRef(ann.id, "private"), ann, question)
+    if bold is not None:
+        assert any(bold in b for b in entity_text(reply, "bold")), reply["text"]
+    else:
+        assert reply["text"].startswith("I found nothing on that"), reply["text"]
+        assert not entity_text(reply, "blockquote")
 
 
 def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:
