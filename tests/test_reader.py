@@ -595,3 +595,40 @@ def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:
     one_by_one = [seen(retriever.answer(q)) for q in questions]
     assert [seen(a) for a in retriever.answer_many(questions)] == one_by_one
     assert sum(found for found, _ in one_by_one) >= len(FOUNDED)  # the batch had answers in it
+
+
+def test_another_passage_is_shown_first_only_when_it_beats_the_first_by_the_switch() -> None:
+    """With several passages read (`KHABAR_READER_PASSAGES`), the first passage search found
+    keeps its place unless the reader scores another `switch` logits higher, or only another
+    answers; `decide` then shows the one put first."""
+    from index.answer.reading import ReaderStage
+    from index.reader.runtime import Reading
+    from tests.test_render import make_hit
+
+    hits = [
+        dataclasses.replace(
+            make_hit(f"Passage {n} was written in {2000 + n}.", (0, 30), (0, 7)),
+            article_id=f"{n}.md",
+            rank=n,
+        )
+        for n in (1, 2, 3)
+    ]
+
+    def ranked(scores: list[float], switch: float) -> list[str]:
+        stage = ReaderStage(None, 3, 0.0, -2.0, switch=switch)  # type: ignore[arg-type]
+        readings = [Reading(s, 0, 7) for s in scores]
+        return [h.article_id for h in stage._ranked("When?", hits, readings)]
+
+    assert ranked([1.0, 4.0, 2.0], switch=4.0) == ["1.md", "2.md", "3.md"]  # +3: not enough
+    assert ranked([1.0, 5.5, 2.0], switch=4.0) == ["2.md", "3.md", "1.md"]  # +4.5: it leads
+    assert ranked([1.0, 4.0, 2.0], switch=0.0) == ["2.md", "3.md", "1.md"]  # the reader's order
+    assert ranked([-3.0, 0.5, -1.0], switch=4.0)[0] == "1.md"  # kept first by the stage...
+    answer = decide(
+        "When?",
+        [
+            dataclasses.replace(h, reader_score=s)
+            for h, s in zip(hits, [-3.0, 0.5, -1.0], strict=True)
+        ],
+        Rule(threshold=0.8, reader_threshold=0.0, reader_floor=-2.0),
+    )
+    assert answer.found and answer.shown[0].article_id == "2.md"  # ...but only 2 answers
