@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from index.answer import decision  # noqa: E402
-from index.evaluate import contains_answer, load_questions, prepare  # noqa: E402
+from index.evaluate import contains_answer, language_of, load_questions, prepare  # noqa: E402
 from index.reader.score import token_f1  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
@@ -119,12 +119,6 @@ def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
             took = time.perf_counter() - started
             print(f"{asked} against {corpus}: {took:.0f} s", file=sys.stderr, flush=True)
     return rows
-
-
-def language_of(question_id: str) -> str:
-    """The language a region set's question is in (its id ends with it: "-kk"); "" otherwise."""
-    tail = question_id.rsplit("-", 1)[-1]
-    return tail if tail in LANGS else ""
 
 
 @dataclass(frozen=True)

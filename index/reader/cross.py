@@ -16,12 +16,11 @@
 - **Other paragraphs**: a number question against another paragraph of the same document:
   "no answer", the same topic without the number.
 
-Documents and titles are held back by hash, as `examples.held_out` does for `spans.jsonl`.
+Documents and titles are held back by hash (`examples.held_back`), as for `spans.jsonl`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -32,7 +31,7 @@ from pathlib import Path
 
 from ..errors import KhabarError
 from . import swaps
-from .examples import HELD_OUT, Row
+from .examples import Row
 
 LANGS = swaps.LANGS
 SENTENCES_A_PARAGRAPH = 3
@@ -79,10 +78,6 @@ class CrossRow:
     context: str
     answers: tuple[tuple[str, int], ...]
     group: str  # the document or title, for holding back
-
-
-def held_out(group: str) -> bool:
-    return int(hashlib.sha1(group.encode()).hexdigest(), 16) % HELD_OUT == 0
 
 
 def _read_jsonl(path: Path) -> list[dict[str, object]]:

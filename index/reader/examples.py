@@ -80,7 +80,13 @@ def read_rows(path: Path) -> list[Row]:
 
 
 def held_out(row: Row) -> bool:
-    return int(hashlib.sha1(row.title.encode()).hexdigest(), 16) % HELD_OUT == 0
+    return held_back(row.title)
+
+
+def held_back(key: str) -> bool:
+    """Whether what `key` names (a title, a document) is held back for validation: one in
+    HELD_OUT, by a hash of it."""
+    return int(hashlib.sha1(key.encode()).hexdigest(), 16) % HELD_OUT == 0
 
 
 def news_paragraphs(folder: Path | None, limit: int = 3000) -> list[str]:

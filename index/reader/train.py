@@ -32,6 +32,7 @@ from .examples import (
     Example,
     Row,
     build_examples,
+    held_back,
     held_out,
     news_paragraphs,
     read_rows,
@@ -139,7 +140,7 @@ def cross_examples(
         rng = random.Random(seed + 1000 * n)
         before = len(out)
         for r in cross.cross_rows(folder, spans, seed + 1000 * n):
-            if cross.held_out(r.group) != held:
+            if held_back(r.group) != held:
                 continue
             if r.kind == "afriqa" and rng.random() > AFRIQA_KEPT:
                 continue
