@@ -123,14 +123,13 @@ def run_questions(
         ranks_article.append(articles.index(q.article) + 1 if q.article in articles else None)
         if answer.hits and contains_answer(answer.hits[0].passage, q.answers):
             passage1 += 1
+        first_holds = answer.found and contains_answer(answer.shown[0].excerpt, q.answers)
         lang = language_of(q.id)
         if lang:
             tally = by_language.setdefault(lang, dict.fromkeys(LANGUAGE_COUNTS, 0))
             tally["questions"] += 1
             tally["declined"] += not answer.found
-            tally["answer@1"] += answer.found and contains_answer(
-                answer.shown[0].excerpt, q.answers
-            )
+            tally["answer@1"] += first_holds
             tally["passages@3"] += any(
                 contains_answer(h.passage, q.answers) for h in answer.hits[:3]
             )
@@ -140,8 +139,7 @@ def run_questions(
         shown = answer.shown
         words.append(len(shown[0].excerpt.split()))
         f1 += token_f1(shown[0].bold, q.answers)
-        if contains_answer(shown[0].excerpt, q.answers):
-            answer1 += 1
+        answer1 += first_holds
         if any(contains_answer(h.excerpt, q.answers) for h in shown[:3]):
             answer3 += 1
     n = max(len(questions), 1)

@@ -76,9 +76,10 @@ def _uzbek_marks(words: list[str]) -> int:
     count = 0
     for i, word in enumerate(words):
         lower = word.lower()
-        count += lower in _UZBEK_WORDS and (i == 0 or word[:1].islower())
+        not_a_name = i == 0 or word[:1].islower()
+        count += lower in _UZBEK_WORDS and not_a_name
         count += _UZBEK_OG.search(lower) is not None
-        count += "q" in lower.replace("qu", "") and (i == 0 or word[:1].islower())
+        count += "q" in lower.replace("qu", "") and not_a_name
     return count
 
 
