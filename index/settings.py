@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     # Khabar's reader (docs/reader.md): reads the question with the top passages, shows the
     # one that answers first with the answer in bold, and decides when to decline.
     reader: Literal["on", "off"] = "on"
-    reader_passages: int = Field(default=1, ge=1, le=20)
+    # How many of the first passages the reader reads: the first decides whether Khabar answers,
+    # and another is shown first only when it beats it (`reader_switch`; docs/reader.md).
+    reader_passages: int = Field(default=2, ge=1, le=20)
     # The reader's weights at answer time: float32, or int8 (about twice as fast; docs/reader.md).
     reader_precision: Literal["float32", "int8"] = "float32"
     # Span score minus no-answer score from which a passage answers; None: the shipped value.
@@ -78,10 +80,10 @@ class Settings(BaseSettings):
     reader_cross_floor: float | None = None
     # Read the first passage alone, and the others only when it does not answer by this margin
     # over the threshold (faster); None: always read `reader_passages` at once.
-    reader_confident: float | None = None
-    # With several passages read, another is shown first only when the reader scores it this
-    # many logits above the first passage search found (or when only it answers).
-    reader_switch: float = Field(default=0.0, ge=0.0)
+    reader_confident: float | None = 2.0
+    # With several passages read, another is shown first only when its reader score plus 250 x
+    # its cosine (over the first's) beats the first passage search found by this many logits.
+    reader_switch: float = Field(default=2.0, ge=0.0)
     # How much the reader's belief of which sentence holds the answer counts when the excerpt is
     # chosen, beside the question's words and the model's similarity (each 0-1); 0: not at all.
     reader_excerpt_weight: float = Field(default=1.0, ge=0.0, le=10.0)

@@ -17,6 +17,7 @@ import pytest
 
 from index.answer.decision import Rule, decide
 from index.answer.excerpt import choose_excerpt
+from index.answer.hits import Hit
 from index.answer.reading import sentence_weights
 from index.articles.sentences import sentence_spans
 from index.reader import model as reader_model
@@ -573,7 +574,7 @@ async def test_the_seed_article_in_six_languages_through_the_bot(
 
 
 def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:
-    """The bot reads the passages of the questions waiting together (`rerank_many`, in
+    """The bot reads the passages of the questions waiting together (`read_many`, in
     batches of similar length): the verdicts, order, spans and scores are those of one by one."""
     from index.answer.retriever import Retriever
 
@@ -597,38 +598,51 @@ def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:
     assert sum(found for found, _ in one_by_one) >= len(FOUNDED)  # the batch had answers in it
 
 
-def test_another_passage_is_shown_first_only_when_it_beats_the_first_by_the_switch() -> None:
-    """With several passages read (`KHABAR_READER_PASSAGES`), the first passage search found
-    keeps its place unless the reader scores another `switch` logits higher, or only another
-    answers; `decide` then shows the one put first."""
+def test_the_first_passage_decides_and_another_is_shown_first_only_when_it_beats_it() -> None:
+    """With several passages read (`KHABAR_READER_PASSAGES`), the stage keeps search's order;
+    `decide` answers or declines on the first passage search found, and shows first another
+    read one only when its score plus 250 x (its cosine minus the first's) beats the first's
+    score by `reader_switch` logits."""
     from index.answer.reading import ReaderStage
     from index.reader.runtime import Reading
     from tests.test_render import make_hit
 
-    hits = [
-        dataclasses.replace(
-            make_hit(f"Passage {n} was written in {2000 + n}.", (0, 30), (0, 7)),
-            article_id=f"{n}.md",
-            rank=n,
-        )
-        for n in (1, 2, 3)
-    ]
+    def hits(scores: list[float], cosines: list[float]) -> list[Hit]:
+        made = [
+            dataclasses.replace(
+                make_hit(f"Passage {n} was written in {2000 + n}.", (0, 30), (0, 7)),
+                article_id=f"{n}.md",
+                rank=n,
+                score=c,
+            )
+            for n, c in enumerate(cosines, start=1)
+        ]
+        stage = ReaderStage(None, 3, 0.0, -2.0)  # type: ignore[arg-type]
+        read = stage._read("When?", made, [Reading(s, 0, 7) for s in scores])
+        assert [h.article_id for h in read] == [h.article_id for h in made]  # search's order
+        return read
 
-    def ranked(scores: list[float], switch: float) -> list[str]:
-        stage = ReaderStage(None, 3, 0.0, -2.0, switch=switch)  # type: ignore[arg-type]
-        readings = [Reading(s, 0, 7) for s in scores]
-        return [h.article_id for h in stage._ranked("When?", hits, readings)]
+    def first(scores: list[float], cosines: list[float], switch: float = 2.0) -> str | None:
+        rule = Rule(threshold=0.8, reader_threshold=0.0, reader_floor=-2.0, reader_switch=switch)
+        answer = decide("When?", hits(scores, cosines), rule)
+        return answer.shown[0].article_id if answer.found else None
 
-    assert ranked([1.0, 4.0, 2.0], switch=4.0) == ["1.md", "2.md", "3.md"]  # +3: not enough
-    assert ranked([1.0, 5.5, 2.0], switch=4.0) == ["2.md", "3.md", "1.md"]  # +4.5: it leads
-    assert ranked([1.0, 4.0, 2.0], switch=0.0) == ["2.md", "3.md", "1.md"]  # the reader's order
-    assert ranked([-3.0, 0.5, -1.0], switch=4.0)[0] == "1.md"  # kept first by the stage...
+    same = [0.85, 0.85, 0.85]
+    assert first([1.0, 4.0, 2.0], same) == "2.md"  # +3 over the first: shown first
+    assert first([1.0, 4.0, 2.0], same, switch=4.0) == "1.md"  # +3 is not enough
+    assert first([1.0, 2.5, 2.0], same) == "1.md"  # +1.5: not enough
+    assert first([1.0, 4.0, 5.0], same) == "3.md"  # the best of those that beat it
+    # the cosine counts: 4 + 250 x (0.84 - 0.85) = 1.5 is only 0.5 over the first's 1
+    assert first([1.0, 4.0], [0.85, 0.84]) == "1.md"
+    assert first([1.0, 6.0], [0.85, 0.84]) == "2.md"  # 3.5: 2.5 over it
+    # the first decides: hopeless to the reader at the cosine's threshold, declined however
+    # sure the reader is of the second; and under the threshold but sure, answered
+    assert first([-9.0, 5.0], [0.80, 0.80]) is None
+    assert first([0.5, -1.0], [0.70, 0.60]) == "1.md"
+    # with the reader sure of the first, a second it is surer of is still shown first
     answer = decide(
         "When?",
-        [
-            dataclasses.replace(h, reader_score=s)
-            for h, s in zip(hits, [-3.0, 0.5, -1.0], strict=True)
-        ],
-        Rule(threshold=0.8, reader_threshold=0.0, reader_floor=-2.0),
+        hits([0.5, 3.0, -4.0], same),
+        Rule(threshold=0.8, reader_threshold=0.0, reader_floor=-2.0, reader_switch=2.0),
     )
-    assert answer.found and answer.shown[0].article_id == "2.md"  # ...but only 2 answers
+    assert [h.article_id for h in answer.shown] == ["2.md", "1.md", "3.md"]

@@ -16,8 +16,9 @@ passage and its excerpt hold the answer. Then, offline, with the shipped decisio
 (`decision.decide`'s rule, replayed on those numbers):
 - `first`: the first passage, as Khabar answers (about `khabar eval`'s figures on these
   questions);
-- `switch m d`: among the first d passages, the one whose reader score beats the first's by at
-  least m logits (m = 0: the reader's order alone);
+- `switch m d`: among the first d passages, the one whose reader score plus 250 x (its cosine
+  minus the first's) beats the first's by at least m logits ("confident c": the others read
+  only when the first scores under c); whether Khabar answers is the first passage's to say;
 - for the first passages that hold the answer, how often the excerpt does with the reader's
   belief weighted 0-100 in choosing it (`KHABAR_READER_EXCERPT_WEIGHT`);
 - for questions across languages, the AUC of each signal of the first passage between Russian
@@ -123,10 +124,12 @@ def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
 
 @dataclass(frozen=True)
 class Policy:
-    """Which passage is shown and whether Khabar answers, replayed on the recorded numbers:
-    among the first `depth` passages, one whose reader score beats the first's by `margin`;
-    the reader's line `score + 250 x cosine margin >= floor` in one language, and across
-    languages `cross_floor` on the same line (None: the cosine rule, as shipped)."""
+    """Which passage is shown and whether Khabar answers, replayed on the recorded numbers as
+    `decision.decide` does: the first passage search found decides (its reader score at the
+    threshold 0, else the line `score + 250 x cosine margin` against `floor` in one language
+    and `cross_floor` across languages; None there: the cosine rule); among the first `depth`
+    passages, the one whose score + 250 x (its cosine - the first's) beats the first's by
+    `margin` is shown (`decision.shown_first`)."""
 
     name: str
     floor: float
@@ -143,55 +146,55 @@ class Policy:
         return read
 
     def pick(self, row: Row) -> int:
-        """As `ReaderStage` ranks and `decide` shows: the best-scored passage that beats the
-        first by `margin`, else the first; and when that one does not answer (score under
-        the threshold, 0) but another read one does, the best-scored of those."""
         read = self.read(row)
-        best = 0
-        for i in range(1, len(read)):
-            if read[i]["score"] >= read[0]["score"] + self.margin and (
-                best == 0 or read[i]["score"] > read[best]["score"]
-            ):
-                best = i
-        if read and read[best]["score"] < 0.0:
-            top = max(range(len(read)), key=lambda i: read[i]["score"])
-            if read[top]["score"] >= 0.0:
-                best = top
-        return best
+        if not read:
+            return 0
+        first = read[0]["cos"]
+        line = [p["score"] + decision.READER_COSINE_WEIGHT * (p["cos"] - first) for p in read]
+        best = max(range(len(read)), key=lambda i: line[i])
+        return best if line[best] >= line[0] + self.margin else 0
 
-    def answers(self, row: Row, pick: int) -> bool:
-        p = row["passages"][pick]
+    def answers(self, row: Row) -> bool:
+        p = row["passages"][0]
         if p["score"] >= 0.0:
             return True
         line = p["score"] + decision.READER_COSINE_WEIGHT * p["margin"]
         if not p["across"]:
             return bool(line >= self.floor)
         if self.cross_floor is not None:
-            lead = row["stands_out"] if (self.cross_lead and pick == 0) else True
+            lead = row["stands_out"] if self.cross_lead else True
             return bool(line >= self.cross_floor and lead)
-        return bool(p["margin"] >= 0 and (row["stands_out"] if pick == 0 else True))
+        return bool(p["margin"] >= 0 and row["stands_out"])
 
     def outcome(self, row: Row) -> tuple[bool, bool, bool, float]:
         """(answered, the excerpt shown first holds the answer, the passage does, span F1)."""
         if not row["passages"]:
             return False, False, False, 0.0
-        i = self.pick(row)
-        p = row["passages"][i]
-        said = self.answers(row, i)
+        said = self.answers(row)
+        p = row["passages"][self.pick(row) if said else 0]
         return said, said and p["excerpt_holds"], p["holds"], p["f1"] if said else 0.0
 
 
 def policies(floor: float, depth: int) -> list[Policy]:
-    out = [Policy("first", floor)]
-    out += [Policy(f"switch {m} {d}", floor, d, m) for d in range(2, depth + 1) for m in (0, 2, 4)]
-    for cross_floor in (-6.0, -4.0, -3.0, -2.0, -1.0, 0.0):
-        out.append(Policy(f"first, across {cross_floor:g}", floor, cross_floor=cross_floor))
-        out.append(Policy(f"first, across {cross_floor:g} + lead", floor, 1, 0, cross_floor, True))
-        out += [
-            Policy(f"switch {m} {d}, across {cross_floor:g}", floor, d, m, cross_floor)
-            for d in range(2, depth + 1)
-            for m in (0, 2)
-        ]
+    out = [Policy("first", floor), Policy("first, across 3", floor, cross_floor=3.0)]
+    for d in range(2, depth + 1):
+        for m in (0.0, 1.0, 2.0, 3.0, 4.0):
+            for confident in (None, 2.0):
+                name = f"switch {m:g} {d}" + (
+                    "" if confident is None else f", confident {confident:g}"
+                )
+                out.append(Policy(name + ", across 3", floor, d, m, 3.0, confident=confident))
+    for cross_floor in (0.0, 1.0, 2.0, 4.0):
+        out.append(
+            Policy(
+                f"switch 2 2, confident 2, across {cross_floor:g}",
+                floor,
+                2,
+                2.0,
+                cross_floor,
+                confident=2.0,
+            )
+        )
     return out
 
 

@@ -1,5 +1,6 @@
-"""The reader's step in answering: read the question with the top passages, put the ones that
-answer first, choose each excerpt with the reader's belief of where the answer lies added to
+"""The reader's step in answering: read the question with the top passages, give each its
+reader score (which `decision.decide` uses to answer or decline, and to choose the passage shown
+first), choose each excerpt with the reader's belief of where the answer lies added to
 search's sentence scores, and show the answer span in bold when the excerpt holds it."""
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ BOLD_MARGIN = 2.0
 
 
 class ReaderStage:
-    """Reads the first `passages` hits (all of them at once); with `confident` set, reads the
-    first alone and the rest only when it does not answer by that margin over the threshold."""
+    """Reads the first `passages` hits; with `confident` set, the ones after the first only
+    when the first does not answer by that margin over the threshold."""
 
     def __init__(
         self,
@@ -41,7 +42,6 @@ class ReaderStage:
         floor: float | None = None,
         confident: float | None = None,
         cross_floor: float | None = None,
-        switch: float = 0.0,
         max_sentences: int = 3,
         max_words: int = 72,
         excerpt_weight: float = 1.0,
@@ -51,7 +51,6 @@ class ReaderStage:
         self.threshold = threshold
         self.floor = floor
         self.cross_floor = cross_floor
-        self.switch = switch
         self.confident = confident
         self.max_sentences = max_sentences
         self.max_words = max_words
@@ -70,7 +69,6 @@ class ReaderStage:
             reader.recipe.cross_floor
             if settings.reader_cross_floor is None
             else settings.reader_cross_floor,
-            settings.reader_switch,
             settings.excerpt_max_sentences,
             settings.excerpt_max_words,
             settings.reader_excerpt_weight,
@@ -80,59 +78,44 @@ class ReaderStage:
         """Load the session and run it once, so the first question does not wait for it."""
         self.reader.read("warm-up", ["warm-up"])
 
-    def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
-        """The hits the reader found an answer in first (best first), then the others in the
-        order search gave them."""
-        n = min(self.passages, len(hits))
-        readings = self.reader.read(question, [h.passage for h in hits[: min(n, 1)]])
-        first = readings[0] if readings else None
-        if n > 1 and not (
-            self.confident is not None
-            and first is not None
-            and first.score >= self.threshold + self.confident
-        ):
-            readings += self.reader.read(question, [h.passage for h in hits[1:n]])
-        return self._ranked(question, hits, readings)
+    def read(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        """The hits in search's order, the first `passages` read: each with its reader score,
+        its excerpt chosen again, and the answer span in bold where it is sure enough."""
+        return self.read_many([(question, hits)])[0]
 
-    def rerank_many(self, asked: Sequence[tuple[str, Sequence[Hit]]]) -> list[list[Hit]]:
-        """`rerank` for several questions, their passages read together (the bot's batch of
-        waiting questions): the same order and spans, for less of the cores."""
-        if self.confident is not None:  # reads in two steps: question by question
-            return [self.rerank(question, hits) for question, hits in asked]
-        wanted = [
-            (question, hit.passage)
-            for question, hits in asked
-            for hit in hits[: min(self.passages, len(hits))]
-        ]
-        readings = iter(self.reader.read_pairs(wanted))
-        out = []
+    def read_many(self, asked: Sequence[tuple[str, Sequence[Hit]]]) -> list[list[Hit]]:
+        """`read` for several questions, their passages read together (the bot's batch of
+        waiting questions): the same scores and spans as one by one, for less of the cores.
+        In two steps: every question's first passage; then, for the questions whose first
+        does not answer by `confident` over the threshold, their next ones."""
+        firsts = self.reader.read_pairs([(q, hits[0].passage) for q, hits in asked if hits])
+        readings: list[list[Reading | None]] = []
+        more: list[tuple[str, str]] = []
+        got = iter(firsts)
         for question, hits in asked:
-            mine = [next(readings) for _ in range(min(self.passages, len(hits)))]
-            out.append(self._ranked(question, hits, mine))
+            mine: list[Reading | None] = [next(got)] if hits else []
+            readings.append(mine)
+            if self._reads_on(mine[0] if mine else None):
+                more += [(question, h.passage) for h in hits[1 : self.passages]]
+        rest = iter(self.reader.read_pairs(more))
+        out = []
+        for (question, hits), mine in zip(asked, readings, strict=True):
+            if self._reads_on(mine[0] if mine else None):
+                mine += [next(rest) for _ in hits[1 : self.passages]]
+            out.append(self._read(question, hits, mine))
         return out
 
-    def _ranked(
+    def _reads_on(self, first: Reading | None) -> bool:
+        """Whether the passages after the first are read, given the first's reading."""
+        if self.passages < 2 or first is None:
+            return False
+        return self.confident is None or first.score < self.threshold + self.confident
+
+    def _read(
         self, question: str, hits: Sequence[Hit], readings: Sequence[Reading | None]
     ) -> list[Hit]:
-        """The read passage the reader trusts most first: the best-scored one that beats the
-        first passage search found by `switch` logits (else that first one); then the others
-        that answer, best first; then the rest in search's order. (`decide` shows one that
-        answers before one that does not.)"""
         read = [self._with(question, h, r) for h, r in zip(hits, readings, strict=False)]
-        score = [h.reader_score if h.reader_score is not None else -1e9 for h in read]
-        best = 0
-        for i in range(1, len(read)):
-            if score[i] >= score[0] + self.switch and (best == 0 or score[i] > score[best]):
-                best = i
-        chosen = read[best : best + 1]
-        answering = sorted(
-            (h for h, s in zip(read, score, strict=True) if s >= self.threshold),
-            key=lambda h: -(h.reader_score or 0.0),
-        )
-        answering = [h for h in answering if h not in chosen]
-        rest = [h for h in read if h not in chosen and h not in answering]
-        ranked = chosen + answering + rest + list(hits[len(read) :])
-        return [dataclasses.replace(h, rank=i) for i, h in enumerate(ranked, start=1)]
+        return read + list(hits[len(read) :])
 
     def _with(self, question: str, hit: Hit, reading: Reading | None) -> Hit:
         if reading is None:

@@ -139,7 +139,7 @@ class Retriever:
         if not hits or (alone.found and _same_passage(hits[0], alone.shown[0])):
             return alone
         if self.reader is not None:
-            hits = self.reader.rerank(question, hits)
+            hits = self.reader.read(question, hits)
         return follow(alone, decide(alone.question, hits, self.rule), context)
 
     def answer_many(
@@ -157,7 +157,7 @@ class Retriever:
         ]
         if self.reader is not None:  # the batch's passages read together
             pending = [(c, h) for c, h in zip(cleaned, found, strict=True) if h]
-            read = iter(self.reader.rerank_many(pending))
+            read = iter(self.reader.read_many(pending))
             found = [next(read) if hits else hits for hits in found]
         rule = self.rule
         return [decide(q, hits, rule) for q, hits in zip(questions, found, strict=True)]
@@ -187,7 +187,7 @@ class Retriever:
             if pid in rows
         ]
         if self.reader is not None and hits:
-            hits = self.reader.rerank(clean, hits)
+            hits = self.reader.read(clean, hits)
         topical = dataclasses.replace(self.rule, reader_floor=None, reader_cross_floor=None)
         return decide(question, hits, topical)
 
