@@ -60,6 +60,23 @@ def test_a_country_the_passage_names_is_swapped_for_one_it_does_not() -> None:
     assert swaps.swap_country("Who leads Japan?", "en", passage, "en", random.Random(1)) is None
 
 
+def test_a_country_may_be_swapped_for_another_the_passage_names() -> None:
+    """Two countries in one passage: asked about the other one's president, no answer."""
+    passage = (
+        "President of the Republic of Azerbaijan Ilham Aliyev gave an interview ahead of his "
+        "state visit to Kazakhstan."
+    )
+    seen = set()
+    for seed in range(40):
+        out = swaps.swap_country(
+            "Who is the president of Azerbaijan?", "en", passage, "en", random.Random(seed)
+        )
+        assert out is not None and "Azerbaijan" not in out
+        seen.add(out.removeprefix("Who is the president of ").removesuffix("?"))
+    assert "Kazakhstan" in seen  # the other country the passage names, about half the time
+    assert len(seen) > 2  # and countries it does not name, the other half
+
+
 def test_an_inflected_country_keeps_its_ending_across_languages() -> None:
     passage = "Президент Казахстана Касым-Жомарт Токаев провёл встречу."
     out = swaps.swap_country("Кто президент Казахстана?", "ru", passage, "ru", random.Random(3))

@@ -1,9 +1,11 @@
 """Questions made unanswerable by swapping one entity, pure: "Who is the president of
 Kazakhstan?" asked of a passage about Azerbaijan's president. The passage names the entity the
 question was written about; the swapped question names another of the same kind (a country,
-a year, a number, a name) that the passage does not hold, so its target is "no answer".
+a year, a number, a name) that the passage does not hold, or, for a country, one the passage
+names in another role; its target is "no answer".
 
-Countries are matched by stem in each of the region's languages, so an inflected form
+A country may also be swapped for another the passage names (it answers for that one, not the
+one asked about). Countries are matched by stem in each of the region's languages, so an inflected form
 ("Казахстана", "Qazaxıstanın") is found and keeps its ending after the swap.
 """
 
@@ -59,6 +61,9 @@ COUNTRIES: tuple[tuple[str, ...], ...] = (
     ("Nigeria", "Нигери", "Nigeriya", "Нигерия", "Nijerya", "Nigeriya"),
 )
 
+# Of country swaps where the passage names another country too, the share that swap in that
+# one: a passage naming two countries is where a reader takes one's president for the other's.
+PRESENT_SHARE = 0.5
 _NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*(?![\d])")
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b([A-ZÀ-ÖØ-ÞİŞĞÇÜÖƏА-ЯЁӘҒҚҢӨҰҮҺІ][\wʼʻ'-]{2,})")
 
@@ -76,7 +81,10 @@ def countries_in(text: str, lang: str) -> list[int]:
 def swap_country(
     question: str, q_lang: str, passage: str, p_lang: str, rng: random.Random
 ) -> str | None:
-    """The question with a country the passage names replaced by one it does not name."""
+    """The question with a country the passage names replaced by another: when the passage
+    names other countries too, one of those half the time (`PRESENT_SHARE`: "Who is the
+    president of Kazakhstan?" of a passage on Azerbaijan's president and his visit to
+    Kazakhstan), else one it does not name."""
     if q_lang not in LANGS or p_lang not in LANGS:
         return None
     q_col, p_col = LANGS.index(q_lang), LANGS.index(p_lang)
@@ -84,14 +92,13 @@ def swap_country(
     if not named:
         return None
     old = COUNTRIES[rng.choice(named)][q_col]
-    others = [
-        row
-        for row in COUNTRIES
-        if not _contains(passage, row[p_col]) and row[q_col].lower() != old.lower()
-    ]
-    if not others:
+    others = [row for row in COUNTRIES if row[q_col].lower() != old.lower()]
+    present = [row for row in others if _contains(passage, row[p_col])]
+    absent = [row for row in others if not _contains(passage, row[p_col])]
+    pick_from = present if present and rng.random() < PRESENT_SHARE else absent
+    if not pick_from:
         return None
-    new = rng.choice(others)[q_col]
+    new = rng.choice(pick_from)[q_col]
     pattern = re.compile(rf"(?<!\w){re.escape(old)}", re.IGNORECASE)
     return pattern.sub(lambda _: new, question, count=1)
 
