@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from index.answer.decision import Rule, decide
+from index.answer.decision import Rule, decide, reads_on
 from index.answer.excerpt import choose_excerpt
 from index.answer.hits import Hit
 from index.answer.reading import sentence_weights
@@ -596,6 +596,15 @@ def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:
     one_by_one = [seen(retriever.answer(q)) for q in questions]
     assert [seen(a) for a in retriever.answer_many(questions)] == one_by_one
     assert sum(found for found, _ in one_by_one) >= len(FOUNDED)  # the batch had answers in it
+    # the reader keeps search's order (`decide` chooses what is shown first), and reads the
+    # second passage only of questions its first answers, unsure
+    for q in FOUNDED:
+        searched = [(h.article_id, h.passage_start) for h in retriever.search(q)]
+        hits = retriever.answer(q).hits
+        assert [(h.article_id, h.passage_start) for h in hits] == searched
+        first = hits[0]
+        read_second = len(hits) > 1 and hits[1].reader_score is not None
+        assert read_second == reads_on(q, first, retriever.rule, e5_seed.reader_confident)
 
 
 def test_the_first_passage_decides_and_another_is_shown_first_only_when_it_beats_it() -> None:
@@ -618,9 +627,9 @@ def test_the_first_passage_decides_and_another_is_shown_first_only_when_it_beats
             for n, c in enumerate(cosines, start=1)
         ]
         stage = ReaderStage(None, 3, 0.0, -2.0)  # type: ignore[arg-type]
-        read = stage._read("When?", made, [Reading(s, 0, 7) for s in scores])
-        assert [h.article_id for h in read] == [h.article_id for h in made]  # search's order
-        return read
+        return [
+            stage._with("When?", h, Reading(s, 0, 7)) for h, s in zip(made, scores, strict=True)
+        ]
 
     def first(scores: list[float], cosines: list[float], switch: float = 2.0) -> str | None:
         rule = Rule(threshold=0.8, reader_threshold=0.0, reader_floor=-2.0, reader_switch=switch)
@@ -646,3 +655,12 @@ def test_the_first_passage_decides_and_another_is_shown_first_only_when_it_beats
         Rule(threshold=0.8, reader_threshold=0.0, reader_floor=-2.0, reader_switch=2.0),
     )
     assert [h.article_id for h in answer.shown] == ["2.md", "1.md", "3.md"]
+    # the next passages are read only where they may change what is shown: the first answers,
+    # but not by `confident` over the threshold
+    rule = Rule(threshold=0.8, reader_threshold=0.0, reader_floor=-2.0, reader_switch=2.0)
+    unsure, sure, hopeless = hits([1.0, 3.0, -9.0], [0.85, 0.85, 0.80])
+    assert reads_on("When?", unsure, rule, confident=2.0)
+    assert not reads_on("When?", sure, rule, confident=2.0)  # 3 >= 0 + 2
+    assert reads_on("When?", sure, rule, confident=None)
+    assert not reads_on("When?", hopeless, rule, confident=2.0)  # declined: nothing shown
+    assert not reads_on("When?", unsure, Rule(threshold=0.8), confident=2.0)  # reader off

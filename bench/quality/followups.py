@@ -74,7 +74,7 @@ def carry(r: Retriever, question: str, context: Context | None) -> Answer:
     carried = f"{context.question} {question}"
     hits = r.search_vector(carried, r.encode([carried])[0])
     if r.reader is not None and hits:
-        hits = r.reader.read(question, hits)
+        hits = r.reader.read(question, hits, r.rule)
     return decide(question, hits, r.rule)
 
 

@@ -189,6 +189,17 @@ def shown_first(hits: Sequence[Hit], rule: Rule) -> Hit:
     return best if line(best) >= line(first) + rule.reader_switch else first
 
 
+def reads_on(question: str, first: Hit, rule: Rule, confident: float | None) -> bool:
+    """Whether reading the passages after `first` (read) may change what is shown: only when
+    the reader's rule answers on it (a declined question shows nothing, and without a reader's
+    verdict the cosine rule shows the first), and not by `confident` over the threshold."""
+    if first.reader_score is None or rule.reader_threshold is None:
+        return False
+    if confident is not None and first.reader_score >= rule.reader_threshold + confident:
+        return False
+    return _reader_verdict(question, first, rule) is True
+
+
 def _reader_verdict(question: str, top: Hit, rule: Rule) -> bool | None:
     """Whether the first hit answers by the reader's rule: its score at the threshold, else
     its line against the floor (for its pair of languages); None where no floor applies (the

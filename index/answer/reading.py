@@ -13,10 +13,12 @@ import numpy as np
 
 from ..reader.pairs import NEGATIVE
 from ..reader.runtime import OnnxReader, Reading, ensure_onnx
+from . import decision
 from .excerpt import choose_excerpt
 
 if TYPE_CHECKING:
     from ..settings import Settings
+    from .decision import Rule
     from .hits import Hit
 
 
@@ -31,8 +33,8 @@ BOLD_MARGIN = 2.0
 
 
 class ReaderStage:
-    """Reads the first `passages` hits; with `confident` set, the ones after the first only
-    when the first does not answer by that margin over the threshold."""
+    """Reads the first hit, and the next ones up to `passages` only where they may change the
+    passage shown first: when the first answers, but not by `confident` over the threshold."""
 
     def __init__(
         self,
@@ -78,44 +80,37 @@ class ReaderStage:
         """Load the session and run it once, so the first question does not wait for it."""
         self.reader.read("warm-up", ["warm-up"])
 
-    def read(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
-        """The hits in search's order, the first `passages` read: each with its reader score,
-        its excerpt chosen again, and the answer span in bold where it is sure enough."""
-        return self.read_many([(question, hits)])[0]
+    def read(self, question: str, hits: Sequence[Hit], rule: Rule) -> list[Hit]:
+        """The hits in search's order, the first read, and the next ones up to `passages` where
+        they may change what is shown (`decision.reads_on`): each with its reader score, its
+        excerpt chosen again, and the answer span in bold where it is sure enough."""
+        return self.read_many([(question, hits)], rule)[0]
 
-    def read_many(self, asked: Sequence[tuple[str, Sequence[Hit]]]) -> list[list[Hit]]:
+    def read_many(self, asked: Sequence[tuple[str, Sequence[Hit]]], rule: Rule) -> list[list[Hit]]:
         """`read` for several questions, their passages read together (the bot's batch of
         waiting questions): the same scores and spans as one by one, for less of the cores.
-        In two steps: every question's first passage; then, for the questions whose first
-        does not answer by `confident` over the threshold, their next ones."""
-        firsts = self.reader.read_pairs([(q, hits[0].passage) for q, hits in asked if hits])
-        readings: list[list[Reading | None]] = []
+        In two steps: every question's first passage; then the next ones of the questions
+        whose first answers by `rule`, but not by `confident` over the threshold."""
+        firsts = iter(self.reader.read_pairs([(q, hits[0].passage) for q, hits in asked if hits]))
+        read: list[list[Hit]] = []
         more: list[tuple[str, str]] = []
-        got = iter(firsts)
         for question, hits in asked:
-            mine: list[Reading | None] = [next(got)] if hits else []
-            readings.append(mine)
-            if self._reads_on(mine[0] if mine else None):
+            mine = [self._with(question, hits[0], next(firsts))] if hits else []
+            read.append(mine)
+            if self._reads_on(question, mine, rule):
                 more += [(question, h.passage) for h in hits[1 : self.passages]]
         rest = iter(self.reader.read_pairs(more))
         out = []
-        for (question, hits), mine in zip(asked, readings, strict=True):
-            if self._reads_on(mine[0] if mine else None):
-                mine += [next(rest) for _ in hits[1 : self.passages]]
-            out.append(self._read(question, hits, mine))
+        for (question, hits), mine in zip(asked, read, strict=True):
+            if self._reads_on(question, mine, rule):
+                mine += [self._with(question, h, next(rest)) for h in hits[1 : self.passages]]
+            out.append(mine + list(hits[len(mine) :]))
         return out
 
-    def _reads_on(self, first: Reading | None) -> bool:
-        """Whether the passages after the first are read, given the first's reading."""
-        if self.passages < 2 or first is None:
+    def _reads_on(self, question: str, read: Sequence[Hit], rule: Rule) -> bool:
+        if self.passages < 2 or not read:
             return False
-        return self.confident is None or first.score < self.threshold + self.confident
-
-    def _read(
-        self, question: str, hits: Sequence[Hit], readings: Sequence[Reading | None]
-    ) -> list[Hit]:
-        read = [self._with(question, h, r) for h, r in zip(hits, readings, strict=False)]
-        return read + list(hits[len(read) :])
+        return decision.reads_on(question, read[0], rule, self.confident)
 
     def _with(self, question: str, hit: Hit, reading: Reading | None) -> Hit:
         if reading is None:

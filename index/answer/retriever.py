@@ -139,7 +139,7 @@ class Retriever:
         if not hits or (alone.found and _same_passage(hits[0], alone.shown[0])):
             return alone
         if self.reader is not None:
-            hits = self.reader.read(question, hits)
+            hits = self.reader.read(question, hits, self.rule)
         return follow(alone, decide(alone.question, hits, self.rule), context)
 
     def answer_many(
@@ -155,11 +155,11 @@ class Retriever:
             self.search_vector(clean, next(vectors), k) if clean else []
             for clean, k in zip(cleaned, ks, strict=True)
         ]
+        rule = self.rule
         if self.reader is not None:  # the batch's passages read together
             pending = [(c, h) for c, h in zip(cleaned, found, strict=True) if h]
-            read = iter(self.reader.read_many(pending))
+            read = iter(self.reader.read_many(pending, rule))
             found = [next(read) if hits else hits for hits in found]
-        rule = self.rule
         return [decide(q, hits, rule) for q, hits in zip(questions, found, strict=True)]
 
     def answer_within(
@@ -186,9 +186,9 @@ class Retriever:
             for rank, (pid, score) in enumerate(top, start=1)
             if pid in rows
         ]
-        if self.reader is not None and hits:
-            hits = self.reader.read(clean, hits)
         topical = dataclasses.replace(self.rule, reader_floor=None, reader_cross_floor=None)
+        if self.reader is not None and hits:
+            hits = self.reader.read(clean, hits, topical)
         return decide(question, hits, topical)
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:

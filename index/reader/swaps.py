@@ -5,8 +5,8 @@ a year, a number, a name) that the passage does not hold, or, for a country, one
 names in another role; its target is "no answer".
 
 A country may also be swapped for another the passage names (it answers for that one, not the
-one asked about). Countries are matched by stem in each of the region's languages, so an inflected form
-("Казахстана", "Qazaxıstanın") is found and keeps its ending after the swap.
+one asked about). Countries are matched by stem in each of the region's languages, so an
+inflected form ("Казахстана", "Qazaxıstanın") is found and keeps its ending after the swap.
 """
 
 from __future__ import annotations
