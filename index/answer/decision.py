@@ -15,8 +15,9 @@ One pure function, `decide`, used by every path that answers (the bot, `khabar a
 The passage search found first decides whether Khabar answers; which passage is shown first
 is then the reader's to say, among the passages it read (`KHABAR_READER_PASSAGES`): the one
 whose reader score plus READER_COSINE_WEIGHT x its cosine (over the first's) beats the first
-passage's by `reader_switch` logits, else the first (`shown_first`; docs/reader.md, "Reading
-more passages"). Reading more passages so changes which excerpt is shown, never whether one is.
+passage's by `reader_switch` logits, else the first (`shown_first`; docs/reader.md, "Across
+languages, continued"). Reading more passages so changes which excerpt is shown, never whether
+one is.
 The cosine rule: the cosine plus a bonus for the question's words, a lower bar across
 languages, and across languages a lead over the other articles.
 """
