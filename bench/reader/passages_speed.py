@@ -1,0 +1,57 @@
+"""What reading more passages costs a question: each question asked of two configurations one
+after the other in one process (`KHABAR_READER_PASSAGES` 1 and the shipped value), so both see
+the same machine at the same moment. p50 / p95 ms per set.
+
+    python bench/reader/passages_speed.py ../shared/eval [--limit 200] [--passages 1 2]
+
+Write the CPU beside the figures (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from index.evaluate import load_questions, prepare  # noqa: E402
+from index.settings import Settings  # noqa: E402
+
+SETS = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev", "news-region", "news-region-x2en"]
+
+
+def p50_p95(times: list[float]) -> str:
+    ordered = sorted(times)
+    return f"{statistics.median(ordered):.1f} / {ordered[int(0.95 * (len(ordered) - 1))]:.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("root", type=Path, help="the folder holding the evaluation sets")
+    parser.add_argument("--limit", type=int, default=200)
+    parser.add_argument("--passages", type=int, nargs="+", default=[1, Settings().reader_passages])
+    args = parser.parse_args()
+    print("| set | " + " | ".join(f"{n} passage(s), p50 / p95 ms" for n in args.passages) + " |")
+    print("|---|" + "---|" * len(args.passages))
+    for name in [s for s in SETS if (args.root / s).is_dir()]:
+        corpus = args.root / name / "corpus"
+        retrievers = [
+            prepare(Settings(reader="on", reader_passages=n), corpus) for n in args.passages
+        ]
+        for r in retrievers:
+            r.answer("warm-up question")
+        times: list[list[float]] = [[] for _ in retrievers]
+        for q in load_questions(args.root / name / "questions.jsonl")[: args.limit]:
+            for r, mine in zip(retrievers, times, strict=True):
+                started = time.perf_counter()
+                r.answer(q.question, k=10)
+                mine.append(1000 * (time.perf_counter() - started))
+        print(f"| {name} | " + " | ".join(p50_p95(t) for t in times) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
