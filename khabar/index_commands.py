@@ -122,15 +122,21 @@ def _cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _cmd_pg(args: argparse.Namespace, settings: Settings) -> int:
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop the command as Ctrl-C does (KeyboardInterrupt), even when it was
+    started where SIGINT is ignored (a background job: `nohup … &`)."""
     import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def _cmd_pg(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from index.backends.postgres import LocalPostgres
 
-    # Ctrl-C and SIGTERM stop it, even when started where SIGINT is ignored (a background job).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    _stop_on_signals()
     server = LocalPostgres.start(Path(args.data), args.port)
     try:
         print(
@@ -246,6 +252,7 @@ def _cmd_reader_train(args: argparse.Namespace, settings: Settings) -> int:
     from index.reader import train
 
     options = _reader_options(args, settings)
+    _stop_on_signals()  # a background run stops with its best weights written, as on Ctrl-C
     summary = train(settings.model_cache, options)
     print(json.dumps(summary, ensure_ascii=False))
     print(f"the reader's weights are in {options.out}")

@@ -297,6 +297,47 @@ def test_training_runs_end_to_end_and_resumes(
     assert again["steps"] == 2 and "resuming from step 2 of 2" in capsys.readouterr().err
 
 
+def test_training_in_the_background_stops_with_its_best_weights(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    """`khabar reader train` started as a background job (`nohup … &`: SIGINT ignored) stops on
+    SIGINT or SIGTERM as on Ctrl-C: checkpoint saved, best weights written, "resumes" said."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    work, out = tmp_path / "work", tmp_path / "out"
+    command = [sys.executable, "-m", "khabar", "reader", "train", "--data"]
+    command += [str(tiny_spans(tmp_path / "train")), "--layers", "2", "--trained-from", "1"]
+    command += ["--examples", "400000", "--batch-size", "8", "--validation", "4"]
+    command += ["--out", str(out), "--work", str(work)]
+
+    def background() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    for sent in (signal.SIGINT, signal.SIGTERM):
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+        job = subprocess.Popen(
+            command,
+            preexec_fn=background,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        deadline = time.monotonic() + 300
+        while not (work / "curve.jsonl").exists() and job.poll() is None:
+            assert time.monotonic() < deadline, "training did not start"
+            time.sleep(0.5)
+        time.sleep(1)  # into its steps
+        job.send_signal(sent)
+        _, err = job.communicate(timeout=120)
+        assert job.returncode != 0, err  # stopped, not finished
+        assert "training interrupted at step" in err and "the same command resumes it" in err
+        assert reader_model.verified_weights(out)[0].layers == 2  # the best so far, written
+
+
 def test_training_on_from_trained_weights_with_cross_language_rows(
     tmp_path: Path, models_dir: Path
 ) -> None:
