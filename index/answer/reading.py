@@ -93,16 +93,18 @@ class ReaderStage:
         whose first answers by `rule`, but not by `confident` over the threshold."""
         firsts = iter(self.reader.read_pairs([(q, hits[0].passage) for q, hits in asked if hits]))
         read: list[list[Hit]] = []
+        reads_on: list[bool] = []
         more: list[tuple[str, str]] = []
         for question, hits in asked:
             mine = [self._with(question, hits[0], next(firsts))] if hits else []
             read.append(mine)
-            if self._reads_on(question, mine, rule):
+            reads_on.append(self._reads_on(question, mine, rule))
+            if reads_on[-1]:
                 more += [(question, h.passage) for h in hits[1 : self.passages]]
         rest = iter(self.reader.read_pairs(more))
         out = []
-        for (question, hits), mine in zip(asked, read, strict=True):
-            if self._reads_on(question, mine, rule):
+        for (question, hits), mine, on in zip(asked, read, reads_on, strict=True):
+            if on:
                 mine += [self._with(question, h, next(rest)) for h in hits[1 : self.passages]]
             out.append(mine + list(hits[len(mine) :]))
         return out
