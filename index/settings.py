@@ -78,8 +78,8 @@ class Settings(BaseSettings):
     # The same line across languages (question and passage in different ones); None: the
     # shipped value (the cosine rule decides there when the reader's card has none).
     reader_cross_floor: float | None = None
-    # Read the first passage alone, and the others only when it does not answer by this margin
-    # over the threshold (faster); None: always read `reader_passages` at once.
+    # The passages after the first are read only when the first answers (a declined question
+    # shows nothing), and not by this margin over the threshold; None: whenever it answers.
     reader_confident: float | None = 2.0
     # With several passages read, another is shown first only when its reader score plus 250 x
     # its cosine (over the first's) beats the first passage search found by this many logits.
