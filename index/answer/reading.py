@@ -60,7 +60,11 @@ class ReaderStage:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReaderStage:
-        reader = OnnxReader(ensure_onnx(settings.model_cache), precision=settings.reader_precision)
+        reader = OnnxReader(
+            ensure_onnx(settings.model_cache),
+            precision=settings.reader_precision,
+            kind_margin=settings.reader_kind_margin if settings.reader_kinds == "on" else None,
+        )
         threshold = settings.reader_threshold
         return cls(
             reader,
@@ -130,7 +134,7 @@ class ReaderStage:
         if reading.score >= bar:
             inside = reading.sentences[ex.best] if ex.best < len(reading.sentences) else None
             for span in (reading, inside):
-                if span is None or span.score < bar:
+                if span is None or span.span < bar:
                     continue
                 if ex.start <= span.start and span.end <= ex.end:
                     start, end = span.start, span.end

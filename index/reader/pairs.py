@@ -15,6 +15,7 @@ import numpy as np
 QUESTION_PREFIX = "query: "  # e5's own prefix for questions
 MAX_QUESTION_TOKENS = 48
 MAX_ANSWER_TOKENS = 30
+MAX_KIND_TOKENS = 10  # an answer of a kind (`kinds`): a year, a number, a percentage
 NEGATIVE = -1e4  # a logit no real position reaches: positions that cannot start or end a span
 
 
@@ -119,10 +120,16 @@ class Span:
 
 
 def best_span(
-    start_logits: np.ndarray, end_logits: np.ndarray, first: int, last: int
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    first: int,
+    last: int,
+    must: np.ndarray | None = None,
 ) -> Span | None:
     """The highest-scoring span of at most MAX_ANSWER_TOKENS passage tokens, as window
-    positions (0 = the passage's first token); None for an empty passage."""
+    positions (0 = the passage's first token); None for an empty passage. With `must` (a
+    flag per window position), only spans of at most MAX_KIND_TOKENS that start and end at
+    flagged tokens ("14%", "5 million"; not a sentence around one): None where there is none."""
     if last <= first:
         return None
     s = np.asarray(start_logits[first:last], dtype=np.float64)
@@ -131,7 +138,12 @@ def best_span(
     grid = s[:, None] + e[None, :]
     i, j = np.indices((n, n))
     grid[(j < i) | (j - i >= MAX_ANSWER_TOKENS)] = -np.inf
+    if must is not None:
+        flagged = np.asarray(must[first:last], dtype=bool)
+        grid[~(flagged[:, None] & flagged[None, :]) | (j - i >= MAX_KIND_TOKENS)] = -np.inf
     flat = int(np.argmax(grid))
+    if not np.isfinite(grid.flat[flat]):
+        return None
     start, end = divmod(flat, n)
     null = float(start_logits[0] + end_logits[0])
     return Span(start, end, float(grid[start, end]) - null)
@@ -142,10 +154,12 @@ def sentence_best(
     end_logits: np.ndarray,
     pair: Pair,
     sentences: Sequence[tuple[int, int]],
+    must: np.ndarray | None = None,
 ) -> list[Span | None]:
     """For each sentence (character spans of the passage), the best span that lies inside it,
     in window positions, scored as `best_span` scores; None for a sentence the window does not
-    reach. A token belongs to the sentence its first character falls in."""
+    reach (or, with `must`, without such a span). A token belongs to the sentence its
+    first character falls in."""
     out: list[Span | None] = [None] * len(sentences)
     if not sentences or not pair.offsets:
         return out
@@ -156,7 +170,7 @@ def sentence_best(
         last = first
         while last < len(owner) and owner[last] == owner[first]:
             last += 1
-        span = best_span(start_logits, end_logits, pair.first + first, pair.first + last)
+        span = best_span(start_logits, end_logits, pair.first + first, pair.first + last, must)
         if span is not None:
             # best_span counts from its `first`; back to window positions of the whole passage
             out[owner[first]] = Span(span.start + first, span.end + first, span.score)

@@ -22,6 +22,7 @@ from ..model.encoders import open_session, usable_cpus
 from ..model.onnx_export import publish_folder
 from ..model.onnx_fuse import export_fused
 from ..model.quiet import third_party_quiet
+from . import kinds
 from . import model as reader_model
 from .pairs import (
     NEGATIVE,
@@ -64,6 +65,15 @@ class Reading:
     # Each sentence's best span (`sentence_spans(passage)`, in order), for choosing the excerpt:
     # None for a sentence past the window.
     sentences: tuple[Reading | None, ...] = ()
+    # The span's own score where it is not the best span: one of the kind the question asks for
+    # (`kinds`), chosen over a better one of another kind. `score` stays the best span's: how
+    # sure the reader is that the passage answers.
+    span_score: float | None = None
+
+    @property
+    def span(self) -> float:
+        """How sure the reader is of this span."""
+        return self.score if self.span_score is None else self.span_score
 
 
 EXPORT_VERSION = 2  # 2: the float32 graph with fused attention (`onnx_fuse`)
@@ -149,6 +159,7 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
 
 
 READ_BATCH = 8  # pairs per run when several questions are read together
+KIND_MARGIN = float("inf")  # see `OnnxReader.kind_margin`
 
 
 class OnnxReader:
@@ -160,7 +171,12 @@ class OnnxReader:
         e5: Path | None = None,
         precision: str = "float32",
         weights_dir: Path = reader_model.WEIGHTS_DIR,
+        kind_margin: float | None = KIND_MARGIN,
     ) -> None:
+        # A span of the kind the question asks for (a year, a number, a percentage) is chosen
+        # over a better span of another kind when it scores at most this far under it; None:
+        # the best span, whatever its kind (docs/reader.md).
+        self.kind_margin = kind_margin
         config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
         # The thresholds come from the card, which may be newer than the export.
         self.recipe = reader_model.Recipe(**reader_model.read_card(weights_dir)["recipe"])
@@ -219,11 +235,25 @@ class OnnxReader:
             starts, ends = self.logits([pairs[i] for i in rows])
             for i, s, e in zip(rows, starts, ends, strict=True):
                 n = len(pairs[i].ids)
-                passage = asked[i][1]
+                question, passage = asked[i]
                 out[i] = self._reading(
-                    pairs[i], s[:n], e[:n], sentence_spans(passage), dateline_end(passage)
+                    pairs[i],
+                    s[:n],
+                    e[:n],
+                    sentence_spans(passage),
+                    dateline_end(passage),
+                    self._kind_spans(question, passage),
+                    self.kind_margin,
                 )
         return out
+
+    def _kind_spans(self, question: str, passage: str) -> list[tuple[int, int]] | None:
+        """Where the passage holds answers of the kind the question asks for; None when the
+        question does not say or kinds are not used."""
+        if self.kind_margin is None:
+            return None
+        kind = kinds.expected(question)
+        return None if kind is None else kinds.answers(kind, passage)
 
     @staticmethod
     def _reading(
@@ -232,19 +262,46 @@ class OnnxReader:
         e: np.ndarray,
         sentences: Sequence[tuple[int, int]] = (),
         skip: int = 0,
+        kind_spans: Sequence[tuple[int, int]] | None = None,
+        kind_margin: float | None = None,
     ) -> Reading | None:
         """The best span, and each sentence's; no span starts in the passage's first `skip`
-        characters (its dateline)."""
+        characters (its dateline). With `kind_spans` (characters that hold answers of the kind
+        asked), the best span holding one of them instead, when it scores at most `kind_margin`
+        under the best span: then each sentence's best span of that kind as well."""
         allowed = allowed_mask(len(s), p.first, p.last)
         allowed[p.first : p.first + sum(1 for a, _ in p.offsets if a < skip)] = False
         s, e = np.where(allowed, s, NEGATIVE), np.where(allowed, e, NEGATIVE)
         span = best_span(s, e, p.first, p.last)
         if span is None:
             return None
+        must = None
+        chosen = span
+        if kind_spans is not None and kind_margin is not None:
+            must = _flag_tokens(p, kind_spans) & allowed
+            typed = best_span(s, e, p.first, p.last, must)
+            if typed is not None and typed.score >= span.score - kind_margin:
+                chosen = typed
+            else:
+                must = None
         within = tuple(
             None
             if x is None or p.offsets[x.start][0] < skip
             else Reading(x.score, p.offsets[x.start][0], p.offsets[x.end][1])
-            for x in sentence_best(s, e, p, sentences)
+            for x in sentence_best(s, e, p, sentences, must)
         )
-        return Reading(span.score, p.offsets[span.start][0], p.offsets[span.end][1], within)
+        return Reading(
+            span.score,
+            p.offsets[chosen.start][0],
+            p.offsets[chosen.end][1],
+            within,
+            None if chosen is span else chosen.score,
+        )
+
+
+def _flag_tokens(p: Pair, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """A flag per window position: the passage tokens that overlap one of `spans` (characters)."""
+    flags = np.zeros(len(p.ids), dtype=bool)
+    for k, (a, b) in enumerate(p.offsets):
+        flags[p.first + k] = any(a < end and start < b for start, end in spans)
+    return flags

@@ -1,0 +1,94 @@
+"""What kind of answer a question asks for, and where a passage holds answers of that kind:
+pure. "In what year", "how many", "by what percentage" — in English, Russian, Azerbaijani,
+Kazakh, Turkish and Uzbek — ask for a year, a number or a percentage. The reader, which
+sometimes confuses what is asked ("100,000 people" for "by what percentage"), then chooses
+its span among those that hold one (`runtime.OnnxReader`); whether Khabar answers at all is
+not decided here.
+
+A question's kind comes from its own words; a passage's answers of that kind from its digits
+and number words, in the passage's language (English "on" is not Turkish "on", ten)."""
+
+from __future__ import annotations
+
+import enum
+import re
+from functools import cache
+
+from ..articles.lexical import guess_language
+
+
+class Kind(enum.Enum):
+    YEAR = "year"
+    PERCENT = "percent"
+    NUMBER = "number"
+
+
+# The question's words, by kind, in every language a question may come in; checked in this
+# order (a question "by what percentage" is a percentage one, "kaç yılında" a year one).
+_ASKS = (
+    (
+        Kind.PERCENT,
+        r"\bpercent|\bper cent\b|\bpercentage|%|процент|\bfaiz|пайыз|\byüzde|\bfoiz",
+    ),
+    (
+        Kind.YEAR,
+        r"\b(?:what|which) year\b|\bкак(?:ом|ой|ого|ому|ие) год|\bкотор(?:ом|ого|ому) год|"
+        r"\bhansı il|\bneçənci il|\bқай жыл|\bнешінші жыл|\bhangi yıl|\bkaç yılında\b|"
+        r"\bqaysi yil|\bnechanchi yil",
+    ),
+    (
+        Kind.NUMBER,
+        r"\bhow many\b|\bhow old\b|\bсколько\b|\bскольки(?:х|м)?\b|\bneçə\b|\bқанша\b|"
+        r"\bнеше\b|\bkaç\b|\bnecha\b|\bnechta\b",
+    ),
+)
+_ASKED = tuple((kind, re.compile(words, re.IGNORECASE)) for kind, words in _ASKS)
+
+_YEAR = r"(?<![\d.,])(?:1[0-9]{3}|20[0-9]{2})(?![\d.,]\d|\d)"
+_DIGITS = r"(?:\d{1,3}(?:[ \u00a0\u202f,.]\d{3})+(?!\d)|\d+(?:[.,]\d+)?)"
+_PER = r"%|\bper ?cent\b|\bpercent|процент\w*|\bfaiz\b|пайыз\w*|\bfoiz\b"
+_PERCENT = rf"{_DIGITS}\s*(?:{_PER})|%\s?\d[\d.,]*|\byüzde\s+\d[\d.,]*"
+
+# Number words that may answer "how many" where the passage has no digits for it, by the
+# passage's language.
+_NUMBER_WORDS = {
+    "en": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
+    "eighty ninety hundred hundreds thousand thousands million millions billion billions "
+    "dozen dozens",
+    "ru": "один одна одно два две три четыре пять шесть семь восемь девять десять "
+    "одиннадцать двенадцать двадцать тридцать сорок пятьдесят сто тысяча тысячи тысяч "
+    "миллион миллиона миллионов миллиард миллиарда миллиардов десятки сотни",
+    "az": "bir iki üç dörd beş altı yeddi səkkiz doqquz on iyirmi otuz qırx əlli yüz min "
+    "milyon milyard",
+    "kk": "бір екі үш төрт бес алты жеті сегіз тоғыз он жиырма отыз қырық елу жүз мың "
+    "миллион миллиард",
+    "tr": "bir iki üç dört beş altı yedi sekiz dokuz on yirmi otuz kırk elli yüz bin milyon milyar",
+    "uz": "bir ikki uch to'rt besh olti yetti sakkiz to'qqiz o'n yigirma o'ttiz qirq ellik "
+    "yuz ming million milliard",
+}
+
+
+def expected(question: str) -> Kind | None:
+    """The kind of answer the question asks for; None when its words do not say."""
+    for kind, asked in _ASKED:
+        if asked.search(question):
+            return kind
+    return None
+
+
+@cache
+def _pattern(kind: Kind, lang: str) -> re.Pattern[str]:
+    if kind is Kind.YEAR:
+        return re.compile(_YEAR)
+    if kind is Kind.PERCENT:
+        return re.compile(_PERCENT, re.IGNORECASE)
+    words = "|".join(re.escape(w) for w in _NUMBER_WORDS.get(lang, "").split())
+    return re.compile(rf"{_DIGITS}|\b(?:{words})\b" if words else _DIGITS, re.IGNORECASE)
+
+
+def answers(kind: Kind, passage: str, lang: str | None = None) -> list[tuple[int, int]]:
+    """The character spans of `passage` that hold an answer of that kind (a year; a number
+    with its per cent sign or word; digits or a number word of the passage's language)."""
+    pattern = _pattern(kind, lang or guess_language(passage))
+    return [m.span() for m in pattern.finditer(passage)]

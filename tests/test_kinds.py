@@ -1,0 +1,141 @@
+"""The kind of answer a question asks for (a year, a number, a percentage) in the six languages
+of Khabar's readers, where a passage holds such answers, and the reader's span chosen among
+them: pure, then with the real reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.reader.kinds import Kind, answers, expected
+from index.reader.pairs import best_span
+from index.reader.runtime import OnnxReader, ensure_onnx
+
+ASKED = {
+    Kind.YEAR: [
+        "In what year did the festival start?",
+        "В каком году начался фестиваль?",
+        "Festival hansı ildə başlayıb?",
+        "Фестиваль қай жылы басталды?",
+        "Festival hangi yıl başladı?",
+        "Festival qaysi yili boshlangan?",
+        "К какому году они хотят покончить с бедностью?",
+    ],
+    Kind.PERCENT: [
+        "By what percentage did the number of cases rise?",
+        "На сколько процентов выросло число случаев?",
+        "Hadisələrin sayı neçə faiz artıb?",
+        "Жағдайлар саны неше пайызға өсті?",
+        "Vaka sayısı yüzde kaç arttı?",
+        "Holatlar soni necha foizga oshdi?",
+    ],
+    Kind.NUMBER: [
+        "How many sailors will operate the frigates?",
+        "Сколько моряков будет в экипаже?",
+        "Freqatları neçə dənizçi idarə edəcək?",
+        "Фрегаттарды неше теңізші басқарады?",
+        "Fırkateynleri kaç denizci kullanacak?",
+        "Fregatlarni nechta dengizchi boshqaradi?",
+        "Қанша адам қаза тапты?",
+        "How old is his grandson?",
+    ],
+}
+SAYS_NOTHING = [
+    "Who is the president of Kazakhstan?",
+    "Кто президент Казахстана?",
+    "Qazaxıstanın prezidenti kimdir?",
+    "Қазақстанның президенті кім?",
+    "Kazakistan'ın cumhurbaşkanı kim?",
+    "Qozog'iston prezidenti kim?",
+    "When was the Organization of Turkic States founded?",
+]
+
+
+@pytest.mark.parametrize("kind", list(ASKED))
+def test_the_kind_a_question_asks_for_in_six_languages(kind: Kind) -> None:
+    assert [expected(q) for q in ASKED[kind]] == [kind] * len(ASKED[kind])
+
+
+@pytest.mark.parametrize("question", SAYS_NOTHING)
+def test_a_question_whose_words_do_not_say_has_no_kind(question: str) -> None:
+    assert expected(question) is None
+
+
+def test_where_a_passage_holds_answers_of_each_kind() -> None:
+    text = (
+        "In 2012 the number rose by 100,000 people, or 14%, to 780 000; "
+        "four ships and 3.5 per cent more."
+    )
+
+    def found(kind: Kind, passage: str = text, lang: str | None = None) -> list[str]:
+        return [passage[a:b] for a, b in answers(kind, passage, lang)]
+
+    assert found(Kind.YEAR) == ["2012"]  # not 100,000 nor 780 000
+    assert found(Kind.PERCENT) == ["14%", "3.5 per cent"]
+    assert found(Kind.NUMBER) == ["2012", "100,000", "14", "780 000", "four", "3.5"]
+    assert found(Kind.PERCENT, "Vakalar yüzde 14 arttı, işsizlik %9,5 oldu.") == [
+        "yüzde 14",
+        "%9,5",
+    ]
+    # Number words are the passage's language's: English "on" is not Turkish "on" (ten).
+    assert found(Kind.NUMBER, "They sailed on two ships.") == ["two"]
+    assert found(Kind.NUMBER, "On iki gemi ile yola çıktılar.", "tr") == ["On", "iki"]
+    assert found(Kind.NUMBER, "Сегодня семь судов вышли в море.") == ["семь"]
+
+
+def test_a_span_that_must_start_and_end_at_flagged_tokens() -> None:
+    start = np.array([5.0, 9.0, 0.0, 0.0, 1.0, 0.0])
+    end = np.array([5.0, 0.0, 9.0, 0.0, -9.0, 2.0])
+    best = best_span(start, end, 1, 6)
+    assert best is not None and (best.start, best.end) == (0, 1)  # window positions 1-2
+    must = np.zeros(6, dtype=bool)
+    must[4] = True
+    typed = best_span(start, end, 1, 6, must)
+    # the best span that starts and ends at flagged positions: 4 alone (not 1 to 4, nor 4 to 5)
+    assert typed is not None and (typed.start, typed.end) == (3, 3)
+    assert typed.score == pytest.approx(1.0 - 9.0 - 10.0)
+    must[5] = True  # 4 to 5 now starts and ends at flagged tokens
+    wider = best_span(start, end, 1, 6, must)
+    assert wider is not None and (wider.start, wider.end) == (3, 4)
+    must[1] = must[2] = True  # now the best span is flagged at both ends: it is chosen
+    again = best_span(start, end, 1, 6, must)
+    assert again is not None and (again.start, again.end, again.score) == (0, 1, best.score)
+    assert best_span(start, end, 1, 6, np.zeros(6, dtype=bool)) is None
+
+
+PASSAGE = (
+    "Year-on-year, the number of people living with HIV in the province has risen by 100,000. "
+    "Health officials announced a 14% jump in the number of cases, to 820,000 people."
+)
+PERCENTAGE = [
+    ASKED[Kind.PERCENT][0],
+    "На сколько процентов выросло число людей с ВИЧ в провинции?",
+    "Əyalətdə HİV ilə yaşayanların sayı neçə faiz artıb?",
+    "Провинцияда АИТВ-мен өмір сүретіндер саны неше пайызға өсті?",
+    "Eyalette HIV ile yaşayanların sayı yüzde kaç arttı?",
+    "Viloyatda OIV bilan yashovchilar soni necha foizga oshdi?",
+]
+
+
+@pytest.fixture(scope="module")
+def readers(models_dir: Path) -> tuple[OnnxReader, OnnxReader]:
+    folder = ensure_onnx(models_dir)
+    return OnnxReader(folder), OnnxReader(folder, kind_margin=None)
+
+
+@pytest.mark.parametrize("question", PERCENTAGE)
+def test_the_reader_answers_a_percentage_with_one_in_six_languages(
+    readers: tuple[OnnxReader, OnnxReader], question: str
+) -> None:
+    """The span holds "14%" (not "100,000"); how sure the reader is that the passage answers,
+    which decides whether Khabar does, is the same with kinds as without."""
+    with_kinds, without = readers
+    [reading] = with_kinds.read(question, [PASSAGE])
+    [plain] = without.read(question, [PASSAGE])
+    assert reading is not None and plain is not None
+    assert "14%" in PASSAGE[reading.start : reading.end]
+    assert reading.end - reading.start < 30
+    assert reading.score == pytest.approx(plain.score)
+    assert reading.span <= reading.score
