@@ -79,6 +79,16 @@ def test_where_a_passage_holds_answers_of_each_kind() -> None:
         "yüzde 14",
         "%9,5",
     ]
+    # The unit's word forms, and a hyphen between number and unit
+    assert found(Kind.PERCENT, "Китай объявил о 14-процентном росте, а не о 12 процентов.") == [
+        "14-процентном",
+        "12 процентов",
+    ]
+    assert found(Kind.PERCENT, "Soni 14 foizga oshdi; 40 foizida; 12 faizə qədər.") == [
+        "14 foizga",
+        "40 foizida",
+        "12 faizə",
+    ]
     # Number words are the passage's language's: English "on" is not Turkish "on" (ten).
     assert found(Kind.NUMBER, "They sailed on two ships.") == ["two"]
     assert found(Kind.NUMBER, "On iki gemi ile yola çıktılar.", "tr") == ["On", "iki"]

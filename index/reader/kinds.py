@@ -46,8 +46,8 @@ _ASKED = tuple((kind, re.compile(words, re.IGNORECASE)) for kind, words in _ASKS
 
 _YEAR = r"(?<![\d.,])(?:1[0-9]{3}|20[0-9]{2})(?![\d.,]\d|\d)"
 _DIGITS = r"(?:\d{1,3}(?:[ \u00a0\u202f,.]\d{3})+(?!\d)|\d+(?:[.,]\d+)?)"
-_PER = r"%|\bper ?cent\b|\bpercent|процент\w*|\bfaiz\b|пайыз\w*|\bfoiz\b"
-_PERCENT = rf"{_DIGITS}\s*(?:{_PER})|%\s?\d[\d.,]*|\byüzde\s+\d[\d.,]*"
+_PER = r"%|\bper ?cent\b|\bpercent|процент\w*|\bfaiz\w*|пайыз\w*|\bfoiz\w*"
+_PERCENT = rf"{_DIGITS}(?:\s*-\s*|\s*)(?:{_PER})|%\s?\d[\d.,]*|\byüzde\s+\d[\d.,]*"
 
 # Number words that may answer "how many" where the passage has no digits for it, by the
 # passage's language.
