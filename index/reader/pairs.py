@@ -132,21 +132,41 @@ def best_span(
     flagged tokens ("14%", "5 million"; not a sentence around one): None where there is none."""
     if last <= first:
         return None
+    null = float(start_logits[0] + end_logits[0])
+    if must is not None:
+        return _flagged_span(start_logits, end_logits, first, last, must, null)
     s = np.asarray(start_logits[first:last], dtype=np.float64)
     e = np.asarray(end_logits[first:last], dtype=np.float64)
     n = len(s)
     grid = s[:, None] + e[None, :]
     i, j = np.indices((n, n))
     grid[(j < i) | (j - i >= MAX_ANSWER_TOKENS)] = -np.inf
-    if must is not None:
-        flagged = np.asarray(must[first:last], dtype=bool)
-        grid[~(flagged[:, None] & flagged[None, :]) | (j - i >= MAX_KIND_TOKENS)] = -np.inf
-    flat = int(np.argmax(grid))
-    if not np.isfinite(grid.flat[flat]):
-        return None
-    start, end = divmod(flat, n)
-    null = float(start_logits[0] + end_logits[0])
+    start, end = divmod(int(np.argmax(grid)), n)
     return Span(start, end, float(grid[start, end]) - null)
+
+
+def _flagged_span(
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    first: int,
+    last: int,
+    must: np.ndarray,
+    null: float,
+) -> Span | None:
+    """`best_span` among spans that start and end at flagged positions (a few of a passage's
+    hundreds: only those pairs are scored)."""
+    at = np.flatnonzero(np.asarray(must[first:last], dtype=bool))
+    if not len(at):
+        return None
+    s = np.asarray(start_logits, dtype=np.float64)[first + at]
+    e = np.asarray(end_logits, dtype=np.float64)[first + at]
+    grid = s[:, None] + e[None, :]
+    gap = at[None, :] - at[:, None]
+    grid[(gap < 0) | (gap >= MAX_KIND_TOKENS)] = -np.inf
+    a, b = divmod(int(np.argmax(grid)), len(at))
+    if not np.isfinite(grid[a, b]):
+        return None
+    return Span(int(at[a]), int(at[b]), float(grid[a, b]) - null)
 
 
 def sentence_best(
