@@ -1,8 +1,9 @@
 """What reading more passages costs a question: each question asked of two configurations one
 after the other in one process (`KHABAR_READER_PASSAGES` 1 and the shipped value), so both see
-the same machine at the same moment. p50 / p95 ms per set.
+the same machine at the same moment. p50 / p95 ms per set. With `--kinds`: the shipped
+passages, the kind of answer asked (`KHABAR_READER_KINDS`) off and on instead.
 
-    python bench/reader/passages_speed.py ../shared/eval [--limit 200] [--passages 1 2]
+    python bench/reader/passages_speed.py ../shared/eval [--limit 200] [--passages 1 2] [--kinds]
 
 Write the CPU beside the figures (docs/benchmarks.md).
 """
@@ -14,6 +15,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -34,14 +36,18 @@ def main() -> None:
     parser.add_argument("root", type=Path, help="the folder holding the evaluation sets")
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--passages", type=int, nargs="+", default=[1, Settings().reader_passages])
+    parser.add_argument("--kinds", action="store_true", help="pair kinds off and on instead")
     args = parser.parse_args()
-    print("| set | " + " | ".join(f"{n} passage(s), p50 / p95 ms" for n in args.passages) + " |")
-    print("|---|" + "---|" * len(args.passages))
+    configs: list[tuple[str, dict[str, Any]]] = (
+        [(f"kinds {k}", {"reader_kinds": k}) for k in ("off", "on")]
+        if args.kinds
+        else [(f"{n} passage(s)", {"reader_passages": n}) for n in args.passages]
+    )
+    print("| set | " + " | ".join(f"{label}, p50 / p95 ms" for label, _ in configs) + " |")
+    print("|---|" + "---|" * len(configs))
     for name in [s for s in SETS if (args.root / s).is_dir()]:
         corpus = args.root / name / "corpus"
-        retrievers = [
-            prepare(Settings(reader="on", reader_passages=n), corpus) for n in args.passages
-        ]
+        retrievers = [prepare(Settings(reader="on", **over), corpus) for _, over in configs]
         for r in retrievers:
             r.answer("warm-up question")
         times: list[list[float]] = [[] for _ in retrievers]
