@@ -267,8 +267,8 @@ class OnnxReader:
     ) -> Reading | None:
         """The best span, and each sentence's; no span starts in the passage's first `skip`
         characters (its dateline). With `kind_spans` (characters that hold answers of the kind
-        asked), the best span holding one of them instead, when it scores at most `kind_margin`
-        under the best span: then each sentence's best span of that kind as well."""
+        asked), the best span that starts and ends on them instead, when it scores at most
+        `kind_margin` under the best span: then each sentence's best such span as well."""
         allowed = allowed_mask(len(s), p.first, p.last)
         allowed[p.first : p.first + sum(1 for a, _ in p.offsets if a < skip)] = False
         s, e = np.where(allowed, s, NEGATIVE), np.where(allowed, e, NEGATIVE)
@@ -302,6 +302,8 @@ class OnnxReader:
 def _flag_tokens(p: Pair, spans: Sequence[tuple[int, int]]) -> np.ndarray:
     """A flag per window position: the passage tokens that overlap one of `spans` (characters)."""
     flags = np.zeros(len(p.ids), dtype=bool)
-    for k, (a, b) in enumerate(p.offsets):
-        flags[p.first + k] = any(a < end and start < b for start, end in spans)
+    if spans and p.offsets:
+        tokens, answers = np.array(p.offsets), np.array(spans)
+        overlap = (tokens[:, :1] < answers[None, :, 1]) & (answers[None, :, 0] < tokens[:, 1:])
+        flags[p.first : p.last] = overlap.any(axis=1)
     return flags
