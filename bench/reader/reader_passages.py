@@ -291,11 +291,18 @@ def signal_tables(by: dict[tuple[str, bool], list[Row]], depth: int) -> None:
         for name, signal in [
             ("reader score", lambda r: r["passages"][0]["score"]),
             ("cosine margin", lambda r: r["passages"][0]["margin"]),
-            (
-                "reader score - best of the next passages",
-                lambda r: (
-                    r["passages"][0]["score"] - max(p["score"] for p in r["passages"][1:depth])
-                ),
+            *(
+                [
+                    (
+                        "reader score - best of the next passages",
+                        lambda r: (
+                            r["passages"][0]["score"]
+                            - max(p["score"] for p in r["passages"][1:depth])
+                        ),
+                    )
+                ]
+                if depth > 1  # recorded with one passage read: there is no next one
+                else []
             ),
             ("lead over other articles", lead),
         ]:
