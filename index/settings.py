@@ -85,8 +85,8 @@ class Settings(BaseSettings):
     # its cosine (over the first's) beats the first passage search found by this many logits.
     reader_switch: float = Field(default=2.0, ge=0.0)
     # Where a question asks for a year, a number or a percentage (in any of the six languages),
-    # the reader's span is one that holds one, when it scores at most `reader_kind_margin` under
-    # the best span of any kind ("inf": always; index/reader/kinds.py, docs/reader.md).
+    # the reader's span is such an answer, when it scores at most `reader_kind_margin` under the
+    # best span of any kind ("inf": always; index/reader/kinds.py, docs/reader.md).
     reader_kinds: Literal["on", "off"] = "on"
     reader_kind_margin: float = Field(default=float("inf"), ge=0.0)
     # How much the reader's belief of which sentence holds the answer counts when the excerpt is
