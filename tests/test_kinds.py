@@ -40,10 +40,6 @@ ASKED = {
         "Fregatlarni nechta dengizchi boshqaradi?",
         "Қанша адам қаза тапты?",
         "How old is his grandson?",
-        "How much did the festival raise?",
-        "Festival ne kadar para topladı?",
-        "Festival nə qədər vəsait toplayıb?",
-        "Festival qancha mablag' yig'di?",
     ],
 }
 SAYS_NOTHING = [
