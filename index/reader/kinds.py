@@ -39,7 +39,7 @@ _ASKS = (
     (
         Kind.NUMBER,
         r"\bhow many\b|\bhow old\b|\bсколько\b|\bскольки(?:х|м)?\b|\bneçə\b|\bқанша\b|"
-        r"\bнеше\b|\bkaç\b|\bnecha\b|\bnechta\b|\bhow much\b|\bne kadar\b|\bnə qədər\b|\bqancha",
+        r"\bнеше\b|\bkaç\b|\bnecha\b|\bnechta\b",
     ),
 )
 _ASKED = tuple((kind, re.compile(words, re.IGNORECASE)) for kind, words in _ASKS)
