@@ -85,8 +85,9 @@ class AnswerService:
         self, question: str, k: int | None = None, context: Context | None = None
     ) -> Timed:
         """The answer to one question; `context`, the asker's previous question, for a
-        follow-up (`Retriever.follow_up`). Questions that arrive while the model is busy wait
-        together and are encoded in one batch next (no added delay when the bot is idle)."""
+        follow-up (`Retriever.answer_many`). Questions that arrive while the model is busy
+        wait together and are answered in one batch next (no added delay when the bot is
+        idle)."""
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         request = _Request(question, k, loop.create_future(), context=context)
@@ -115,9 +116,10 @@ class AnswerService:
                         self.retriever.answer_many,
                         [r.question for r in batch],
                         [r.k for r in batch],
+                        [r.context for r in batch],
                     )
                 except Exception as exc:
-                    if len(batch) == 1:
+                    if len(batch) == 1 and batch[0].context is None:
                         _settle(batch[0], exc)
                         continue
                     # One bad question must not fail the others: ask them one by one.
@@ -127,46 +129,34 @@ class AnswerService:
                     ]
                     await self._drain_alone(loop)
                     continue
-                # Follow-ups read again (`Retriever.follow_up`): the others need not wait.
-                followups = []
                 for request, answer in zip(batch, answers, strict=True):
-                    if request.context is None:
-                        _settle(request, answer)
-                    else:
-                        followups.append((request, answer))
-                for request, answer in followups:
-                    _settle(request, await self._follow_up(loop, request, answer))
+                    _settle(request, answer)
         finally:
             self._draining = False
 
     async def _drain_alone(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The failed batch's questions one by one; a follow-up that fails in its
+        conversation gets its answer alone."""
         while self._waiting and self._waiting[0].alone:
             request = self._waiting.pop(0)
             try:
-                answer = await loop.run_in_executor(
-                    self._encoder,
-                    self.retriever.answer,
-                    request.question,
-                    request.k,
-                    request.context,
-                )
+                answer = await self._answer_alone(loop, request)
             except Exception as exc:
                 _settle(request, exc)
             else:
                 _settle(request, answer)
 
-    async def _follow_up(
-        self, loop: asyncio.AbstractEventLoop, request: _Request, alone: Answer
-    ) -> Answer:
-        """A question asked in a conversation: the batch's answer, or the one found with the
-        asker's previous question (`Retriever.follow_up`); a failure there leaves the batch's."""
+    async def _answer_alone(self, loop: asyncio.AbstractEventLoop, request: _Request) -> Answer:
+        ask = self.retriever.answer
+        if request.context is None:
+            return await loop.run_in_executor(self._encoder, ask, request.question, request.k)
         try:
             return await loop.run_in_executor(
-                self._encoder, self.retriever.follow_up, alone, request.context, request.k
+                self._encoder, ask, request.question, request.k, request.context
             )
         except Exception:
-            log.warning("answering a follow-up within its article failed", exc_info=True)
-            return alone
+            log.warning("answering a follow-up in its conversation failed", exc_info=True)
+            return await loop.run_in_executor(self._encoder, ask, request.question, request.k)
 
     async def warm_up(self) -> None:
         """Load the model in the worker thread right after start-up, so the first reader does

@@ -643,6 +643,22 @@ def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:
     one_by_one = [seen(retriever.answer(q)) for q in questions]
     assert [seen(a) for a in retriever.answer_many(questions)] == one_by_one
     assert sum(found for found, _ in one_by_one) >= len(FOUNDED)  # the batch had answers in it
+    # Follow-ups in the batch (each question after another one, and "Which countries founded
+    # it?" after the founding question): their carried texts encoded and read with the batch, the
+    # same answers as one by one.
+    from index.answer.followup import Context
+
+    asked = [*questions, "Which countries founded it?"]
+    before = [Context.after(q, retriever.answer(q)) for q in [*questions[1:], questions[0]]]
+    before.append(Context.after(FOUNDED[0], retriever.answer(FOUNDED[0])))
+
+    def shown(answer):  # type: ignore[no-untyped-def]
+        return (*seen(answer), answer.continued_from)
+
+    in_context = [retriever.answer(q, context=c) for q, c in zip(asked, before, strict=True)]
+    together = retriever.answer_many(asked, None, before)
+    assert [shown(a) for a in together] == [shown(a) for a in in_context]
+    assert together[-1].continued_from is not None and "Nakhchivan" in together[-1].shown[0].excerpt
     # the reader keeps search's order (`decide` chooses what is shown first), and reads the
     # second passage only of questions its first answers, unsure
     for q in FOUNDED:

@@ -196,9 +196,18 @@ def reads_on(question: str, first: Hit, rule: Rule, confident: float | None) -> 
     verdict the cosine rule shows the first), and not by `confident` over the threshold."""
     if first.reader_score is None or rule.reader_threshold is None:
         return False
-    if confident is not None and first.reader_score >= rule.reader_threshold + confident:
+    if sure(first, rule, confident):
         return False
     return _reader_verdict(question, first, rule) is True
+
+
+def sure(first: Hit, rule: Rule, confident: float | None) -> bool:
+    """Whether the reader scores `first` (read) `confident` or more over its threshold: then
+    no other passage is read for the question, neither the next ones (`reads_on`) nor a
+    follow-up's carried search (`Retriever.answer_many`)."""
+    if confident is None or first.reader_score is None or rule.reader_threshold is None:
+        return False
+    return first.reader_score >= rule.reader_threshold + confident
 
 
 def _reader_verdict(question: str, top: Hit, rule: Rule) -> bool | None:

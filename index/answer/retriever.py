@@ -18,7 +18,7 @@ from ..errors import IndexMismatch
 from ..model.embedder import Embedder
 from ..settings import Settings
 from . import fusion
-from .decision import Rule, decide, rule_for
+from .decision import Rule, decide, rule_for, sure
 from .excerpt import choose_excerpt
 from .followup import Context, follow
 from .hits import Answer, Hit, IndexInfo
@@ -119,48 +119,80 @@ class Retriever:
     def answer(self, question: str, k: int | None = None, context: Context | None = None) -> Answer:
         """Search, read, then decide (`decision.decide`): the bot, `khabar ask` and
         `khabar eval` all answer through here; `context` is the conversation's previous
-        question, for a follow-up (`follow_up`)."""
-        return self.follow_up(self.answer_many([question], [k])[0], context, k)
-
-    def follow_up(self, alone: Answer, context: Context | None, k: int | None = None) -> Answer:
-        """A question's answer in its conversation (`followup.follow`): `alone` (its answer
-        asked on its own), or the answer found by searching it with the previous question's
-        words, then read on its own words and decided on the mean of the carried search's
-        cosine and its own (judged on its own alone, "Where was it founded?" is too vague to
-        pass; on the carried cosine alone, a new subject would pass wherever the previous
-        words lead). When that search leads to the passage `alone` answered from, nothing
-        more is read: the reader would trust it no more."""
-        question = normalize_question(alone.question)
-        if context is None or not question:
-            return alone
-        carried = context.carried(question)
-        vectors = self.encode([carried, question])
-        hits = self.search_vector(carried, vectors[0], k, scored_by=vectors[1])
-        if not hits or (alone.found and _same_passage(hits[0], alone.shown[0])):
-            return alone
-        if self.reader is not None:
-            hits = self.reader.read(question, hits, self.rule)
-        return follow(alone, decide(alone.question, hits, self.rule), context)
+        question, for a follow-up (`answer_many`)."""
+        return self.answer_many([question], [k], [context])[0]
 
     def answer_many(
-        self, questions: Sequence[str], ks: Sequence[int | None] | None = None
+        self,
+        questions: Sequence[str],
+        ks: Sequence[int | None] | None = None,
+        contexts: Sequence[Context | None] | None = None,
     ) -> list[Answer]:
-        """`answer` for several questions, their vectors computed in one batch (the model's
-        cost per question falls when the bot is busy); same answers as one by one."""
+        """`answer` for several questions, their vectors computed in one batch and their
+        passages read together (the model's cost per question falls when the bot is busy);
+        the same answers as one by one.
+
+        A question asked with a `context` (its conversation's previous question) is a
+        follow-up (`followup.follow`): its answer alone, or the one found by searching it with
+        the previous question's words, read on its own words and decided on the mean of the
+        carried search's cosine and its own (judged on its own alone, "Where was it founded?"
+        is too vague to pass; on the carried cosine alone, a new subject would pass wherever
+        the previous words lead). Nothing more is read where the reader is sure of the answer
+        alone (`decision.sure`: a new subject, mostly), nor where the carried search leads to
+        the passage the answer alone showed: the reader would trust it no more. The carried
+        texts of the batch are encoded together, each scored with its question's vector.
+        """
         ks = list(ks) if ks is not None else [None] * len(questions)
+        contexts = list(contexts) if contexts is not None else [None] * len(questions)
         cleaned = [normalize_question(q) for q in questions]
         asked = [q for q in cleaned if q]
         vectors = iter(self.encode(asked) if asked else [])
+        own = [next(vectors) if q else None for q in cleaned]
         found = [
-            self.search_vector(clean, next(vectors), k) if clean else []
-            for clean, k in zip(cleaned, ks, strict=True)
+            self.search_vector(clean, vector, k) if vector is not None else []
+            for clean, vector, k in zip(cleaned, own, ks, strict=True)
         ]
         rule = self.rule
-        if self.reader is not None:  # the batch's passages read together
-            pending = [(c, h) for c, h in zip(cleaned, found, strict=True) if h]
-            read = iter(self.reader.read_many(pending, rule))
-            found = [next(read) if hits else hits for hits in found]
-        return [decide(q, hits, rule) for q, hits in zip(questions, found, strict=True)]
+        read = self._read(cleaned, found, rule)
+        answers = [decide(q, hits, rule) for q, hits in zip(questions, read, strict=True)]
+        # Follow-ups: searched again with their conversation's words, unless the reader is
+        # sure of the answer alone; their carried texts encoded together.
+        followed = [
+            (i, context)
+            for i, (context, alone) in enumerate(zip(contexts, answers, strict=True))
+            if context is not None and cleaned[i] and not self._sure(alone, rule)
+        ]
+        carried = [context.carried(cleaned[i]) for i, context in followed]
+        again: list[tuple[int, Context]] = []
+        hits_again: list[list[Hit]] = []
+        for (i, context), text, vector in zip(
+            followed, carried, self.encode(carried) if carried else [], strict=True
+        ):
+            hits = self.search_vector(text, vector, ks[i], scored_by=own[i])
+            alone = answers[i]
+            if hits and not (alone.found and _same_passage(hits[0], alone.shown[0])):
+                again.append((i, context))
+                hits_again.append(hits)
+        read = self._read([cleaned[i] for i, _ in again], hits_again, rule)
+        for (i, context), hits in zip(again, read, strict=True):
+            answers[i] = follow(answers[i], decide(questions[i], hits, rule), context)
+        return answers
+
+    def _sure(self, answer: Answer, rule: Rule) -> bool:
+        """Whether the reader is sure of the passage `answer` shows first (`decision.sure`)."""
+        if self.reader is None or not answer.found:
+            return False
+        return sure(answer.shown[0], rule, self.reader.confident)
+
+    def _read(
+        self, questions: Sequence[str], found: Sequence[list[Hit]], rule: Rule
+    ) -> list[list[Hit]]:
+        """Each question's hits read by the reader (when on), all the passages together."""
+        if self.reader is None:
+            return list(found)
+        pending = [(q, h) for q, h in zip(questions, found, strict=True) if h]
+        read = iter(self.reader.read_many(pending, rule) if pending else [])
+        return [next(read) if hits else hits for hits in found]
 
     def answer_within(
         self, question: str, article_ids: Collection[str], k: int | None = None
@@ -228,7 +260,7 @@ class Retriever:
         """The top `k` passages for `question` searched as `vector`; each hit's score is its
         cosine to `vector`, or, with `scored_by`, the mean of that and its cosine to
         `scored_by` (a follow-up searched with the conversation's words, judged half on its
-        own: `follow_up`)."""
+        own: `answer_many`)."""
         k = k or self.settings.results
         snap = self._snapshot
         ranked = self._rank(snap, question, vector, max(k * 3, CANDIDATES))
