@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     reader_cross_floor: float | None = None
     # The passages after the first are read only when the first answers (a declined question
     # shows nothing), and not by this margin over the threshold; None: whenever it answers.
+    # A follow-up answered alone by this margin is not searched again with its conversation.
     reader_confident: float | None = 2.0
     # With several passages read, another is shown first only when its reader score plus 250 x
     # its cosine (over the first's) beats the first passage search found by this many logits.

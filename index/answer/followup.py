@@ -4,9 +4,11 @@ The bot keeps a conversation's previous question (`Context`: its text, and the a
 answer showed first) per chat and user for a few minutes. A question asked with one is answered
 twice: on its own, exactly as any question; and searched with the previous question's words
 before its own ("When was the OTS founded? Where was it founded?"), read on its own words, and
-decided by the same rule on the mean of the carried search's cosine and its own. The carried
-answer wins when the question alone finds nothing, or when the reader trusts its passage more
-(the same question read in both, so the scores compare); otherwise, and for every question
+decided by the same rule on the mean of the carried search's cosine and its own, unless the
+reader is sure of its answer alone (`decision.sure`); `Retriever.answer_many` does both for the
+bot's whole batch at once. The carried answer wins when the question alone finds nothing, or
+when the reader trusts its passage more (the same question read in both, so the scores
+compare); otherwise, and for every question
 asked without a context, the answer is the one it gets alone. A follow-up answered through its
 context says so (`Answer.continued_from`). `bench/quality/followups.py` measured this against
 the alternatives (docs/quality.md, "Follow-up questions").
