@@ -8,10 +8,10 @@ decided by the same rule on the mean of the carried search's cosine and its own,
 reader is sure of its answer alone (`decision.sure`); `Retriever.answer_many` does both for the
 bot's whole batch at once. The carried answer wins when the question alone finds nothing, or
 when the reader trusts its passage more (the same question read in both, so the scores
-compare); otherwise, and for every question
-asked without a context, the answer is the one it gets alone. A follow-up answered through its
-context says so (`Answer.continued_from`). `bench/quality/followups.py` measured this against
-the alternatives (docs/quality.md, "Follow-up questions").
+compare); otherwise, and for every question asked without a context, the answer is the one it
+gets alone. A follow-up answered through its context says so (`Answer.continued_from`).
+`bench/quality/followups.py` measured this against the alternatives (docs/quality.md,
+"Follow-up questions").
 """
 
 from __future__ import annotations
