@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from index.answer.decision import Rule, decide, reads_on
+from index.answer.decision import sure as reader_sure
 from index.answer.excerpt import choose_excerpt
 from index.answer.hits import Hit
 from index.answer.reading import sentence_weights
@@ -727,3 +728,6 @@ def test_the_first_passage_decides_and_another_is_shown_first_only_when_it_beats
     assert reads_on("When?", sure, rule, confident=None)
     assert not reads_on("When?", hopeless, rule, confident=2.0)  # declined: nothing shown
     assert not reads_on("When?", unsure, Rule(threshold=0.8), confident=2.0)  # reader off
+    # the same margin spares a follow-up its search with the conversation's words
+    assert reader_sure(sure, rule, 2.0) and not reader_sure(unsure, rule, 2.0)
+    assert not reader_sure(sure, rule, None) and not reader_sure(sure, Rule(threshold=0.8), 2.0)
