@@ -98,6 +98,47 @@ def test_excerpt_picks_the_answering_sentence_not_the_first() -> None:
     assert "2009" in passage[ex.start : ex.end]
 
 
+@pytest.mark.parametrize(
+    ("question", "passage", "answer"),
+    [
+        (
+            "By what percentage did exports rise?",
+            "Exports rose by 100,000 tonnes last year. Exports rose by 14% last year.",
+            "14%",
+        ),
+        (
+            "На сколько процентов выросли поставки?",
+            "Поставки выросли на 100 тысяч тонн. Поставки выросли на 14 процентов.",
+            "14 процентов",
+        ),
+        (
+            "Экспорт неше пайызға өсті?",
+            "Экспорт 100 мың тоннаға өсті. Экспорт 14 пайызға өсті.",
+            "14",
+        ),
+        ("Кемеде неше матрос болды?", "Кемеде матрос болды. Кемеде 120 матрос болды.", "120"),
+        (
+            "Which year did the festival start?",
+            "The festival started with music. The festival started in 2014.",
+            "2014",
+        ),
+        (
+            "Festival qaysi yili boshlangan?",
+            "Festival musiqa bilan boshlangan. Festival 2014 yili boshlangan.",
+            "2014",
+        ),
+    ],
+)
+def test_excerpt_leans_to_the_kind_of_answer_asked(
+    question: str, passage: str, answer: str
+) -> None:
+    """Between sentences sharing the question's words alike, the one holding an answer of the
+    kind asked (`kinds.expected`: a percentage, a number, a year) in any language."""
+    ex = choose_excerpt(passage, question, max_sentences=1)
+    assert answer in passage[ex.start : ex.end]
+    assert passage[ex.start : ex.end] != passage.split(". ")[0] + "."
+
+
 def test_excerpt_stays_short() -> None:
     passage = " ".join(f"Sentence {i} has exactly seven words here." for i in range(30))
     ex = choose_excerpt(passage, "sentence 12 words", max_words=20)

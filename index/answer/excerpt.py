@@ -2,7 +2,8 @@
 
 Pure functions on strings. Sentences are scored by the question's words they contain (stemmed,
 stop words dropped, as the lexical index reads them: `lexical.terms`), with a nudge toward dates
-for "when" questions and numbers for "how many"; the best sentence is widened with its
+for "when" and year questions, and toward an answer of the kind asked for number and percentage
+questions (the reader's `kinds`, in six languages); the best sentence is widened with its
 neighbours while they help and the excerpt stays short enough to read on a phone.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from ..articles import lexical
 from ..articles.sentences import sentence_spans
+from ..reader import kinds
 
 _YEAR_OR_DATE = re.compile(
     r"\b(1[5-9]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|"
@@ -21,13 +23,13 @@ _YEAR_OR_DATE = re.compile(
     r"ноябр|декабр)",
     re.IGNORECASE,
 )
-_DIGIT = re.compile(r"\d")
-_WHEN = re.compile(
-    r"\b(when|what year|когда|в каком году|ne zaman|hangi yıl|nə vaxt|hansı ildə|қашан|"
-    r"қай жылы|qachon|qaysi yil)",
-    re.I,
-)
-_HOW_MANY = re.compile(r"\b(how many|how much|сколько|kaç|neçə|қанша|necha|nechta|qancha)\b", re.I)
+# "When" in every language a question may come in; questions for a year, a percentage or a
+# number are told by `kinds.expected`, the reader's own words for them.
+_WHEN = re.compile(r"\b(when|когда|ne zaman|nə vaxt|қашан|qachon)", re.I)
+# Added to a sentence's words score: a date for a "when" or year question, an answer of the
+# kind asked for a number or a percentage.
+DATE_NUDGE = 1.0
+KIND_NUDGE = 0.5
 
 
 @dataclass(frozen=True)
@@ -47,15 +49,23 @@ def question_terms(question: str) -> tuple[set[str], str]:
     return set(lexical.terms(question, lang)), lang
 
 
-def score_sentence(sentence: str, terms: set[str], question: str, lang: str) -> float:
+def score_sentence(
+    sentence: str,
+    terms: set[str],
+    question: str,
+    lang: str,
+    kind: kinds.Kind | None = None,
+    holds_kind: bool = False,
+) -> float:
     """The question's stems in the sentence (longer stems count more), and a nudge toward
-    dates for "when" questions and numbers for "how many"."""
+    dates for "when" and year questions, and toward an answer of the kind asked
+    (`holds_kind`) for number and percentage questions."""
     stems = set(lexical.terms(sentence, lang))
     score = sum(1.0 + min(len(t), 5) / 5 for t in terms & stems)
-    if _WHEN.search(question) and _YEAR_OR_DATE.search(sentence):
-        score += 1.0
-    if _HOW_MANY.search(question) and _DIGIT.search(sentence):
-        score += 0.5
+    if (kind is kinds.Kind.YEAR or _WHEN.search(question)) and _YEAR_OR_DATE.search(sentence):
+        score += DATE_NUDGE
+    if kind in (kinds.Kind.NUMBER, kinds.Kind.PERCENT) and holds_kind:
+        score += KIND_NUDGE
     return score
 
 
@@ -71,7 +81,14 @@ def sentence_scores(
     Both are scaled to 0–1 within the passage, so neither depends on the model's score range.
     """
     terms, lang = question_terms(question)
-    words = [score_sentence(passage[s:e], terms, question, lang) for s, e in spans]
+    kind = kinds.expected(question)
+    found = kinds.answers(kind, passage) if kind is not None else []
+    words = [
+        score_sentence(
+            passage[s:e], terms, question, lang, kind, any(s <= a and b <= e for a, b in found)
+        )
+        for s, e in spans
+    ]
     top = max(words, default=0.0)
     words = [x / top for x in words] if top > 0 else [0.0] * len(spans)
     if not dense:
