@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from ..articles.lexical import guess_language
 
@@ -96,5 +96,12 @@ def _pattern(kind: Kind, lang: str) -> re.Pattern[str]:
 def answers(kind: Kind, passage: str, lang: str | None = None) -> list[tuple[int, int]]:
     """The character spans of `passage` that hold an answer of that kind (a year; a number
     with its per cent sign or word; digits or a number word of the passage's language)."""
+    return list(_answers(kind, passage, lang))
+
+
+# A passage is looked at more than once for one question: its excerpt when search shows it,
+# the reader's span, then its excerpt again once read. The last few are kept.
+@lru_cache(maxsize=64)
+def _answers(kind: Kind, passage: str, lang: str | None) -> tuple[tuple[int, int], ...]:
     pattern = _pattern(kind, lang or guess_language(passage))
-    return [m.span() for m in pattern.finditer(passage)]
+    return tuple(m.span() for m in pattern.finditer(passage))
