@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # best span of any kind ("inf": always; index/reader/kinds.py, docs/reader.md).
     reader_kinds: Literal["on", "off"] = "on"
     reader_kind_margin: float = Field(default=float("inf"), ge=0.0)
+    # Where a question names a country and the passage that answers it names others too, the
+    # reader reads the question asked about each of those; when one of them takes the answer's
+    # words by this many logits more, the answer is that country's and Khabar declines
+    # ("inf": not checked; index/reader/contrast.py, docs/reader.md).
+    reader_contrast_margin: float = Field(default=1.0)
     # How much the reader's belief of which sentence holds the answer counts when the excerpt is
     # chosen, beside the question's words and the model's similarity (each 0-1); 0: not at all.
     reader_excerpt_weight: float = Field(default=1.0, ge=0.0, le=10.0)

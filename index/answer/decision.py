@@ -12,6 +12,9 @@ One pure function, `decide`, used by every path that answers (the bot, `khabar a
   line against `reader_cross_floor`, the reader's card's own for such pairs; a card without
   one (a reader never trained on such pairs, whose scores there mean little) leaves it to the
   cosine rule, as with the reader off.
+A passage whose answer the reader gives more surely to the question asked about another country
+the passage names ("president of Azerbaijan" for "president of Kazakhstan": `Hit.contrast`,
+`reader.contrast`) does not answer.
 The passage search found first decides whether Khabar answers; which passage is shown first
 is then the reader's to say, among the passages it read (`KHABAR_READER_PASSAGES`): the one
 whose reader score plus READER_COSINE_WEIGHT x its cosine (over the first's) beats the first
@@ -166,7 +169,7 @@ def decide(question: str, hits: list[Hit], rule: Rule) -> Answer:
         return Answer(question, hits, False, [])
     top = hits[0]
     if rule.reader_threshold is not None and top.reader_score is not None:
-        verdict = _reader_verdict(question, top, rule)
+        verdict = reader_verdict(question, top, rule)
         if verdict is not None:
             return Answer(question, hits, verdict, _shown(question, hits, rule) if verdict else [])
     shown = [h for h in hits if passes_cosine(question, h, rule)]
@@ -198,7 +201,7 @@ def reads_on(question: str, first: Hit, rule: Rule, confident: float | None) -> 
         return False
     if sure(first, rule, confident):
         return False
-    return _reader_verdict(question, first, rule) is True
+    return reader_verdict(question, first, rule) is True
 
 
 def sure(first: Hit, rule: Rule, confident: float | None) -> bool:
@@ -210,11 +213,13 @@ def sure(first: Hit, rule: Rule, confident: float | None) -> bool:
     return first.reader_score >= rule.reader_threshold + confident
 
 
-def _reader_verdict(question: str, top: Hit, rule: Rule) -> bool | None:
+def reader_verdict(question: str, top: Hit, rule: Rule) -> bool | None:
     """Whether the first hit answers by the reader's rule: its score at the threshold, else
     its line against the floor (for its pair of languages); None where no floor applies (the
     cosine rule decides)."""
     assert rule.reader_threshold is not None and top.reader_score is not None
+    if top.contrast is not None:
+        return False  # its answer is another country's (`reader.contrast`)
     if top.reader_score >= rule.reader_threshold:
         return True
     floor = rule.reader_cross_floor if across_languages(question, top) else rule.reader_floor

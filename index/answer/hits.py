@@ -38,6 +38,10 @@ class Hit:
     # The model's similarity of the question to each sentence of the passage (stored sentence
     # vectors), for the reader's stage to choose the excerpt again; empty when there are none.
     sentence_similarity: tuple[float, ...] = ()
+    # The question asked about another country the passage names, which the reader's answer
+    # fits better (`reader.contrast`): the answer is that country's, not the one asked about,
+    # and the passage does not answer. None: not checked, or the answer is the question's own.
+    contrast: str | None = None
 
     @property
     def bold(self) -> str:

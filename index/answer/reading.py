@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..articles import lexical
+from ..reader import contrast
 from ..reader.pairs import NEGATIVE
 from ..reader.runtime import OnnxReader, Reading, ensure_onnx
 from . import decision
@@ -47,6 +49,7 @@ class ReaderStage:
         max_sentences: int = 3,
         max_words: int = 72,
         excerpt_weight: float = 1.0,
+        contrast_margin: float = float("inf"),
     ) -> None:
         self.reader = reader
         self.passages = passages
@@ -57,6 +60,7 @@ class ReaderStage:
         self.max_sentences = max_sentences
         self.max_words = max_words
         self.excerpt_weight = excerpt_weight
+        self.contrast_margin = contrast_margin
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReaderStage:
@@ -78,6 +82,7 @@ class ReaderStage:
             settings.excerpt_max_sentences,
             settings.excerpt_max_words,
             settings.reader_excerpt_weight,
+            settings.reader_contrast_margin,
         )
 
     def warm_up(self) -> None:
@@ -94,14 +99,16 @@ class ReaderStage:
         """`read` for several questions, their passages read together (the bot's batch of
         waiting questions): the same scores and spans as one by one, for less of the cores.
         In two steps: every question's first passage; then the next ones of the questions
-        whose first answers by `rule`, but not by `confident` over the threshold."""
-        firsts = iter(self.reader.read_pairs([(q, hits[0].passage) for q, hits in asked if hits]))
-        read: list[list[Hit]] = []
+        whose first answers by `rule`, but not by `confident` over the threshold. Between them,
+        a first passage that answers a question naming a country is checked against the other
+        countries it names (`_contrasted`)."""
+        firsts = self.reader.read_pairs([(q, hits[0].passage) for q, hits in asked if hits])
+        readings = iter(firsts)
+        read = [[self._with(q, hits[0], next(readings))] if hits else [] for q, hits in asked]
+        self._contrasted(asked, read, firsts, rule)
         reads_on: list[bool] = []
         more: list[tuple[str, str]] = []
-        for question, hits in asked:
-            mine = [self._with(question, hits[0], next(firsts))] if hits else []
-            read.append(mine)
+        for (question, hits), mine in zip(asked, read, strict=True):
             reads_on.append(self._reads_on(question, mine, rule))
             if reads_on[-1]:
                 more += [(question, h.passage) for h in hits[1 : self.passages]]
@@ -112,6 +119,43 @@ class ReaderStage:
                 mine += [self._with(question, h, next(rest)) for h in hits[1 : self.passages]]
             out.append(mine + list(hits[len(mine) :]))
         return out
+
+    def _contrasted(
+        self,
+        asked: Sequence[tuple[str, Sequence[Hit]]],
+        read: list[list[Hit]],
+        firsts: Sequence[Reading | None],
+        rule: Rule,
+    ) -> None:
+        """Mark the first passages whose answer is another country's (`Hit.contrast`): where
+        the reader's rule answers a question that names a country, the question asked about each
+        other country the passage names is read with it (all in one batch), and one that takes
+        the answer's words by `contrast_margin` logits more refutes it (`contrast.refuted`)."""
+        if self.contrast_margin == float("inf"):
+            return
+        checks: list[tuple[int, Reading, list[str]]] = []
+        readings = iter(firsts)
+        for i, ((question, _), mine) in enumerate(zip(asked, read, strict=True)):
+            reading = next(readings) if mine else None
+            if reading is None or decision.reader_verdict(question, mine[0], rule) is not True:
+                continue
+            hit = mine[0]
+            others = contrast.contrasts(
+                question,
+                lexical.guess_language(question),
+                hit.passage,
+                lexical.guess_language(hit.passage, hit.lang),
+            )
+            if others:
+                checks.append((i, reading, others))
+        pairs = [(q, read[i][0].passage) for i, _, others in checks for q in others]
+        results = iter(self.reader.read_pairs(pairs) if pairs else [])
+        for i, reading, others in checks:
+            theirs = [next(results) for _ in others]
+            for other, its in zip(others, theirs, strict=True):
+                if contrast.refuted(reading, [its], self.contrast_margin, read[i][0].passage):
+                    read[i][0] = dataclasses.replace(read[i][0], contrast=other)
+                    break
 
     def _reads_on(self, question: str, read: Sequence[Hit], rule: Rule) -> bool:
         if self.passages < 2 or not read:

@@ -78,6 +78,13 @@ def countries_in(text: str, lang: str) -> list[int]:
     return [i for i, row in enumerate(COUNTRIES) if _contains(text, row[col])]
 
 
+def replace_country(question: str, old: str, new: str) -> str:
+    """`question` with the first word that starts with the stem `old` starting with `new`
+    instead, its ending kept ("Казахстана" -> "Азербайджана")."""
+    pattern = re.compile(rf"(?<!\w){re.escape(old)}", re.IGNORECASE)
+    return pattern.sub(lambda _: new, question, count=1)
+
+
 def swap_country(
     question: str, q_lang: str, passage: str, p_lang: str, rng: random.Random
 ) -> str | None:
@@ -98,9 +105,7 @@ def swap_country(
     pick_from = present if present and rng.random() < PRESENT_SHARE else absent
     if not pick_from:
         return None
-    new = rng.choice(pick_from)[q_col]
-    pattern = re.compile(rf"(?<!\w){re.escape(old)}", re.IGNORECASE)
-    return pattern.sub(lambda _: new, question, count=1)
+    return replace_country(question, old, rng.choice(pick_from)[q_col])
 
 
 def swap_number(question: str, passage: str, rng: random.Random, keep: str = "") -> str | None:
