@@ -1,0 +1,151 @@
+"""Whose answer is it? The country check (`index/reader/contrast.py`) measured on the training
+material, not on the development sets:
+
+    python bench/reader/contrast_check.py ../shared/train [--held-back] [--out FILE]
+    python bench/reader/contrast_check.py --replay FILE    # the tables again, from FILE
+
+Every question of `spans.jsonl` (English and Turkish), AfriQA's English translations and the
+NTREX number questions in all 36 pairings of the six languages (`cross.number_rows`) that names
+one country its passage names beside another is an *answerable* case; the same question with its
+country swapped for the passage's other one ("Kazakhstan" -> "Azerbaijan") is an *unanswerable*
+twin (the passage answers for the other country). The shipped reader reads each, and the
+questions `contrast.contrasts` makes from it; then, for each margin, among the cases the reader
+answers (score at least -2, the floor in one language): the share of unanswerable twins the
+check catches and of answerable questions it loses, by source and by the question's language.
+
+The reader was trained on these rows (all but one document or title in twenty; `--held-back`
+keeps only those, too few to say much), and on some of their swapped twins, so its scores on
+them are surer than on news it never saw: read the losses as a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+MARGINS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+ANSWERED = -2.0  # the reader's floor in one language: cases under it are declined anyway
+
+
+def cases(train: Path, held_only: bool) -> list[dict[str, Any]]:
+    from index.reader import contrast, cross
+    from index.reader.examples import held_back, held_out, read_rows
+
+    rows: list[tuple[str, str, str, str, str]] = []
+    for r in read_rows(train / "spans.jsonl"):
+        if r.lang in ("en", "tr") and (not held_only or held_out(r)):
+            rows.append(("spans", r.question, r.lang, r.context, r.lang))
+    for a in cross._read_jsonl(train / "cross" / "afriqa.jsonl"):
+        if a.get("context_lang") == "en" and (not held_only or held_back(f"afriqa-{a['title']}")):
+            rows.append(("afriqa", str(a["question_en"]), "en", str(a["context"]), "en"))
+    docs = cross.ntrex_documents(train / "parallel" / "ntrex.jsonl")
+    docs = {d: lines for d, lines in docs.items() if not held_only or held_back(d)}
+    for c in cross.number_rows(docs, random.Random(7), pairings=36):
+        if c.kind == "number":
+            rows.append(("ntrex", c.question, c.q_lang, c.context, c.p_lang))
+    out = []
+    for source, question, q_lang, passage, p_lang in rows:
+        others = contrast.contrasts(question, q_lang, passage, p_lang)
+        if not others:
+            continue
+        out.append(
+            dict(source=source, q=question, ql=q_lang, pl=p_lang, p=passage, answerable=True)
+        )
+        twin = others[0]  # the passage answers it for the other country
+        out.append(dict(source=source, q=twin, ql=q_lang, pl=p_lang, p=passage, answerable=False))
+    return out
+
+
+def read(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from index.answer.reading import ReaderStage
+    from index.reader import contrast
+    from index.settings import Settings
+
+    reader = ReaderStage.from_settings(Settings(reader="on")).reader  # type: ignore[call-arg]
+    out = []
+    for case in found:
+        others = contrast.contrasts(case["q"], case["ql"], case["p"], case["pl"])
+        readings = reader.read_pairs([(case["q"], case["p"])] + [(o, case["p"]) for o in others])
+        first = readings[0]
+        if first is None:
+            continue
+        out.append(
+            {
+                **{k: v for k, v in case.items() if k != "p"},
+                "score": first.score,
+                "span": [first.start, first.end],
+                "caught_at": _caught_at(first, readings[1:], case["p"]),
+            }
+        )
+    return out
+
+
+def _caught_at(first: Any, others: list[Any], passage: str) -> float | None:
+    """The largest margin at which the check refutes the answer (None: at none of MARGINS)."""
+    from index.reader import contrast
+
+    caught = [m for m in MARGINS if contrast.refuted(first, others, m, passage)]
+    return max(caught) if caught else None
+
+
+def report(rows: list[dict[str, Any]]) -> None:
+    answered = [r for r in rows if r["score"] >= ANSWERED]
+    print(f"{len(rows)} cases, {len(answered)} answered by the reader (score >= {ANSWERED})\n")
+    print("| margin | twins caught | answerable lost | " + " | ".join(_groups(answered)) + " |")
+    print("|---" * (3 + len(_groups(answered))) + "|")
+    for m in MARGINS:
+        tally: Counter[tuple[str, ...]] = Counter()
+        for r in answered:
+            fired = r["caught_at"] is not None and r["caught_at"] >= m
+            for key in (("all",), (r["source"],), ("lang", r["ql"])):
+                kind = ("twin",) if not r["answerable"] else ("ans",)
+                tally[kind + key + ("n",)] += 1
+                tally[kind + key + ("fired",)] += fired
+        cells = [f"{_share(tally, 'twin', 'all')}", f"{_share(tally, 'ans', 'all')}"]
+        for group in _groups(answered):
+            key = tuple(group.split(" ")) if group.startswith("lang") else (group,)
+            cells.append(f"{_share(tally, 'twin', *key)} / {_share(tally, 'ans', *key)}")
+        print(f"| {m:g} | " + " | ".join(cells) + " |")
+    print("\n(by source and language: twins caught / answerable lost)")
+
+
+def _groups(rows: list[dict[str, Any]]) -> list[str]:
+    sources = sorted({r["source"] for r in rows})
+    langs = sorted({r["ql"] for r in rows})
+    return sources + [f"lang {lang}" for lang in langs]
+
+
+def _share(tally: Counter[tuple[str, ...]], kind: str, *key: str) -> str:
+    n = tally[(kind, *key, "n")]
+    return f"{tally[(kind, *key, 'fired')]}/{n}" if n else "-"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("train", type=Path, nargs="?", help="../shared/train")
+    parser.add_argument("--held-back", action="store_true", help="only held-back rows")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/contrast-check.jsonl")
+    parser.add_argument("--replay", type=Path, help="report the rows of an earlier run")
+    args = parser.parse_args()
+    if args.replay:
+        rows = [json.loads(line) for line in args.replay.open(encoding="utf-8")]
+    else:
+        if args.train is None:
+            parser.error("give ../shared/train, or --replay FILE")
+        rows = read(cases(args.train, args.held_back))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    report(rows)
+
+
+if __name__ == "__main__":
+    main()
