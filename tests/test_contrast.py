@@ -60,6 +60,18 @@ def test_the_country_is_found_in_its_own_spelling_when_the_language_is_guessed_w
     ]
 
 
+def test_names_count_not_the_words_made_from_them() -> None:
+    # "Americans" is a people, not the country; "Indian" names no country
+    passage = "US troops will help Americans leave Ukraine, Russia said; an Indian ship waits."
+    question = "Which country will US troops help Americans evacuate?"
+    assert contrasts(question, "en", passage, "en") == []
+    assert contrasts("Who leads Russia's navy?", "en", passage, "en") == [
+        "Who leads Ukraine's navy?"
+    ]
+    # Russian adjectives are written small: "казахстанский" is not Kazakhstan
+    assert contrasts("Кто президент Казахстана?", "ru", "казахстанский и Россия", "ru") == []
+
+
 def test_at_most_two_other_countries_are_asked_about() -> None:
     many = "Kazakhstan, Russia, China, Turkey and Iran met in Astana."
     asked = contrasts("When did Kazakhstan join?", "en", many, "en")

@@ -72,10 +72,19 @@ def _contains(text: str, stem: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(stem)}", text, re.IGNORECASE) is not None
 
 
-def countries_in(text: str, lang: str) -> list[int]:
-    """The rows of `COUNTRIES` whose stem in `lang` starts a word of `text`."""
+def countries_in(text: str, lang: str, names_only: bool = False) -> list[int]:
+    """The rows of `COUNTRIES` whose stem in `lang` starts a word of `text`. With `names_only`,
+    only the country's name: capitalised as written here (not Russian "казахстанский"), and in
+    English the whole word or its possessive (not "American", "Indian")."""
     col = LANGS.index(lang)
-    return [i for i, row in enumerate(COUNTRIES) if _contains(text, row[col])]
+    if not names_only:
+        return [i for i, row in enumerate(COUNTRIES) if _contains(text, row[col])]
+    end = r"(?:'s|’s)?(?!\w)" if lang == "en" else ""
+    return [
+        i
+        for i, row in enumerate(COUNTRIES)
+        if re.search(rf"(?<!\w){re.escape(row[col])}{end}", text) is not None
+    ]
 
 
 def replace_country(question: str, old: str, new: str) -> str:
