@@ -1,14 +1,15 @@
 """Whose answer is it? The country check (`index/reader/contrast.py`) measured on the training
 material, not on the development sets:
 
-    python bench/reader/contrast_check.py ../shared/train [--held-back] [--out FILE]
+    python bench/reader/contrast_check.py ../shared/train [--held-back] [--years] [--out FILE]
     python bench/reader/contrast_check.py --replay FILE    # the tables again, from FILE
 
 Every question of `spans.jsonl` (English and Turkish), AfriQA's English translations and the
 NTREX number questions in all 36 pairings of the six languages (`cross.number_rows`) that names
-one country its passage names beside another is an *answerable* case; the same question with its
-country swapped for the passage's other one ("Kazakhstan" -> "Azerbaijan") is an *unanswerable*
-twin (the passage answers for the other country). The shipped reader reads each, and the
+one country its passage names beside another, or holds one year its passage holds beside
+another, is an *answerable* case; the same question with its country (its year) swapped for
+the passage's other one ("Kazakhstan" -> "Azerbaijan", "2004" -> "2006") is an *unanswerable*
+twin (the passage answers for the other one). The shipped reader reads each, and the
 questions `contrast.contrasts` makes from it; then, for each margin, among the cases the reader
 answers (score at least -2, the floor in one language): the share of unanswerable twins the
 check catches and of answerable questions it loses, by source and by the question's language.
@@ -16,6 +17,10 @@ check catches and of answerable questions it loses, by source and by the questio
 The reader was trained on these rows (all but one document or title in twenty; `--held-back`
 keeps only those, too few to say much), and on some of their swapped twins, so its scores on
 them are surer than on news it never saw: read the losses as a lower bound.
+
+`--years` measures the same check for a year the question holds and the passage holds beside
+others ("the 2004 tsunami" also asked as "the 2011 tsunami"): measured, not shipped
+(docs/reader.md, "Whose answer is it?").
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -35,7 +41,38 @@ MARGINS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 ANSWERED = -2.0  # the reader's floor in one language: cases under it are declined anyway
 
 
-def cases(train: Path, held_only: bool) -> list[dict[str, Any]]:
+# A year as `kinds` reads one: four digits from 1000 to 2099, not inside a longer number.
+YEAR = re.compile(r"(?<![\d.,])(?:1[0-9]{3}|20[0-9]{2})(?![\d]|[.,]\d)")
+
+
+def years(question: str, passage: str) -> list[str]:
+    """Measured, not shipped: the question asked about each other year the passage holds (the
+    nearest first, at most two), when the question holds one year the passage holds too."""
+    asked = set(YEAR.findall(question))
+    if len(asked) != 1:
+        return []
+    year = asked.pop()
+    held = dict.fromkeys(YEAR.findall(passage))
+    if year not in held:
+        return []
+    others = sorted((y for y in held if y != year), key=lambda y: (abs(int(y) - int(year)), y))
+    return [_with_year(question, year, new) for new in others[:2]]
+
+
+def _with_year(question: str, old: str, new: str) -> str:
+    return YEAR.sub(lambda m: new if m.group() == old else m.group(), question)
+
+
+def checked(question: str, q_lang: str, passage: str, p_lang: str, with_years: bool) -> list[str]:
+    """The questions the check reads: the shipped country contrasts, and with `with_years` the
+    year ones."""
+    from index.reader import contrast
+
+    made = contrast.contrasts(question, q_lang, passage, p_lang)
+    return made + (years(question, passage) if with_years else [])
+
+
+def cases(train: Path, held_only: bool, with_years: bool) -> list[dict[str, Any]]:
     from index.reader import contrast, cross
     from index.reader.examples import held_back, held_out, read_rows
 
@@ -53,26 +90,29 @@ def cases(train: Path, held_only: bool) -> list[dict[str, Any]]:
             rows.append(("ntrex", c.question, c.q_lang, c.context, c.p_lang))
     out = []
     for source, question, q_lang, passage, p_lang in rows:
-        others = contrast.contrasts(question, q_lang, passage, p_lang)
-        if not others:
+        twins = [
+            ("country", contrast.contrasts(question, q_lang, passage, p_lang)),
+            ("year", years(question, passage) if with_years else []),
+        ]
+        twins = [(entity, made) for entity, made in twins if made]
+        if not twins:
             continue
-        out.append(
-            dict(source=source, q=question, ql=q_lang, pl=p_lang, p=passage, answerable=True)
-        )
-        twin = others[0]  # the passage answers it for the other country
-        out.append(dict(source=source, q=twin, ql=q_lang, pl=p_lang, p=passage, answerable=False))
+        common = dict(source=source, ql=q_lang, pl=p_lang, p=passage)
+        out.append({**common, "entity": twins[0][0], "q": question, "answerable": True})
+        # its twins: the country (the year) swapped for the passage's other one, which the
+        # passage answers for
+        out += [{**common, "entity": e, "q": made[0], "answerable": False} for e, made in twins]
     return out
 
 
-def read(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def read(found: list[dict[str, Any]], with_years: bool) -> list[dict[str, Any]]:
     from index.answer.reading import ReaderStage
-    from index.reader import contrast
     from index.settings import Settings
 
     reader = ReaderStage.from_settings(Settings(reader="on")).reader  # type: ignore[call-arg]
     out = []
     for case in found:
-        others = contrast.contrasts(case["q"], case["ql"], case["p"], case["pl"])
+        others = checked(case["q"], case["ql"], case["p"], case["pl"], with_years)
         readings = reader.read_pairs([(case["q"], case["p"])] + [(o, case["p"]) for o in others])
         first = readings[0]
         if first is None:
@@ -105,7 +145,7 @@ def report(rows: list[dict[str, Any]]) -> None:
         tally: Counter[tuple[str, ...]] = Counter()
         for r in answered:
             fired = r["caught_at"] is not None and r["caught_at"] >= m
-            for key in (("all",), (r["source"],), ("lang", r["ql"])):
+            for key in (("all",), (r["source"],), (r["entity"],), ("lang", r["ql"])):
                 kind = ("twin",) if not r["answerable"] else ("ans",)
                 tally[kind + key + ("n",)] += 1
                 tally[kind + key + ("fired",)] += fired
@@ -119,8 +159,9 @@ def report(rows: list[dict[str, Any]]) -> None:
 
 def _groups(rows: list[dict[str, Any]]) -> list[str]:
     sources = sorted({r["source"] for r in rows})
+    entities = sorted({r["entity"] for r in rows})
     langs = sorted({r["ql"] for r in rows})
-    return sources + [f"lang {lang}" for lang in langs]
+    return sources + entities + [f"lang {lang}" for lang in langs]
 
 
 def _share(tally: Counter[tuple[str, ...]], kind: str, *key: str) -> str:
@@ -132,6 +173,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("train", type=Path, nargs="?", help="../shared/train")
     parser.add_argument("--held-back", action="store_true", help="only held-back rows")
+    parser.add_argument(
+        "--years", action="store_true", help="also a year's contrasts (measured, not shipped)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/contrast-check.jsonl")
     parser.add_argument("--replay", type=Path, help="report the rows of an earlier run")
     args = parser.parse_args()
@@ -140,7 +184,7 @@ def main() -> None:
     else:
         if args.train is None:
             parser.error("give ../shared/train, or --replay FILE")
-        rows = read(cases(args.train, args.held_back))
+        rows = read(cases(args.train, args.held_back, args.years), args.years)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with args.out.open("w", encoding="utf-8") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
