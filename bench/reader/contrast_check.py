@@ -3,6 +3,7 @@ material, not on the development sets:
 
     python bench/reader/contrast_check.py ../shared/train [--held-back] [--years] [--out FILE]
     python bench/reader/contrast_check.py --replay FILE    # the tables again, from FILE
+    python bench/reader/contrast_check.py --cost           # its time, on the shipped corpus
 
 Every question of `spans.jsonl` (English and Turkish), AfriQA's English translations and the
 NTREX number questions in all 36 pairings of the six languages (`cross.number_rows`) that names
@@ -169,6 +170,44 @@ def _share(tally: Counter[tuple[str, ...]], kind: str, *key: str) -> str:
     return f"{tally[(kind, *key, 'fired')]}/{n}" if n else "-"
 
 
+COST_QUESTIONS = (
+    "Who is the president of Kazakhstan?",  # checked (and refuted)
+    "Кто является президентом Азербайджана?",  # checked (and kept)
+    "When was the Organization of Turkic States founded?",  # not checked
+)
+
+
+def cost(runs: int = 30) -> None:
+    """`Retriever.answer`'s time on the shipped corpus with the check on and off (the two
+    settings alternated in one process): medians of `runs`."""
+    import statistics
+    import time
+
+    from index.answer.retriever import Retriever
+    from index.evaluate import prepare
+    from index.settings import Settings
+
+    on = prepare(Settings(reader="on"), ROOT / "corpus")  # type: ignore[call-arg]
+    off = Retriever(
+        on.settings.with_overrides(reader_contrast_margin=float("inf")), embedder=on.embedder
+    )
+    for question in COST_QUESTIONS:
+        times: dict[str, list[float]] = {"off": [], "on": []}
+        for _ in range(3):
+            on.answer(question), off.answer(question)
+        for i in range(runs):
+            pair = [("off", off), ("on", on)]
+            for name, retriever in pair if i % 2 else pair[::-1]:
+                started = time.perf_counter()
+                retriever.answer(question)
+                times[name].append((time.perf_counter() - started) * 1000)
+        checked = on.answer(question).hits[0].contrast
+        print(
+            f"{question[:50]:50}  off {statistics.median(times['off']):6.1f} ms"
+            f"  on {statistics.median(times['on']):6.1f} ms  refuted by: {checked}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("train", type=Path, nargs="?", help="../shared/train")
@@ -178,7 +217,11 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/contrast-check.jsonl")
     parser.add_argument("--replay", type=Path, help="report the rows of an earlier run")
+    parser.add_argument("--cost", action="store_true", help="time the check on the seed corpus")
     args = parser.parse_args()
+    if args.cost:
+        cost()
+        return
     if args.replay:
         rows = [json.loads(line) for line in args.replay.open(encoding="utf-8")]
     else:
