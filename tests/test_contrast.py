@@ -70,6 +70,13 @@ def test_names_count_not_the_words_made_from_them() -> None:
     ]
     # Russian adjectives are written small: "казахстанский" is not Kazakhstan
     assert contrasts("Кто президент Казахстана?", "ru", "казахстанский и Россия", "ru") == []
+    # ... but a question typed in lower case names its country all the same
+    assert contrasts("who is the president of kazakhstan?", "en", PASSAGE, "en") == [
+        "who is the president of Azerbaijan?"
+    ]
+    assert contrasts("кто президент казахстана?", "ru", PASSAGE, "en") == [
+        "кто президент Азербайджана?"
+    ]
 
 
 def test_at_most_two_other_countries_are_asked_about() -> None:

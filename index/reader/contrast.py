@@ -39,7 +39,8 @@ class Span(Protocol):
 def contrasts(question: str, q_lang: str, passage: str, p_lang: str) -> list[str]:
     """The question asked about each other country the passage names (at most MOST), when the
     question names one country and the passage names it too; [] otherwise. Names, not the
-    words made from them ("Americans", "казахстанский": `swaps.countries_in`). The question's
+    words made from them ("Americans", "казахстанский": `swaps.countries_in`), though a
+    question may be typed in lower case. The question's
     country is looked for in `q_lang`'s spelling first, then in the other languages' (a guess
     of the language may miss: Azerbaijani without "ə" reads as Turkish, but "Qazaxıstan" is
     Azerbaijani's spelling), and the other countries are written the same way."""
@@ -48,7 +49,7 @@ def contrasts(question: str, q_lang: str, passage: str, p_lang: str) -> list[str
     named = swaps.countries_in(passage, p_lang, names_only=True)
     order = ([q_lang] if q_lang in swaps.LANGS else []) + [x for x in swaps.LANGS if x != q_lang]
     for lang in order:
-        asked = swaps.countries_in(question, lang, names_only=True)
+        asked = swaps.countries_in(question, lang, names_only=True, any_case=True)
         if not asked:
             continue
         if len(asked) != 1 or asked[0] not in named:

@@ -72,18 +72,22 @@ def _contains(text: str, stem: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(stem)}", text, re.IGNORECASE) is not None
 
 
-def countries_in(text: str, lang: str, names_only: bool = False) -> list[int]:
+def countries_in(
+    text: str, lang: str, names_only: bool = False, any_case: bool = False
+) -> list[int]:
     """The rows of `COUNTRIES` whose stem in `lang` starts a word of `text`. With `names_only`,
-    only the country's name: capitalised as written here (not Russian "казахстанский"), and in
-    English the whole word or its possessive (not "American", "Indian")."""
+    only the country's name: in English the whole word or its possessive (not "American",
+    "Indian"), and capitalised as written here unless `any_case` (not Russian "казахстанский";
+    a question typed in lower case still names its country)."""
     col = LANGS.index(lang)
     if not names_only:
         return [i for i, row in enumerate(COUNTRIES) if _contains(text, row[col])]
     end = r"(?:'s|’s)?(?!\w)" if lang == "en" else ""
+    flags = re.IGNORECASE if any_case else 0
     return [
         i
         for i, row in enumerate(COUNTRIES)
-        if re.search(rf"(?<!\w){re.escape(row[col])}{end}", text) is not None
+        if re.search(rf"(?<!\w){re.escape(row[col])}{end}", text, flags) is not None
     ]
 
 
