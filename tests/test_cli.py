@@ -54,11 +54,13 @@ def test_ask_json_has_the_documented_keys(built) -> None:  # type: ignore[no-unt
         "excerpt",
         "answer",
         "reader_score",
+        "contrast",
         "shown",
     }
     assert hits[0]["rank"] == 1 and "Founded in 2009" in hits[0]["excerpt"]
     assert hits[0]["shown"] and hits[0]["answer"] in hits[0]["excerpt"]
     assert hits[0]["reader_score"] is None  # the reader is off in these tests
+    assert hits[0]["contrast"] is None  # ... so no answer was checked against another country
     assert hits[0]["excerpt"] in hits[0]["passage"]
 
 

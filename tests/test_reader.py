@@ -624,12 +624,18 @@ async def test_the_seed_article_in_six_languages_through_the_bot(
         assert not entity_text(reply, "blockquote")
 
 
-def test_an_answer_that_is_another_countrys_is_declined(e5_seed: Settings) -> None:
+def test_an_answer_that_is_another_countrys_is_declined(
+    e5_seed: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """The seed article names Azerbaijan's president on his visit to Kazakhstan. Asked who is
     Kazakhstan's president, the reader points at Ilham Aliyev, and more surely still when asked
     about Azerbaijan: the answer is Azerbaijan's, and Khabar declines (`reader.contrast`). Asked
     about Azerbaijan, it answers; with the check off, the wrong answer comes back."""
     from index.answer.retriever import Retriever
+    from khabar.main import main
 
     retriever = Retriever(e5_seed)
     for kazakhstan, azerbaijan in [
@@ -647,6 +653,14 @@ def test_an_answer_that_is_another_countrys_is_declined(e5_seed: Settings) -> No
     assert wrong.found and wrong.shown[0].bold == "Ilham Aliyev"
     # a question naming no country, or none the passage names beside it, is not checked
     assert retriever.answer(FOUNDED[0]).hits[0].contrast is None
+    # `khabar ask --json` says why it declined
+    monkeypatch.setenv("KHABAR_READER", "on")
+    monkeypatch.setenv("KHABAR_DATA_DIR", str(tmp_path / "ask"))
+    question = "Who is the president of Kazakhstan?"
+    assert main(["ask", question, "--json", "--index-dir", str(e5_seed.index_dir)]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits[0]["contrast"] == "Who is the president of Azerbaijan?"
+    assert not any(h["shown"] for h in hits)
 
 
 def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:

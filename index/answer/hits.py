@@ -63,6 +63,7 @@ class Hit:
             "excerpt": self.excerpt,
             "answer": self.bold,
             "reader_score": None if self.reader_score is None else round(self.reader_score, 3),
+            "contrast": self.contrast,
         }
 
 
