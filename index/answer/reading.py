@@ -102,9 +102,12 @@ class ReaderStage:
         whose first answers by `rule`, but not by `confident` over the threshold. Between them,
         a first passage that answers a question naming a country is checked against the other
         countries it names (`_contrasted`)."""
-        firsts = self.reader.read_pairs([(q, hits[0].passage) for q, hits in asked if hits])
-        readings = iter(firsts)
-        read = [[self._with(q, hits[0], next(readings))] if hits else [] for q, hits in asked]
+        read_first = iter(self.reader.read_pairs([(q, h[0].passage) for q, h in asked if h]))
+        firsts = [next(read_first) if hits else None for _, hits in asked]
+        read = [
+            [self._with(q, hits[0], first)] if hits else []
+            for (q, hits), first in zip(asked, firsts, strict=True)
+        ]
         self._contrasted(asked, read, firsts, rule)
         reads_on: list[bool] = []
         more: list[tuple[str, str]] = []
@@ -124,7 +127,7 @@ class ReaderStage:
         self,
         asked: Sequence[tuple[str, Sequence[Hit]]],
         read: list[list[Hit]],
-        firsts: Sequence[Reading | None],
+        firsts: Sequence[Reading | None],  # each question's first reading, None without hits
         rule: Rule,
     ) -> None:
         """Mark the first passages whose answer is another country's (`Hit.contrast`): where
@@ -134,9 +137,7 @@ class ReaderStage:
         if self.contrast_margin == float("inf"):
             return
         checks: list[tuple[int, Reading, list[str]]] = []
-        readings = iter(firsts)
-        for i, ((question, _), mine) in enumerate(zip(asked, read, strict=True)):
-            reading = next(readings) if mine else None
+        for i, ((question, _), mine, reading) in enumerate(zip(asked, read, firsts, strict=True)):
             if reading is None or decision.reader_verdict(question, mine[0], rule) is not True:
                 continue
             hit = mine[0]
@@ -149,7 +150,7 @@ class ReaderStage:
             if others:
                 checks.append((i, reading, others))
         pairs = [(q, read[i][0].passage) for i, _, others in checks for q in others]
-        results = iter(self.reader.read_pairs(pairs) if pairs else [])
+        results = iter(self.reader.read_pairs(pairs))
         for i, reading, others in checks:
             theirs = [next(results) for _ in others]
             for other, its in zip(others, theirs, strict=True):

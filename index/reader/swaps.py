@@ -68,8 +68,9 @@ _NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*(?![\d])")
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b([A-ZÀ-ÖØ-ÞİŞĞÇÜÖƏА-ЯЁӘҒҚҢӨҰҮҺІ][\wʼʻ'-]{2,})")
 
 
-def _contains(text: str, stem: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(stem)}", text, re.IGNORECASE) is not None
+def _contains(text: str, stem: str, end: str = "", any_case: bool = True) -> bool:
+    flags = re.IGNORECASE if any_case else 0
+    return re.search(rf"(?<!\w){re.escape(stem)}{end}", text, flags) is not None
 
 
 def countries_in(
@@ -80,15 +81,9 @@ def countries_in(
     "Indian"), and capitalised as written here unless `any_case` (not Russian "казахстанский";
     a question typed in lower case still names its country)."""
     col = LANGS.index(lang)
-    if not names_only:
-        return [i for i, row in enumerate(COUNTRIES) if _contains(text, row[col])]
-    end = r"(?:'s|’s)?(?!\w)" if lang == "en" else ""
-    flags = re.IGNORECASE if any_case else 0
-    return [
-        i
-        for i, row in enumerate(COUNTRIES)
-        if re.search(rf"(?<!\w){re.escape(row[col])}{end}", text, flags) is not None
-    ]
+    end = r"(?:'s|’s)?(?!\w)" if names_only and lang == "en" else ""
+    any_case = any_case or not names_only
+    return [i for i, row in enumerate(COUNTRIES) if _contains(text, row[col], end, any_case)]
 
 
 def replace_country(question: str, old: str, new: str) -> str:
