@@ -221,6 +221,13 @@ def _recipe_flags(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="share of cross-language and swapped examples (DATA's cross/ and parallel/)",
     )
+    parser.add_argument(
+        "--near",
+        type=float,
+        default=0.0,
+        help="share of cross-language questions also put against another document's nearest "
+        "passage (and half of it against a random --news paragraph): no answer",
+    )
 
 
 def _reader_options(args: argparse.Namespace, settings: Settings) -> Any:
@@ -244,6 +251,7 @@ def _reader_options(args: argparse.Namespace, settings: Settings) -> Any:
         device=getattr(args, "device", "auto"),
         pack=Path(pack) if pack else None,
         cross_share=args.cross_share,
+        near=args.near,
         init=Path(args.init) if getattr(args, "init", None) else None,
     )
 

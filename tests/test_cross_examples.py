@@ -151,3 +151,83 @@ def test_held_back_documents_are_chosen_by_hash() -> None:
     share = sum(held_back(g) for g in groups) / len(groups)
     assert 0.03 < share < 0.07
     assert held_back("doc-1") == held_back("doc-1")
+
+
+COAST = {
+    "en": "The tsunami struck the coast of many countries.",
+    "ru": "Цунами обрушилось на побережье многих стран.",
+    "az": "Sunami bir çox ölkənin sahilini vurdu.",
+    "kk": "Цунами көптеген елдің жағалауына соқты.",
+    "tr": "Tsunami birçok ülkenin kıyısını vurdu.",
+    "uz": "Tsunami ko'plab davlatlarning qirg'og'iga zarba berdi.",
+}
+NEWS = ["A paragraph of English news about a football match and its fans, none of it a number."]
+
+
+def _two_documents() -> dict[str, list[dict[str, str]]]:
+    """Document "a" states the tsunami's number; "c" speaks of a tsunami without it."""
+    docs: dict[str, list[dict[str, str]]] = {}
+    for doc, said in (("a", TSUNAMI), ("c", COAST)):
+        lines = [{lang: f"Headline {doc}" for lang in swaps.LANGS}, said]
+        lines += [{lang: f"Filler {i} of {doc} in {lang}." for lang in swaps.LANGS} for i in (1, 2)]
+        docs[doc] = [{"doc": doc, "line": str(i), **line} for i, line in enumerate(lines)]
+    return docs
+
+
+def test_near_passages_are_another_documents_in_the_passages_language() -> None:
+    """A number question against the nearest paragraph of another document (taken in the
+    passage's language), and against random news: "no answer"; off, nothing changes."""
+    docs = _two_documents()
+    rows = list(cross.number_rows(docs, random.Random(7), pairings=36, near=1.0, news=NEWS))
+    asked = {r.question for r in rows if r.kind == "number"}
+    near = [r for r in rows if r.kind == "near"]
+    assert {r.q_lang for r in near} >= {"kk", "uz", "en"}
+    for r in near:
+        assert r.answers == () and r.question in asked
+        assert COAST[r.p_lang] in r.context and "14" not in r.context
+    far = [r for r in rows if r.kind == "far"]
+    assert far and all(r.context == NEWS[0] and r.q_lang != "en" for r in far)
+    off = list(cross.number_rows(docs, random.Random(7), pairings=36, near=0.0, news=NEWS))
+    assert off == list(cross.number_rows(docs, random.Random(7), pairings=36))
+    assert not {r.kind for r in off} & {"near", "far"}
+
+
+def test_an_afriqa_question_meets_another_titles_passage() -> None:
+    def row(title: str, question_en: str, context: str, answer: str) -> dict[str, object]:
+        return {
+            "id": title,
+            "lang": "sw",
+            "context_lang": "en",
+            "title": title,
+            "question": f"Swahili: {question_en}",
+            "question_en": question_en,
+            "context": context,
+            "answers": [{"text": answer, "start": context.index(answer)}],
+        }
+
+    rows = [
+        row(
+            "Virginia",
+            "What is the capital of Virginia?",
+            "Virginia's capital is Richmond.",
+            "Richmond",
+        ),
+        row(
+            "Washington",
+            "Who founded the capital?",
+            "Washington is the capital of the United States.",
+            "Washington",
+        ),
+        row(
+            "Kenya", "What is the capital of Kenya?", "The capital of Kenya is Nairobi.", "Nairobi"
+        ),
+    ]
+    out = list(cross.afriqa_rows(rows, random.Random(3), near=1.0, news=NEWS))
+    near = {r.id: r for r in out if r.kind == "near"}
+    assert near["Virginia-sw-near"].context != rows[0]["context"]
+    for r in near.values():
+        assert r.answers == ()
+        title = r.id.split("-")[0]
+        source = next(x for x in rows if x["id"] == title)
+        assert r.context != source["context"] and str(source["answers"][0]["text"]) not in r.context  # type: ignore[index]
+    assert all(r.q_lang == "sw" for r in out if r.kind == "far")

@@ -15,6 +15,11 @@
   number or a name the passage holds replaced by one it does not: "no answer".
 - **Other paragraphs**: a number question against another paragraph of the same document:
   "no answer", the same topic without the number.
+- **Near passages across languages** (`near`, off unless asked for): a number or AfriQA
+  question against the passage of *another* document or title that BM25 ranks highest for it
+  (in the question's own language, then taken in the passage's), or against a random English
+  news paragraph: "no answer". What Khabar meets when a question in one language finds an
+  English article that does not answer it.
 
 Documents and titles are held back by hash (`examples.held_back`), as for `spans.jsonl`.
 """
@@ -31,7 +36,7 @@ from pathlib import Path
 
 from ..errors import KhabarError
 from . import swaps
-from .examples import Row
+from .examples import Bm25, Row
 
 LANGS = swaps.LANGS
 SENTENCES_A_PARAGRAPH = 3
@@ -141,10 +146,17 @@ def number_question(sentence: str, value: str, lang: str) -> str | None:
 
 
 def number_rows(
-    docs: dict[str, list[dict[str, str]]], rng: random.Random, pairings: int = 6
+    docs: dict[str, list[dict[str, str]]],
+    rng: random.Random,
+    pairings: int = 6,
+    near: float = 0.0,
+    news: Sequence[str] = (),
 ) -> Iterator[CrossRow]:
     """Number questions in one language about a paragraph in another (or the same), and the
-    same question against another paragraph of the document (no answer), and swapped."""
+    same question against another paragraph of the document (no answer), and swapped; with
+    `near`, that share also against another document's nearest paragraph (`_NearParagraphs`),
+    and half that share against a random news paragraph."""
+    nearest = _NearParagraphs(docs) if near > 0 else None
     for doc, lines in sorted(docs.items()):
         paras = {lang: paragraphs(lines, lang) for lang in LANGS}
         for p_index in range(len(paras["en"])):
@@ -191,6 +203,14 @@ def number_rows(
                             yield CrossRow(
                                 base + "-swap", "swap", q_lang, p_lang, changed, text, (), doc
                             )
+                    if nearest is not None and rng.random() < near:
+                        found = nearest.find(question, q_lang, p_lang, doc, (value,))
+                        if found is not None:
+                            yield CrossRow(
+                                base + "-near", "near", q_lang, p_lang, question, found, (), doc
+                            )
+                    if near > 0 and news and q_lang != "en" and rng.random() < near / 2:
+                        yield from _news_row(base, q_lang, question, (value,), news, rng, doc)
 
 
 def translation_rows(
@@ -241,11 +261,22 @@ def translation_rows(
         )
 
 
-def afriqa_rows(rows: Sequence[dict[str, object]], rng: random.Random) -> Iterator[CrossRow]:
+def afriqa_rows(
+    rows: Sequence[dict[str, object]],
+    rng: random.Random,
+    near: float = 0.0,
+    news: Sequence[str] = (),
+) -> Iterator[CrossRow]:
     """AfriQA's questions (nine languages) and their English translations, about English
     passages (French passages are left out: Khabar's readers do not meet them); a share
-    swapped."""
+    swapped; with `near`, that share also against the English passage of another title that
+    BM25 ranks highest for the English question, and half that share (the questions not in
+    English) against a random news paragraph."""
     pool_en = swaps.names_of([str(r["question_en"]) for r in rows])
+    english = [r for r in rows if r.get("context_lang") == "en"]
+    contexts = sorted({str(r["context"]) for r in english})
+    title_of = {str(r["context"]): str(r["title"]) for r in english}
+    bm25 = Bm25(contexts, ["en"] * len(contexts)) if near > 0 else None
     for r in rows:
         if r.get("context_lang") != "en":
             continue
@@ -264,6 +295,17 @@ def afriqa_rows(rows: Sequence[dict[str, object]], rng: random.Random) -> Iterat
                 changed = swaps.swapped(question, "en", context, "en", pool_en, rng)
                 if changed is not None:
                     yield CrossRow(rid + "-swap", "swap", lang, "en", changed, context, (), group)
+            said = tuple(a for a, _ in answers)
+            if bm25 is not None and rng.random() < near:
+                for i in bm25.top(str(r["question_en"]), "en", 8):
+                    other = contexts[i]
+                    if title_of[other] != str(r["title"]) and not _holds(other, said):
+                        yield CrossRow(
+                            rid + "-near", "near", lang, "en", question, other, (), group
+                        )
+                        break
+            if near > 0 and news and lang != "en" and rng.random() < near / 2:
+                yield from _news_row(rid, lang, question, said, news, rng, group)
 
 
 def spans_swaps(rows: Sequence[Row], rng: random.Random, share: float = 0.15) -> Iterator[CrossRow]:
@@ -279,6 +321,52 @@ def spans_swaps(rows: Sequence[Row], rng: random.Random, share: float = 0.15) ->
             yield CrossRow(f"{r.id}-swap", "swap", r.lang, r.lang, changed, r.context, (), r.title)
 
 
+class _NearParagraphs:
+    """NTREX's paragraphs, every language, for the paragraph of another document nearest a
+    question (BM25 in the question's language), taken in the passage's language."""
+
+    def __init__(self, docs: dict[str, list[dict[str, str]]]) -> None:
+        self.where: list[tuple[str, int, str]] = []  # (document, paragraph, language)
+        self.texts: dict[tuple[str, int, str], str] = {}
+        for doc, lines in sorted(docs.items()):
+            for lang in LANGS:
+                for i, (text, _) in enumerate(paragraphs(lines, lang)):
+                    self.where.append((doc, i, lang))
+                    self.texts[(doc, i, lang)] = text
+        self.bm25 = Bm25([self.texts[w] for w in self.where], [w[2] for w in self.where])
+
+    def find(
+        self, question: str, q_lang: str, p_lang: str, doc: str, said: Sequence[str]
+    ) -> str | None:
+        for i in self.bm25.top(question, q_lang, 30):
+            other, paragraph, lang = self.where[i]
+            if lang != q_lang or other == doc:
+                continue
+            text = self.texts[(other, paragraph, p_lang)]
+            return None if _holds(text, said) else text
+        return None
+
+
+def _news_row(
+    base: str,
+    lang: str,
+    question: str,
+    said: Sequence[str],
+    news: Sequence[str],
+    rng: random.Random,
+    group: str,
+) -> Iterator[CrossRow]:
+    """The question against a random English news paragraph that does not hold its answer."""
+    text = rng.choice(news)
+    if not _holds(text, said):
+        yield CrossRow(base + "-news", "far", lang, "en", question, text, (), group)
+
+
+def _holds(text: str, said: Sequence[str]) -> bool:
+    low = text.lower()
+    return any(a.lower() in low for a in said if a)
+
+
 def _once(text: str, value: str) -> bool:
     return len(re.findall(rf"(?<![\d.,]){re.escape(value)}(?![\d]|[.,]\d)", text)) == 1
 
@@ -288,17 +376,23 @@ def _find(text: str, value: str, start: int) -> int | None:
     return None if m is None else m.start()
 
 
-def cross_rows(folder: Path, spans: Sequence[Row], seed: int) -> list[CrossRow]:
+def cross_rows(
+    folder: Path,
+    spans: Sequence[Row],
+    seed: int,
+    near: float = 0.0,
+    news: Sequence[str] = (),
+) -> list[CrossRow]:
     """Every cross-language and swapped row one pass makes from `folder` (../shared/train),
-    in a seeded order."""
+    in a seeded order; with `near`, the near passages across languages too (module doc)."""
     rng = random.Random(seed)
     docs = ntrex_documents(folder / "parallel" / "ntrex.jsonl")
     tatoeba = _read_jsonl(folder / "parallel" / "tatoeba.jsonl")
     afriqa = _read_jsonl(folder / "cross" / "afriqa.jsonl")
     out = [
-        *number_rows(docs, rng),
+        *number_rows(docs, rng, near=near, news=news),
         *translation_rows(docs, tatoeba, rng),
-        *afriqa_rows(afriqa, rng),
+        *afriqa_rows(afriqa, rng, near=near, news=news),
         *spans_swaps(spans, rng),
     ]
     rng.shuffle(out)

@@ -66,10 +66,15 @@ class Options:
     # read from `data`'s cross/ and parallel/ folders; 0: spans.jsonl alone.
     cross_share: float = 0.0
     init: Path | None = None  # start from these trained weights (a weights folder), not e5's
+    # The share of cross-language questions also put against a near passage of another
+    # document, and half of it against a random news paragraph (`cross.py`); 0: none.
+    near: float = 0.0
 
     def fingerprint(self) -> str:
         skip = ("minutes", "out", "work", "device")
         keep = {k: str(v) for k, v in asdict(self).items() if k not in skip}
+        if not self.near:
+            del keep["near"]  # the runs before it resume as they were
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -112,7 +117,9 @@ def build_data(
         raise KhabarError(f"{options.data / 'spans.jsonl'} has too few titles to hold 5% back")
     if options.cross_share > 0:
         wanted = round(options.examples * options.cross_share)
-        mixed = cross_examples(options.data, train_rows, builder, options.seed, wanted, False)
+        mixed = cross_examples(
+            options.data, train_rows, builder, options.seed, wanted, False, options.near, news
+        )
         own = replace(options, examples=options.examples - len(mixed))
         examples = training_examples(train_rows, builder, news, own) + mixed
         random.Random(options.seed).shuffle(examples)
@@ -121,7 +128,9 @@ def build_data(
     held = list(build_examples(val_rows, builder, news, options.seed + 1))
     held = held[: options.validation_examples]
     if options.cross_share > 0:
-        held += cross_examples(options.data, val_rows, builder, options.seed + 1, 0, True)
+        held += cross_examples(
+            options.data, val_rows, builder, options.seed + 1, 0, True, options.near, news
+        )
     return specials, examples, held, lambda t: builder.tokens(t)[0]
 
 
@@ -130,7 +139,14 @@ AFRIQA_KEPT = 0.35  # of AfriQA's rows in a pass: they would otherwise be half o
 
 
 def cross_examples(
-    folder: Path, spans: Sequence[Row], builder: Builder, seed: int, count: int, held: bool
+    folder: Path,
+    spans: Sequence[Row],
+    builder: Builder,
+    seed: int,
+    count: int,
+    held: bool,
+    near: float = 0.0,
+    news: Sequence[str] = (),
 ) -> list[Example]:
     """`count` training examples from `cross.py`'s rows (passes with their own seeds), or with
     `held`, `CROSS_HELD_PER_KIND` held-back examples of each kind."""
@@ -139,7 +155,7 @@ def cross_examples(
     for n in range(MAX_PASSES):
         rng = random.Random(seed + 1000 * n)
         before = len(out)
-        for r in cross.cross_rows(folder, spans, seed + 1000 * n):
+        for r in cross.cross_rows(folder, spans, seed + 1000 * n, near, news):
             if held_back(r.group) != held:
                 continue
             if r.kind == "afriqa" and rng.random() > AFRIQA_KEPT:
@@ -163,7 +179,7 @@ def make_pack(models_dir: Path, options: Options, out: Path) -> dict[str, Any]:
     e5 they use, written to `out` for `train` on another machine (`pack.py`)."""
     folder = e5convert.ensure_model(models_dir)
     specials, examples, held, tokenize = build_data(folder, options)
-    kept = ("data", "news", "examples", "seed", "validation_examples", "cross_share")
+    kept = ("data", "news", "examples", "seed", "validation_examples", "cross_share", "near")
     origin = {k: str(v) for k, v in asdict(options).items() if k in kept}
     return packs.write(out, options.recipe, specials, examples, held, tokenize, origin)
 
