@@ -194,3 +194,38 @@ def test_across_languages_the_top_hit_must_lead_the_other_articles() -> None:
     assert stands_out("How many trucks does the ferry carry?", close, rule)  # one language
     assert stands_out(asked_in_russian, close[:1], rule)  # one article: nothing to lead
     assert stands_out(asked_in_russian, close, None)  # no rule (another model, own threshold)
+
+
+def test_across_languages_the_readers_line_counts_the_lead_over_other_articles() -> None:
+    """Under the reader's threshold, across languages, the top hit's lead over the best passage
+    of another article counts on the reader's line as its cosine margin does, about a pivot:
+    the same passage and score answer when it leads, not when another article is as close."""
+    from dataclasses import replace
+
+    from index.answer.decision import Rule, decide, lead, reader_verdict
+
+    rule = Rule(
+        threshold=0.80,
+        reader_threshold=0.0,
+        reader_floor=-2.0,
+        reader_cross_floor=3.0,
+        reader_lead=(0.05, 0.01),
+    )
+    english = "The ferry between Baku and Aktau carries trucks across the Caspian."
+    asked_in_russian = "Сколько грузовиков перевозит паром?"
+    top = replace(_hit("a.md", 0.80, english), reader_score=-1.0)  # line: -1 + 250 x 0.0
+    close = [top, _hit("b.md", 0.795, english)]  # leads by 0.005: -1 + 250 x (0.005 - 0.01)
+    ahead = [top, _hit("a.md", 0.79, english), _hit("b.md", 0.76, english)]  # by 0.04: +6.5
+    assert lead(close) == pytest.approx(0.005) and lead(ahead) == pytest.approx(0.04)
+    assert lead([top, _hit("a.md", 0.7, english)]) is None  # one article: nothing to lead
+    assert not decide(asked_in_russian, close, rule).found
+    assert decide(asked_in_russian, ahead, rule).found
+    # without the lead counted (another model, or an own threshold), the line alone: -1 < 3
+    assert reader_verdict(asked_in_russian, top, replace(rule, reader_lead=None), 0.04) is False
+    # hits of one article have no lead: the line as without it
+    assert reader_verdict(asked_in_russian, top, rule, None) is False
+    # in one language the lead does not count: -1 >= -2
+    assert decide("How many trucks does the ferry carry?", close, rule).found
+    # the lead counts up to its cap: 0.2 counts as 0.05 (-1 + 250 x 0.04 = 9 >= 3 either way)
+    capped = replace(rule, reader_cross_floor=9.5)
+    assert reader_verdict(asked_in_russian, top, capped, 0.2) is False

@@ -138,6 +138,9 @@ class Policy:
     cross_floor: float | None = None
     cross_lead: bool = False  # across languages, the top hit must also stand out (lead rule)
     confident: float | None = None  # the others are read only when the first scores under it
+    # Across languages, the top hit's lead over other articles on the line, about this pivot
+    # (`decision.CROSS_READER_LEAD`'s cap); None: not counted
+    lead_pivot: float | None = None
 
     def read(self, row: Row) -> list[Row]:
         read = [p for p in row["passages"][: self.depth] if p.get("score") is not None]
@@ -161,9 +164,13 @@ class Policy:
         line = p["score"] + decision.READER_COSINE_WEIGHT * p["margin"]
         if not p["across"]:
             return bool(line >= self.floor)
+        ahead = lead(row)
+        if self.lead_pivot is not None and ahead is not None:
+            cap, _ = decision.CROSS_READER_LEAD["multilingual-e5-small"]
+            line += decision.READER_COSINE_WEIGHT * (min(ahead, cap) - self.lead_pivot)
         if self.cross_floor is not None:
-            lead = row["stands_out"] if self.cross_lead else True
-            return bool(line >= self.cross_floor and lead)
+            stands = row["stands_out"] if self.cross_lead else True
+            return bool(line >= self.cross_floor and stands)
         return bool(p["margin"] >= 0 and row["stands_out"])
 
     def outcome(self, row: Row) -> tuple[bool, bool, bool, float]:
@@ -177,6 +184,10 @@ class Policy:
 
 def policies(floor: float, depth: int) -> list[Policy]:
     out = [Policy("first", floor), Policy("first, across 3", floor, cross_floor=3.0)]
+    for pivot in (0.005, 0.01, 0.015, 0.02):
+        out.append(
+            Policy(f"first, across 3, lead - {pivot:g}", floor, cross_floor=3.0, lead_pivot=pivot)
+        )
     for d in range(2, depth + 1):
         for m in (0.0, 1.0, 2.0, 3.0, 4.0):
             for confident in (None, 2.0):
@@ -304,16 +315,18 @@ def signal_tables(by: dict[tuple[str, bool], list[Row]], depth: int) -> None:
                 if depth > 1  # recorded with one passage read: there is no next one
                 else []
             ),
-            ("lead over other articles", lead),
+            ("lead over other articles", lambda r: lead(r) or 0.0),
         ]:
             value = auc([signal(r) for r in answerable], [signal(r) for r in unanswerable])
             print(f"- {name}: {value:.3f}")
 
 
-def lead(row: Row) -> float:
+def lead(row: Row) -> float | None:
+    """The top passage's cosine over the best of another article's (`decision.lead`); None
+    when the recorded passages are all of one article."""
     top = row["passages"][0]
     others = [p["cos"] for p in row["passages"] if p["article"] != top["article"]]
-    return float(top["cos"] - max(others)) if others else 0.0
+    return float(top["cos"] - max(others)) if others else None
 
 
 def auc(positive: list[float], negative: list[float]) -> float:

@@ -112,7 +112,7 @@ class ReaderStage:
         reads_on: list[bool] = []
         more: list[tuple[str, str]] = []
         for (question, hits), mine in zip(asked, read, strict=True):
-            reads_on.append(self._reads_on(question, mine, rule))
+            reads_on.append(self._reads_on(question, mine, rule, hits))
             if reads_on[-1]:
                 more += [(question, h.passage) for h in hits[1 : self.passages]]
         rest = iter(self.reader.read_pairs(more))
@@ -137,8 +137,12 @@ class ReaderStage:
         if self.contrast_margin == float("inf"):
             return
         checks: list[tuple[int, Reading, list[str]]] = []
-        for i, ((question, _), mine, reading) in enumerate(zip(asked, read, firsts, strict=True)):
-            if reading is None or decision.reader_verdict(question, mine[0], rule) is not True:
+        for i, ((question, hits), mine, reading) in enumerate(
+            zip(asked, read, firsts, strict=True)
+        ):
+            if reading is None:
+                continue
+            if decision.reader_verdict(question, mine[0], rule, decision.lead(hits)) is not True:
                 continue
             hit = mine[0]
             others = contrast.contrasts(
@@ -158,10 +162,12 @@ class ReaderStage:
                     read[i][0] = dataclasses.replace(read[i][0], contrast=other)
                     break
 
-    def _reads_on(self, question: str, read: Sequence[Hit], rule: Rule) -> bool:
+    def _reads_on(
+        self, question: str, read: Sequence[Hit], rule: Rule, hits: Sequence[Hit]
+    ) -> bool:
         if self.passages < 2 or not read:
             return False
-        return decision.reads_on(question, read[0], rule, self.confident)
+        return decision.reads_on(question, read[0], rule, self.confident, decision.lead(hits))
 
     def _with(self, question: str, hit: Hit, reading: Reading | None) -> Hit:
         if reading is None:
