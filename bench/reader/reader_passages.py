@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from index.answer import decision  # noqa: E402
 from index.evaluate import contains_answer, language_of, load_questions, prepare  # noqa: E402
+from index.reader.pairs import NEGATIVE  # noqa: E402
 from index.reader.score import token_f1  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
@@ -98,6 +99,7 @@ def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
                             f1=token_f1(read.bold, q.answers),
                         )
                     if i == 0 and readings and readings[0] is not None:
+                        p.update(sentence_signals(readings[0], h.sentence_similarity))
                         p["excerpt_holds_at"] = {  # the reader's weight in the excerpt's choice
                             str(w): contains_answer(
                                 weighted[w]._with(q.question, h, readings[0]).excerpt,
@@ -120,6 +122,17 @@ def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
             took = time.perf_counter() - started
             print(f"{asked} against {corpus}: {took:.0f} s", file=sys.stderr, flush=True)
     return rows
+
+
+def sentence_signals(reading: Any, similarity: tuple[float, ...]) -> Row:
+    """The first passage's sentences: the model's best similarity to the question, and that of
+    the sentence the reader's best span lies in (both None without sentence vectors)."""
+    spans = reading.sentences
+    if not similarity or not spans or len(similarity) != len(spans):
+        return {"sentence_cos": None, "read_sentence_cos": None}
+    scores = [NEGATIVE if r is None else r.score for r in spans]
+    best = max(range(len(scores)), key=lambda j: scores[j])
+    return {"sentence_cos": max(similarity), "read_sentence_cos": similarity[best]}
 
 
 @dataclass(frozen=True)
