@@ -36,7 +36,7 @@ from pathlib import Path
 
 from ..errors import KhabarError
 from . import swaps
-from .examples import Bm25, Row
+from .examples import Bm25, Row, holds
 
 LANGS = swaps.LANGS
 SENTENCES_A_PARAGRAPH = 3
@@ -299,7 +299,7 @@ def afriqa_rows(
             if bm25 is not None and rng.random() < near:
                 for i in bm25.top(str(r["question_en"]), "en", 8):
                     other = contexts[i]
-                    if title_of[other] != str(r["title"]) and not _holds(other, said):
+                    if title_of[other] != str(r["title"]) and not holds(other, said):
                         yield CrossRow(
                             rid + "-near", "near", lang, "en", question, other, (), group
                         )
@@ -343,7 +343,7 @@ class _NearParagraphs:
             if lang != q_lang or other == doc:
                 continue
             text = self.texts[(other, paragraph, p_lang)]
-            return None if _holds(text, said) else text
+            return None if holds(text, said) else text
         return None
 
 
@@ -358,13 +358,8 @@ def _news_row(
 ) -> Iterator[CrossRow]:
     """The question against a random English news paragraph that does not hold its answer."""
     text = rng.choice(news)
-    if not _holds(text, said):
+    if not holds(text, said):
         yield CrossRow(base + "-news", "far", lang, "en", question, text, (), group)
-
-
-def _holds(text: str, said: Sequence[str]) -> bool:
-    low = text.lower()
-    return any(a.lower() in low for a in said if a)
 
 
 def _once(text: str, value: str) -> bool:

@@ -89,6 +89,12 @@ def held_back(key: str) -> bool:
     return int(hashlib.sha1(key.encode()).hexdigest(), 16) % HELD_OUT == 0
 
 
+def holds(text: str, answers: Sequence[str]) -> bool:
+    """Whether `text` holds any of `answers`, case aside: then it is no negative for them."""
+    low = text.lower()
+    return any(a.lower() in low for a in answers)
+
+
 def news_paragraphs(folder: Path | None, limit: int = 3000) -> list[str]:
     """Paragraphs of a folder of plain-text articles (bbc-news), as random English negatives."""
     if folder is None:
@@ -206,11 +212,11 @@ def build_examples(
         positive = builder.example(row.question, row.context, row.answers, rng)
         if positive is not None:
             yield positive
-        answers = [a.lower() for a, _ in row.answers]
+        answers = [a for a, _ in row.answers]
         if rng.random() < hard_share:
             for i in bm25.top(row.question, row.lang, 8):
                 c = contexts[i]
-                if lang_of[c] == row.lang and not any(a in c.lower() for a in answers):
+                if lang_of[c] == row.lang and not holds(c, answers):
                     negative = builder.example(row.question, c, (), rng)
                     if negative is not None:
                         yield negative
@@ -218,7 +224,7 @@ def build_examples(
         if rng.random() < random_share:
             pool = news if (row.lang == "en" and news and rng.random() < 0.5) else by_lang[row.lang]
             c = rng.choice(pool)
-            if not any(a in c.lower() for a in answers):
+            if not holds(c, answers):
                 negative = builder.example(row.question, c, (), rng)
                 if negative is not None:
                     yield negative
