@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from index.answer.decision import Rule, decide, reads_on
+from index.answer.decision import Rule, decide, lead, reads_on
 from index.answer.decision import sure as reader_sure
 from index.answer.excerpt import choose_excerpt
 from index.answer.hits import Hit
@@ -717,7 +717,8 @@ def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:
         assert [(h.article_id, h.passage_start) for h in hits] == searched
         first = hits[0]
         read_second = len(hits) > 1 and hits[1].reader_score is not None
-        assert read_second == reads_on(q, first, retriever.rule, e5_seed.reader_confident)
+        ahead = lead(hits)
+        assert read_second == reads_on(q, first, retriever.rule, e5_seed.reader_confident, ahead)
 
 
 def test_the_first_passage_decides_and_another_is_shown_first_only_when_it_beats_it() -> None:
@@ -772,11 +773,15 @@ def test_the_first_passage_decides_and_another_is_shown_first_only_when_it_beats
     # but not by `confident` over the threshold
     rule = Rule(threshold=0.8, reader_threshold=0.0, reader_floor=-2.0, reader_switch=2.0)
     unsure, sure, hopeless = hits([1.0, 3.0, -9.0], [0.85, 0.85, 0.80])
-    assert reads_on("When?", unsure, rule, confident=2.0)
-    assert not reads_on("When?", sure, rule, confident=2.0)  # 3 >= 0 + 2
-    assert reads_on("When?", sure, rule, confident=None)
-    assert not reads_on("When?", hopeless, rule, confident=2.0)  # declined: nothing shown
-    assert not reads_on("When?", unsure, Rule(threshold=0.8), confident=2.0)  # reader off
+    assert reads_on("When?", unsure, rule, confident=2.0, ahead=None)
+    assert not reads_on("When?", sure, rule, confident=2.0, ahead=None)  # 3 >= 0 + 2
+    assert reads_on("When?", sure, rule, confident=None, ahead=None)
+    assert not reads_on(
+        "When?", hopeless, rule, confident=2.0, ahead=None
+    )  # declined: nothing shown
+    assert not reads_on(
+        "When?", unsure, Rule(threshold=0.8), confident=2.0, ahead=None
+    )  # reader off
     # the same margin spares a follow-up its search with the conversation's words
     assert reader_sure(sure, rule, 2.0) and not reader_sure(unsure, rule, 2.0)
     assert not reader_sure(sure, rule, None) and not reader_sure(sure, Rule(threshold=0.8), 2.0)

@@ -216,7 +216,7 @@ def shown_first(hits: Sequence[Hit], rule: Rule) -> Hit:
 
 
 def reads_on(
-    question: str, first: Hit, rule: Rule, confident: float | None, ahead: float | None = None
+    question: str, first: Hit, rule: Rule, confident: float | None, ahead: float | None
 ) -> bool:
     """Whether reading the passages after `first` (read) may change what is shown: only when
     the reader's rule answers on it (a declined question shows nothing, and without a reader's
@@ -238,11 +238,12 @@ def sure(first: Hit, rule: Rule, confident: float | None) -> bool:
     return first.reader_score >= rule.reader_threshold + confident
 
 
-def reader_verdict(question: str, top: Hit, rule: Rule, ahead: float | None = None) -> bool | None:
+def reader_verdict(question: str, top: Hit, rule: Rule, ahead: float | None) -> bool | None:
     """Whether the first hit answers by the reader's rule: its score at the threshold, else
     its line against the floor (for its pair of languages; across them, with its lead
     `ahead` over other articles, `lead(hits)`, counted by `rule.reader_lead`); None where no
-    floor applies (the cosine rule decides)."""
+    floor applies (the cosine rule decides). `ahead` has no default: a verdict without the
+    hits' lead would not be `decide`'s."""
     assert rule.reader_threshold is not None and top.reader_score is not None
     if top.contrast is not None:
         return False  # its answer is another country's (`reader.contrast`)
