@@ -68,6 +68,7 @@ class ReaderStage:
             ensure_onnx(settings.model_cache),
             precision=settings.reader_precision,
             kind_margin=settings.reader_kind_margin if settings.reader_kinds == "on" else None,
+            match_weight=settings.reader_match_weight,
         )
         threshold = settings.reader_threshold
         return cls(
@@ -205,11 +206,17 @@ class ReaderStage:
 def sentence_weights(reading: Reading, weight: float) -> list[float] | None:
     """What the reader adds to each sentence's score when the excerpt is chosen: `weight` times
     its belief that the answer lies in that sentence (a softmax of each sentence's best span
-    score at READER_TEMPERATURE); None with the weight at 0 or no sentences read."""
+    score, plus its match with the question where used (`Reading.lean`), at
+    READER_TEMPERATURE); None with the weight at 0 or no sentences read."""
     if weight <= 0 or not reading.sentences:
         return None
+    lean = reading.lean or (0.0,) * len(reading.sentences)
     scores = np.array(
-        [NEGATIVE if r is None else r.score for r in reading.sentences], dtype=np.float64
+        [
+            NEGATIVE if r is None else r.score + x
+            for r, x in zip(reading.sentences, lean, strict=True)
+        ],
+        dtype=np.float64,
     )
     scaled = np.exp((scores - scores.max()) / READER_TEMPERATURE)
     return [float(x) for x in weight * scaled / scaled.sum()]

@@ -66,9 +66,14 @@ class Reading:
     # None for a sentence past the window.
     sentences: tuple[Reading | None, ...] = ()
     # The span's own score where it is not the best span: one of the kind the question asks for
-    # (`kinds`), chosen over a better one of another kind. `score` stays the best span's: how
-    # sure the reader is that the passage answers.
+    # (`kinds`), or one in a sentence that matches the question better (`lean`), chosen over
+    # a better one. `score` stays the best span's: how sure the reader is that the passage
+    # answers.
     span_score: float | None = None
+    # What each sentence's match with the question adds to its span's score where the span
+    # and the excerpt are chosen (`sentence_match`, times the reader's `match_weight`); empty
+    # when the match is not used.
+    lean: tuple[float, ...] = ()
 
     @property
     def span(self) -> float:
@@ -76,7 +81,9 @@ class Reading:
         return self.score if self.span_score is None else self.span_score
 
 
-EXPORT_VERSION = 2  # 2: the float32 graph with fused attention (`onnx_fuse`)
+# 2: the float32 graph with fused attention (`onnx_fuse`); 3: its last hidden states as a
+# third output (`sentence_match`)
+EXPORT_VERSION = 3
 
 
 def onnx_folder(models_dir: Path, sha: str) -> Path:
@@ -100,21 +107,39 @@ def _export_graph(model: Any, path: Path) -> None:
     import torch
 
     ids = torch.tensor([[0, 100, 200, 2, 2, 300, 400, 500, 2]])
+    outputs = ["start_logits", "end_logits", "hidden"]
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model,
+            _WithStates(model),
             (ids, torch.ones_like(ids)),
             str(path),
             input_names=["input_ids", "attention_mask"],
-            output_names=["start_logits", "end_logits"],
+            output_names=outputs,
             dynamic_axes={
-                n: {0: "batch", 1: "tokens"}
-                for n in ("input_ids", "attention_mask", "start_logits", "end_logits")
+                n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", *outputs)
             },
             opset_version=17,
             dynamo=False,
         )
+
+
+def _WithStates(model: Any) -> Any:
+    """The reader with its last hidden states as a third output (`sentence_match` reads
+    them): the same two logits."""
+    import torch
+
+    class WithStates(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reader = model
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> tuple[Any, Any, Any]:
+            hidden = self.reader.encoder(input_ids=input_ids, attention_mask=attention_mask)[0]
+            logits = self.reader.qa(hidden)
+            return logits[..., 0], logits[..., 1], hidden
+
+    return WithStates().eval()
 
 
 def _export(e5: Path, weights_dir: Path, out: Path) -> None:
@@ -144,7 +169,7 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
     (out / CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
     reader = OnnxReader(out, e5, precision="float32", weights_dir=weights_dir)
     pairs = [reader.pair(q, p) for q, p in CHECK_PAIRS]
-    ours = reader.logits(pairs)
+    ours = reader.logits(pairs)[:2]
     batch = reader.batch(pairs)
     with torch.no_grad():
         theirs = model(torch.from_numpy(batch[0]), torch.from_numpy(batch[1]))
@@ -160,6 +185,8 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
 
 READ_BATCH = 8  # pairs per run when several questions are read together
 KIND_MARGIN = float("inf")  # see `OnnxReader.kind_margin`
+# See `OnnxReader.match_weight` and docs/reader.md ("Which sentence matches the question").
+MATCH_WEIGHT = 50.0
 
 
 class OnnxReader:
@@ -172,11 +199,15 @@ class OnnxReader:
         precision: str = "float32",
         weights_dir: Path = reader_model.WEIGHTS_DIR,
         kind_margin: float | None = KIND_MARGIN,
+        match_weight: float = MATCH_WEIGHT,
     ) -> None:
         # A span of the kind the question asks for (a year, a number, a percentage) is chosen
         # over a better span of another kind when it scores at most this far under it; None:
         # the best span, whatever its kind (docs/reader.md).
         self.kind_margin = kind_margin
+        # Logits a unit of a sentence's match with the question (`sentence_match`) adds to its
+        # span where the span and the excerpt are chosen; 0: the span scores alone.
+        self.match_weight = match_weight
         config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
         # The thresholds come from the card, which may be newer than the export.
         self.recipe = reader_model.Recipe(**reader_model.read_card(weights_dir)["recipe"])
@@ -213,10 +244,11 @@ class OnnxReader:
             mask[row, : len(p.ids)] = 1
         return ids, mask
 
-    def logits(self, pairs: Sequence[Pair]) -> tuple[np.ndarray, np.ndarray]:
+    def logits(self, pairs: Sequence[Pair]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start and end logits, and the last hidden states, of each pair (padded)."""
         ids, mask = self.batch(pairs)
-        start, end = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
-        return np.asarray(start), np.asarray(end)
+        start, end, hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return np.asarray(start), np.asarray(end), np.asarray(hidden)
 
     def read(self, question: str, passages: Sequence[str]) -> list[Reading | None]:
         """Each passage's best answer span (characters of the passage) and its score."""
@@ -232,18 +264,25 @@ class OnnxReader:
         out: list[Reading | None] = [None] * len(pairs)
         for begin in range(0, len(order), READ_BATCH):
             rows = order[begin : begin + READ_BATCH]
-            starts, ends = self.logits([pairs[i] for i in rows])
-            for i, s, e in zip(rows, starts, ends, strict=True):
+            starts, ends, states = self.logits([pairs[i] for i in rows])
+            for i, s, e, h in zip(rows, starts, ends, states, strict=True):
                 n = len(pairs[i].ids)
                 question, passage = asked[i]
+                sentences = sentence_spans(passage)
+                lean = (
+                    tuple(self.match_weight * m for m in sentence_match(pairs[i], h[:n], sentences))
+                    if self.match_weight
+                    else ()
+                )
                 out[i] = self._reading(
                     pairs[i],
                     s[:n],
                     e[:n],
-                    sentence_spans(passage),
+                    sentences,
                     dateline_end(passage),
                     self._kind_spans(question, passage),
                     self.kind_margin,
+                    lean,
                 )
         return out
 
@@ -264,11 +303,15 @@ class OnnxReader:
         skip: int = 0,
         kind_spans: Sequence[tuple[int, int]] | None = None,
         kind_margin: float | None = None,
+        lean: Sequence[float] = (),
     ) -> Reading | None:
         """The best span, and each sentence's; no span starts in the passage's first `skip`
         characters (its dateline). With `kind_spans` (characters that hold answers of the kind
         asked), the best span that starts and ends on them instead, when it scores at most
-        `kind_margin` under the best span: then each sentence's best such span as well."""
+        `kind_margin` under the best span: then each sentence's best such span as well. With
+        `lean` (per sentence, what its match with the question adds), the span is the best
+        sentence's span by its score plus its sentence's lean, unless that sentence is the
+        one the span chosen so far starts in."""
         allowed = allowed_mask(len(s), p.first, p.last)
         allowed[p.first : p.first + sum(1 for a, _ in p.offsets if a < skip)] = False
         s, e = np.where(allowed, s, NEGATIVE), np.where(allowed, e, NEGATIVE)
@@ -284,19 +327,60 @@ class OnnxReader:
                 chosen = typed
             else:
                 must = None
+        bests = sentence_best(s, e, p, sentences, must)
         within = tuple(
             None
             if x is None or p.offsets[x.start][0] < skip
             else Reading(x.score, p.offsets[x.start][0], p.offsets[x.end][1])
-            for x in sentence_best(s, e, p, sentences, must)
+            for x in bests
         )
+        lean = tuple(lean) if len(lean) == len(sentences) else ()
+        if lean:
+            leaned = _leaned(within, lean)
+            begins = p.offsets[chosen.start][0]
+            if leaned is not None and not sentences[leaned][0] <= begins < sentences[leaned][1]:
+                picked = bests[leaned]
+                assert picked is not None
+                chosen = picked
         return Reading(
             span.score,
             p.offsets[chosen.start][0],
             p.offsets[chosen.end][1],
             within,
             None if chosen is span else chosen.score,
+            lean,
         )
+
+
+def _leaned(within: Sequence[Reading | None], lean: Sequence[float]) -> int | None:
+    """The sentence whose span scores best with its sentence's lean added; None without one."""
+    scored = [(r.score + x, k) for k, (r, x) in enumerate(zip(within, lean, strict=True)) if r]
+    return max(scored)[1] if scored else None
+
+
+def sentence_match(
+    p: Pair, hidden: np.ndarray, sentences: Sequence[tuple[int, int]]
+) -> list[float]:
+    """How well each sentence of the passage matches the question, in the reader's own last
+    hidden states: for each question token, its best cosine with a token of the sentence,
+    averaged over the question's tokens (late interaction, as ColBERT scores a passage). A
+    sentence the window does not reach matches 0. Across languages, where the reader's span
+    scores say little about which sentence is asked about, this tells "founded in 2009" from
+    "held in 1926" for "when was it founded?" asked in Russian (docs/reader.md)."""
+    if not sentences:
+        return []
+    unit = hidden / np.maximum(np.linalg.norm(hidden, axis=1, keepdims=True), 1e-6)
+    question = unit[1 : p.first - 2]  # <s> question </s></s> passage </s>
+    starts = np.array([a for a, _ in p.offsets])
+    out = []
+    for a, b in sentences:
+        inside = np.nonzero((starts >= a) & (starts < b))[0]
+        if not len(inside) or not len(question):
+            out.append(0.0)
+            continue
+        sims = question @ unit[p.first + inside].T
+        out.append(float(sims.max(axis=1).mean()))
+    return out
 
 
 def _flag_tokens(p: Pair, spans: Sequence[tuple[int, int]]) -> np.ndarray:
