@@ -90,9 +90,9 @@ class Settings(BaseSettings):
     # best span of any kind ("inf": always; index/reader/kinds.py, docs/reader.md).
     reader_kinds: Literal["on", "off"] = "on"
     reader_kind_margin: float = Field(default=float("inf"), ge=0.0)
-    # Logits a unit of a sentence's match with the question (the reader's own token states,
-    # late interaction) adds to the span's score there where the span and the excerpt are
-    # chosen; 0: the span's score alone (index/reader/runtime.py, docs/reader.md).
+    # Across languages, logits a unit of a sentence's match with the question (the reader's own
+    # token states, late interaction) adds to the span's score there where the span and the
+    # excerpt are chosen; 0: the span's score alone (index/reader/runtime.py, docs/reader.md).
     reader_match_weight: float = Field(default=50.0, ge=0.0, le=1000.0)
     # Where a question names a country and the passage that answers it names others too, the
     # reader reads the question asked about each of those; when one of them takes the answer's

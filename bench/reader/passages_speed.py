@@ -1,9 +1,12 @@
 """What reading more passages costs a question: each question asked of two configurations one
 after the other in one process (`KHABAR_READER_PASSAGES` 1 and the shipped value), so both see
 the same machine at the same moment. p50 / p95 ms per set. With `--kinds`: the shipped
-passages, the kind of answer asked (`KHABAR_READER_KINDS`) off and on instead.
+passages, the kind of answer asked (`KHABAR_READER_KINDS`) off and on instead; with `--match`,
+the sentences' match with the question across languages (`KHABAR_READER_MATCH_WEIGHT`) off
+and on.
 
     python bench/reader/passages_speed.py ../shared/eval [--limit 200] [--passages 1 2] [--kinds]
+        [--match]
 
 Write the CPU beside the figures (docs/benchmarks.md).
 """
@@ -37,10 +40,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--passages", type=int, nargs="+", default=[1, Settings().reader_passages])
     parser.add_argument("--kinds", action="store_true", help="pair kinds off and on instead")
+    parser.add_argument("--match", action="store_true", help="pair the match off and on instead")
     args = parser.parse_args()
     configs: list[tuple[str, dict[str, Any]]] = (
         [(f"kinds {k}", {"reader_kinds": k}) for k in ("off", "on")]
         if args.kinds
+        else [
+            ("match off", {"reader_match_weight": 0.0}),
+            ("match on", {"reader_match_weight": Settings().reader_match_weight}),
+        ]
+        if args.match
         else [(f"{n} passage(s)", {"reader_passages": n}) for n in args.passages]
     )
     print("| set | " + " | ".join(f"{label}, p50 / p95 ms" for label, _ in configs) + " |")

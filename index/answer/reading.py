@@ -103,7 +103,11 @@ class ReaderStage:
         whose first answers by `rule`, but not by `confident` over the threshold. Between them,
         a first passage that answers a question naming a country is checked against the other
         countries it names (`_contrasted`)."""
-        read_first = iter(self.reader.read_pairs([(q, h[0].passage) for q, h in asked if h]))
+        read_first = iter(
+            self.reader.read_pairs(
+                [(q, h[0].passage) for q, h in asked if h], [h[0].lang for _, h in asked if h]
+            )
+        )
         firsts = [next(read_first) if hits else None for _, hits in asked]
         read = [
             [self._with(q, hits[0], first)] if hits else []
@@ -112,11 +116,13 @@ class ReaderStage:
         self._contrasted(asked, read, firsts, rule)
         reads_on: list[bool] = []
         more: list[tuple[str, str]] = []
+        langs: list[str | None] = []
         for (question, hits), mine in zip(asked, read, strict=True):
             reads_on.append(self._reads_on(question, mine, rule, hits))
             if reads_on[-1]:
                 more += [(question, h.passage) for h in hits[1 : self.passages]]
-        rest = iter(self.reader.read_pairs(more))
+                langs += [h.lang for h in hits[1 : self.passages]]
+        rest = iter(self.reader.read_pairs(more, langs))
         out = []
         for (question, hits), mine, on in zip(asked, read, reads_on, strict=True):
             if on:
@@ -155,7 +161,8 @@ class ReaderStage:
             if others:
                 checks.append((i, reading, others))
         pairs = [(q, read[i][0].passage) for i, _, others in checks for q in others]
-        results = iter(self.reader.read_pairs(pairs))
+        langs = [read[i][0].lang for i, _, others in checks for _ in others]
+        results = iter(self.reader.read_pairs(pairs, langs))
         for i, reading, others in checks:
             theirs = [next(results) for _ in others]
             for other, its in zip(others, theirs, strict=True):

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..articles.lexical import guess_language
 from ..articles.sentences import sentence_spans
 from ..errors import ModelUnavailable
 from ..model import e5convert, tokens
@@ -205,8 +206,9 @@ class OnnxReader:
         # over a better span of another kind when it scores at most this far under it; None:
         # the best span, whatever its kind (docs/reader.md).
         self.kind_margin = kind_margin
-        # Logits a unit of a sentence's match with the question (`sentence_match`) adds to its
-        # span where the span and the excerpt are chosen; 0: the span scores alone.
+        # Across languages (`across`), logits a unit of a sentence's match with the question
+        # (`sentence_match`) adds to its span where the span and the excerpt are chosen; 0:
+        # the span scores alone.
         self.match_weight = match_weight
         config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
         # The thresholds come from the card, which may be newer than the export.
@@ -250,13 +252,19 @@ class OnnxReader:
         start, end, hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
         return np.asarray(start), np.asarray(end), np.asarray(hidden)
 
-    def read(self, question: str, passages: Sequence[str]) -> list[Reading | None]:
-        """Each passage's best answer span (characters of the passage) and its score."""
-        return self.read_pairs([(question, p) for p in passages])
+    def read(
+        self, question: str, passages: Sequence[str], langs: Sequence[str | None] | None = None
+    ) -> list[Reading | None]:
+        """Each passage's best answer span (characters of the passage) and its score; `langs`:
+        the passages' declared languages, where known (for `across`)."""
+        return self.read_pairs([(question, p) for p in passages], langs)
 
-    def read_pairs(self, asked: Sequence[tuple[str, str]]) -> list[Reading | None]:
+    def read_pairs(
+        self, asked: Sequence[tuple[str, str]], langs: Sequence[str | None] | None = None
+    ) -> list[Reading | None]:
         """`read` for (question, passage) pairs of several questions: run in batches of
-        similar length (little padding), which costs the cores less than one run per pair."""
+        similar length (little padding), which costs the cores less than one run per pair.
+        `langs`: each passage's declared language, where known."""
         if not asked:
             return []
         pairs = [self.pair(q, p) for q, p in asked]
@@ -271,7 +279,7 @@ class OnnxReader:
                 sentences = sentence_spans(passage)
                 lean = (
                     tuple(self.match_weight * m for m in sentence_match(pairs[i], h[:n], sentences))
-                    if self.match_weight
+                    if self.match_weight and across(question, passage, langs[i] if langs else None)
                     else ()
                 )
                 out[i] = self._reading(
@@ -350,6 +358,13 @@ class OnnxReader:
             None if chosen is span else chosen.score,
             lean,
         )
+
+
+def across(question: str, passage: str, lang: str | None = None) -> bool:
+    """Whether the question and the passage (declared `lang`, where known) differ in language:
+    where the reader's span scores say least about which sentence is asked about, and its
+    sentences' match with the question leans its choice (`sentence_match`)."""
+    return guess_language(question) != guess_language(passage, lang)
 
 
 def _leaned(within: Sequence[Reading | None], lean: Sequence[float]) -> int | None:
