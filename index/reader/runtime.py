@@ -112,7 +112,7 @@ def _export_graph(model: Any, path: Path) -> None:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _WithStates(model),
+            _with_states(model),
             (ids, torch.ones_like(ids)),
             str(path),
             input_names=["input_ids", "attention_mask"],
@@ -125,7 +125,7 @@ def _export_graph(model: Any, path: Path) -> None:
         )
 
 
-def _WithStates(model: Any) -> Any:
+def _with_states(model: Any) -> Any:
     """The reader with its last hidden states as a third output (`sentence_match` reads
     them): the same two logits."""
     import torch
@@ -381,7 +381,7 @@ def sentence_match(
     averaged over the question's tokens (late interaction, as ColBERT scores a passage). A
     sentence the window does not reach matches 0. Across languages, where the reader's span
     scores say little about which sentence is asked about, this tells "founded in 2009" from
-    "held in 1926" for "when was it founded?" asked in Russian (docs/reader.md)."""
+    "held in 1926" for "when was it founded?" asked in Kazakh or Uzbek (docs/reader.md)."""
     if not sentences:
         return []
     unit = hidden / np.maximum(np.linalg.norm(hidden, axis=1, keepdims=True), 1e-6)
