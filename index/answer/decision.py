@@ -135,7 +135,7 @@ def rule_for(
 
 def across_languages(question: str, hit: Hit) -> bool:
     """Whether the question and the hit's passage are in different languages."""
-    return lexical.guess_language(question) != lexical.guess_language(hit.passage, hit.lang)
+    return lexical.languages_differ(question, hit.passage, hit.lang)
 
 
 def stands_out(question: str, hits: Sequence[Hit], rule: tuple[float, float] | None) -> bool:

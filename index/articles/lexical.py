@@ -72,6 +72,12 @@ def guess_language(text: str, declared: str | None = None) -> str:
     return "en"
 
 
+def languages_differ(question: str, passage: str, declared: str | None = None) -> bool:
+    """Whether a question and a passage (in `declared`, where known) are in different languages
+    (`guess_language`): the decision's rules and the reader's sentence match both ask."""
+    return guess_language(question) != guess_language(passage, declared)
+
+
 def _uzbek_marks(words: list[str]) -> int:
     count = 0
     for i, word in enumerate(words):

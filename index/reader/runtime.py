@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..articles.lexical import guess_language
+from ..articles.lexical import languages_differ
 from ..articles.sentences import sentence_spans
 from ..errors import ModelUnavailable
 from ..model import e5convert, tokens
@@ -206,9 +206,9 @@ class OnnxReader:
         # over a better span of another kind when it scores at most this far under it; None:
         # the best span, whatever its kind (docs/reader.md).
         self.kind_margin = kind_margin
-        # Across languages (`across`), logits a unit of a sentence's match with the question
-        # (`sentence_match`) adds to its span where the span and the excerpt are chosen; 0:
-        # the span scores alone.
+        # Across languages (`lexical.languages_differ`), logits a unit of a sentence's match
+        # with the question (`sentence_match`) adds to its span where the span and the excerpt
+        # are chosen; 0: the span scores alone.
         self.match_weight = match_weight
         config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
         # The thresholds come from the card, which may be newer than the export.
@@ -256,7 +256,7 @@ class OnnxReader:
         self, question: str, passages: Sequence[str], langs: Sequence[str | None] | None = None
     ) -> list[Reading | None]:
         """Each passage's best answer span (characters of the passage) and its score; `langs`:
-        the passages' declared languages, where known (for `across`)."""
+        the passages' declared languages, where known (whether the question's differs)."""
         return self.read_pairs([(question, p) for p in passages], langs)
 
     def read_pairs(
@@ -279,7 +279,8 @@ class OnnxReader:
                 sentences = sentence_spans(passage)
                 lean = (
                     tuple(self.match_weight * m for m in sentence_match(pairs[i], h[:n], sentences))
-                    if self.match_weight and across(question, passage, langs[i] if langs else None)
+                    if self.match_weight
+                    and languages_differ(question, passage, langs[i] if langs else None)
                     else ()
                 )
                 out[i] = self._reading(
@@ -358,13 +359,6 @@ class OnnxReader:
             None if chosen is span else chosen.score,
             lean,
         )
-
-
-def across(question: str, passage: str, lang: str | None = None) -> bool:
-    """Whether the question and the passage (declared `lang`, where known) differ in language:
-    where the reader's span scores say least about which sentence is asked about, and its
-    sentences' match with the question leans its choice (`sentence_match`)."""
-    return guess_language(question) != guess_language(passage, lang)
 
 
 def _leaned(within: Sequence[Reading | None], lean: Sequence[float]) -> int | None:
