@@ -343,7 +343,7 @@ class OnnxReader:
             else Reading(x.score, p.offsets[x.start][0], p.offsets[x.end][1])
             for x in bests
         )
-        lean = tuple(lean) if len(lean) == len(sentences) else ()
+        lean = tuple(lean)  # one per sentence (`_leaned` zips them strictly)
         if lean:
             leaned = _leaned(within, lean)
             begins = p.offsets[chosen.start][0]
