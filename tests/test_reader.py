@@ -776,12 +776,10 @@ def test_the_first_passage_decides_and_another_is_shown_first_only_when_it_beats
     assert reads_on("When?", unsure, rule, confident=2.0, ahead=None)
     assert not reads_on("When?", sure, rule, confident=2.0, ahead=None)  # 3 >= 0 + 2
     assert reads_on("When?", sure, rule, confident=None, ahead=None)
-    assert not reads_on(
-        "When?", hopeless, rule, confident=2.0, ahead=None
-    )  # declined: nothing shown
-    assert not reads_on(
-        "When?", unsure, Rule(threshold=0.8), confident=2.0, ahead=None
-    )  # reader off
+    # declined: nothing shown
+    assert not reads_on("When?", hopeless, rule, confident=2.0, ahead=None)
+    # reader off
+    assert not reads_on("When?", unsure, Rule(threshold=0.8), confident=2.0, ahead=None)
     # the same margin spares a follow-up its search with the conversation's words
     assert reader_sure(sure, rule, 2.0) and not reader_sure(unsure, rule, 2.0)
     assert not reader_sure(sure, rule, None) and not reader_sure(sure, Rule(threshold=0.8), 2.0)
