@@ -15,7 +15,9 @@ One pure function, `decide`, used by every path that answers (the bot, `khabar a
   whose scores there mean little) leaves it to the cosine rule, as with the reader off.
 A passage whose answer the reader gives more surely to the question asked about another country
 the passage names ("president of Azerbaijan" for "president of Kazakhstan": `Hit.contrast`,
-`reader.contrast`) does not answer.
+`reader.contrast`) does not answer; nor, with `Rule.kind_check`, does one that holds nothing of
+the kind the question's words ask for ("how many" of a passage whose only numbers are years and
+ordinals: `kinds.may_answer`).
 The passage search found first decides whether Khabar answers; which passage is shown first
 is then the reader's to say, among the passages it read (`KHABAR_READER_PASSAGES`): the one
 whose reader score plus READER_COSINE_WEIGHT x its cosine (over the first's) beats the first
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from ..articles import lexical
 from ..articles.article import titled
+from ..reader import kinds
 from .hits import Answer, Hit
 
 if TYPE_CHECKING:
@@ -102,6 +105,9 @@ class Rule:
     # Across languages, the top hit's lead over other articles on the reader's line: (cap,
     # pivot), `CROSS_READER_LEAD`; None: not counted
     reader_lead: tuple[float, float] | None = None
+    # With the reader on, a passage holding no answer of the kind the question asks for (a
+    # year, a percentage, a count) does not answer it (`kinds.may_answer`)
+    kind_check: bool = False
 
 
 def default_threshold(model: str) -> float:
@@ -130,6 +136,7 @@ def rule_for(
         reader_cross_floor=reader_cross_floor,
         reader_switch=settings.reader_switch,
         reader_lead=None if own is not None else CROSS_READER_LEAD.get(model),
+        kind_check=settings.reader_kind_check == "on",
     )
 
 
@@ -247,6 +254,8 @@ def reader_verdict(question: str, top: Hit, rule: Rule, ahead: float | None) -> 
     assert rule.reader_threshold is not None and top.reader_score is not None
     if top.contrast is not None:
         return False  # its answer is another country's (`reader.contrast`)
+    if rule.kind_check and not kinds.may_answer(question, top.passage, top.lang):
+        return False  # "how many" of a passage with no count in it, and the like
     if top.reader_score >= rule.reader_threshold:
         return True
     across = across_languages(question, top)

@@ -105,3 +105,62 @@ def answers(kind: Kind, passage: str, lang: str | None = None) -> list[tuple[int
 def _answers(kind: Kind, passage: str, lang: str | None) -> tuple[tuple[int, int], ...]:
     pattern = _pattern(kind, lang or guess_language(passage))
     return tuple(m.span() for m in pattern.finditer(passage))
+
+
+# What follows digits that make an ordinal, not a count: "12th", "12-й", "12-ci", "12'nci",
+# "12-ші", "12-chi" ("the 12th Summit" does not say how many summits there were).
+_ORDINAL_AFTER = re.compile(
+    r"(?:st|nd|rd|th)\b"
+    r"|-(?:й|я|е|го|му|м|ый|ий|ая|ое|ой|ого|ому|ом)\b"
+    r"|['’-]?(?:n?c[iıuü]|[iıuü]nc[iıuü])\b"
+    r"|-(?:ші|шы|інші|ыншы)\b"
+    r"|-n?chi\b",
+    re.IGNORECASE,
+)
+_YEAR_ALONE = re.compile(r"(?:1[0-9]{3}|20[0-9]{2})")
+# A day of the month beside its month's name ("October 18", "18 октября", "18 Ekim"), in the six
+# languages: a date, not a count.
+_MONTHS = (
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december"
+    r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
+    r"|январ\w*|феврал\w*|март\w*|апрел\w*|ма[йяе]|июн\w*|июл\w*|август\w*|сентябр\w*"
+    r"|октябр\w*|ноябр\w*|декабр\w*"
+    r"|yanvar\w*|fevral\w*|mart\w*|aprel\w*|iyun\w*|iyul\w*|avqust\w*|avgust\w*"
+    r"|sent(?:y?a)br\w*|okt(?:y?a)br\w*|noyabr\w*|dekabr\w*"
+    r"|ocak\w*|şubat\w*|nisan\w*|mayıs\w*|haziran\w*|temmuz\w*|ağustos\w*|eylül\w*|ekim\w*"
+    r"|kasım\w*|aralık\w*"
+    r"|қаңтар\w*|ақпан\w*|наурыз\w*|сәуір\w*|мамыр\w*|маусым\w*|шілде\w*|тамыз\w*"
+    r"|қыркүйек\w*|қазан\w*|қараша\w*|желтоқсан\w*)"
+)
+_MONTH_BEFORE = re.compile(rf"\b{_MONTHS}\.?\s+$", re.IGNORECASE)
+_MONTH_AFTER = re.compile(rf"(?:-?\w{{0,3}})?[\s-]+{_MONTHS}\b", re.IGNORECASE)
+
+
+def may_answer(question: str, passage: str, lang: str | None = None) -> bool:
+    """Whether `passage` holds anything that may answer `question` as its words ask: a year for
+    "in what year", a percentage for "by what percentage", and for "how many" a number that is
+    not a year, an ordinal or a day of a month ("in 2009", "the 12th Summit", "October 18" say
+    how many of nothing). True for a question whose words ask for no kind. `lang`: the
+    passage's language (its number words), guessed when None."""
+    kind = expected(question)
+    if kind is None:
+        return True
+    found = _answers(kind, passage, lang)
+    if kind is not Kind.NUMBER:
+        return bool(found)
+    return any(_counts(passage, start, end) for start, end in found)
+
+
+def _counts(passage: str, start: int, end: int) -> bool:
+    text = passage[start:end]
+    if _YEAR_ALONE.fullmatch(text):
+        return False
+    if not text[-1].isdigit():
+        return True  # a number word
+    if _ORDINAL_AFTER.match(passage, end):
+        return False
+    day = len(text) <= 2 and (
+        _MONTH_BEFORE.search(passage, max(0, start - 16), start) is not None
+        or _MONTH_AFTER.match(passage, end) is not None
+    )
+    return not day
