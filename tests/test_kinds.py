@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.reader.kinds import Kind, answers, expected
+from index.reader.kinds import Kind, answers, expected, may_answer
 from index.reader.pairs import best_span
 from index.reader.runtime import OnnxReader, ensure_onnx
 
@@ -149,3 +149,78 @@ def test_the_reader_answers_a_percentage_with_one_in_six_languages(
     assert reading.end - reading.start < 30
     assert reading.score == pytest.approx(plain.score)
     assert reading.span <= reading.score
+
+
+# The seed article's founding paragraph: its numbers are a year, an ordinal and a date.
+FOUNDING = (
+    "BAKU, Azerbaijan, October 18. Founded in 2009 on the ancient Azerbaijani land of "
+    "Nakhchivan, the Organization of Turkic States has made a great contribution. Last year, "
+    "the first informal Summit was held in Shusha, and recently, the 12th Summit of the OTS "
+    "Heads of State took place in Gabala."
+)
+# "How many member states does the OTS have?" in the six languages
+HOW_MANY_MEMBERS = [
+    "How many member states does the OTS have?",
+    "Сколько государств-членов в Организации тюркских государств?",
+    "Türk Dövlətləri Təşkilatının neçə üzv dövləti var?",
+    "Түркі мемлекеттері ұйымының неше мүше мемлекеті бар?",
+    "Türk Devletleri Teşkilatı'nın kaç üye devleti var?",
+    "Turkiy davlatlar tashkilotining nechta aʼzo davlati bor?",
+]
+
+
+@pytest.mark.parametrize("question", HOW_MANY_MEMBERS)
+def test_how_many_is_not_answered_by_a_year_an_ordinal_or_a_date(question: str) -> None:
+    """A "how many" question in any of the six languages: the founding paragraph holds no count
+    (2009 is a year, 12th an ordinal, October 18 a date); one more sentence with a count, in
+    digits or words, and it may answer."""
+    assert not may_answer(question, FOUNDING, "en")
+    assert may_answer(question, FOUNDING + " It has 5 members.", "en")
+    assert may_answer(question, FOUNDING + " It has five members.", "en")
+    assert not may_answer(question, FOUNDING + " It has fivefold ties.", "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Саммит прошёл 18 октября 2025 года, это был 12-й саммит.", "ru"),
+        ("Sammit 18 oktyabr 2025-ci ildə keçirildi, bu 12-ci sammit idi.", "az"),
+        ("Саммит 2025 жылғы 18 қазанда өтті, бұл 12-ші саммит.", "kk"),
+        ("Zirve 18 Ekim 2025'te yapıldı; bu 12'nci zirveydi.", "tr"),
+        ("Sammit 2025-yil 18-oktabrda bo'lib o'tdi, bu 12-chi sammit edi.", "uz"),
+        ("The summit on Oct. 18, 2025 was the 12th; the 3rd was in Baku on 5 March.", "en"),
+    ],
+)
+def test_years_ordinals_and_dates_are_not_counts_in_six_languages(text: str, lang: str) -> None:
+    assert not may_answer("How many summits were there?", text, lang)
+    assert may_answer("How many summits were there?", "7: " + text, lang)
+
+
+def test_the_other_kinds_need_an_answer_of_their_kind() -> None:
+    year, percent = "In what year was it founded?", "By what percentage did trade grow?"
+    assert may_answer(year, FOUNDING) and not may_answer(year, "It was founded long ago.")
+    assert not may_answer(percent, FOUNDING)
+    assert may_answer(percent, "Trade grew by 14% in 2024.")
+    # a question whose words ask for no kind: any passage may answer it
+    assert may_answer("When was the Organization of Turkic States founded?", "Long ago.")
+    assert may_answer("Who is the president of Kazakhstan?", FOUNDING)
+
+
+@pytest.mark.parametrize("question", HOW_MANY_MEMBERS)
+def test_the_decision_declines_what_the_passage_holds_nothing_of(question: str) -> None:
+    """However sure the reader is, a passage with no count does not answer "how many" (in any
+    of the six languages), unless the check is off; a question that asks for no kind, or a
+    passage with a count, is answered as before."""
+    import dataclasses
+
+    from index.answer.decision import Rule, decide
+    from tests.test_render import make_hit
+
+    hit = dataclasses.replace(make_hit(FOUNDING, (0, 30), (0, 7)), score=0.9, reader_score=5.0)
+    counted = dataclasses.replace(hit, passage=FOUNDING + " It has 5 members.")
+    checked = Rule(threshold=0.8, reader_threshold=0.0, reader_floor=-2.0, kind_check=True)
+    unchecked = dataclasses.replace(checked, kind_check=False)
+    assert not decide(question, [hit], checked).found
+    assert decide(question, [hit], unchecked).found
+    assert decide(question, [counted], checked).found
+    assert decide("Who founded the OTS?", [hit], checked).found
