@@ -56,9 +56,12 @@ _NUMBER_WORDS = {
     "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
     "eighty ninety hundred hundreds thousand thousands million millions billion billions "
     "dozen dozens",
-    "ru": "один одна одно два две три четыре пять шесть семь восемь девять десять "
-    "одиннадцать двенадцать двадцать тридцать сорок пятьдесят сто тысяча тысячи тысяч "
-    "миллион миллиона миллионов миллиард миллиарда миллиардов десятки сотни",
+    "ru": "один одна одно одного одной одному одним два две двух двум двумя три трёх трех "
+    "трём трем тремя четыре четырёх четырех четырьмя пять пяти пятью шесть шести шестью семь "
+    "семи восемь восьми девять девяти десять десяти десятью одиннадцать двенадцать двадцать "
+    "двадцати тридцать тридцати сорок сорока пятьдесят пятидесяти сто ста сотни сотен тысяча "
+    "тысячи тысяч тысячу тысячами миллион миллиона миллионов миллионами миллиард миллиарда "
+    "миллиардов десятки десятков одном",
     "az": "bir iki üç dörd beş altı yeddi səkkiz doqquz on iyirmi otuz qırx əlli yüz min "
     "milyon milyard",
     "kk": "бір екі үш төрт бес алты жеті сегіз тоғыз он жиырма отыз қырық елу жүз мың "
@@ -118,6 +121,14 @@ _ORDINAL_AFTER = re.compile(
     re.IGNORECASE,
 )
 _YEAR_ALONE = re.compile(r"(?:1[0-9]{3}|20[0-9]{2})")
+_PER_WORD = re.compile(_PER, re.IGNORECASE)
+# Quantities without a number, which may still answer "how many" ("many times", "several
+# years", "none of them"), in the six languages.
+_VAGUE = re.compile(
+    r"\b(?:several|many|few|none|dozens|несколько|нескольких|много|многих|немного|"
+    r"bir neçə|çoxlu|бірнеше|көптеген|birkaç|birçok|bir necha|ko['ʻ‘’]?plab)\b",
+    re.IGNORECASE,
+)
 # A day of the month beside its month's name ("October 18", "18 октября", "18 Ekim"), in the six
 # languages: a date, not a count.
 _MONTHS = (
@@ -140,15 +151,27 @@ def may_answer(question: str, passage: str, lang: str | None = None) -> bool:
     """Whether `passage` holds anything that may answer `question` as its words ask: a year for
     "in what year", a percentage for "by what percentage", and for "how many" a number that is
     not a year, an ordinal or a day of a month ("in 2009", "the 12th Summit", "October 18" say
-    how many of nothing). True for a question whose words ask for no kind. `lang`: the
+    how many of nothing), or a quantity in words ("several", "many"). True for a question
+    whose words ask for no kind, or that holds an answer of its kind itself. `lang`: the
     passage's language (its number words), guessed when None."""
     kind = expected(question)
     if kind is None:
         return True
-    found = _answers(kind, passage, lang)
+    if _holds(kind, question, None):
+        return True  # "which billionaire bought 9.2% of Twitter?" asks for no percentage
+    if kind is Kind.PERCENT:
+        # "six to nine percent" too
+        return _holds(kind, passage, lang) or _PER_WORD.search(passage) is not None
+    return _holds(kind, passage, lang) or (
+        kind is Kind.NUMBER and _VAGUE.search(passage) is not None
+    )
+
+
+def _holds(kind: Kind, text: str, lang: str | None) -> bool:
+    found = _answers(kind, text, lang)
     if kind is not Kind.NUMBER:
         return bool(found)
-    return any(_counts(passage, start, end) for start, end in found)
+    return any(_counts(text, start, end) for start, end in found)
 
 
 def _counts(passage: str, start: int, end: int) -> bool:
