@@ -206,6 +206,31 @@ def test_the_other_kinds_need_an_answer_of_their_kind() -> None:
     assert may_answer("Who is the president of Kazakhstan?", FOUNDING)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He tried many times.",
+        "Он пытался много раз.",
+        "O, bir neçə dəfə cəhd etdi.",
+        "Ол бірнеше рет тырысты.",
+        "Birkaç kez denedi.",
+        "U bir necha marta urindi.",
+        "Ни в одном из договоров.",
+    ],
+)
+def test_a_quantity_in_words_may_answer_how_many(text: str) -> None:
+    assert may_answer("How many times did he try?", text)
+    assert not may_answer("How many times did he try?", "He tried in 2009.")
+
+
+def test_a_question_stating_an_answer_of_its_kind_is_not_checked() -> None:
+    """"Which billionaire bought 9.2% of Twitter?" asks for a name, not a percentage; a
+    percentage in words ("six to nine percent") is one."""
+    assert may_answer("Which billionaire bought 9.2% of Twitter?", "Elon Musk bought a stake.")
+    assert not may_answer("What percentage of Twitter did he buy?", "Elon Musk bought a stake.")
+    assert may_answer("What percentage is construction?", "It is six to nine percent.")
+
+
 @pytest.mark.parametrize("question", HOW_MANY_MEMBERS)
 def test_the_decision_declines_what_the_passage_holds_nothing_of(question: str) -> None:
     """However sure the reader is, a passage with no count does not answer "how many" (in any
