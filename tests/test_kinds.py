@@ -224,11 +224,17 @@ def test_a_quantity_in_words_may_answer_how_many(text: str) -> None:
 
 
 def test_a_question_stating_an_answer_of_its_kind_is_not_checked() -> None:
-    """"Which billionaire bought 9.2% of Twitter?" asks for a name, not a percentage; a
+    """ "Which billionaire bought 9.2% of Twitter?" asks for a name, not a percentage; a
     percentage in words ("six to nine percent") is one."""
     assert may_answer("Which billionaire bought 9.2% of Twitter?", "Elon Musk bought a stake.")
     assert not may_answer("What percentage of Twitter did he buy?", "Elon Musk bought a stake.")
     assert may_answer("What percentage is construction?", "It is six to nine percent.")
+    # naming a percentage is not asking for one
+    assert may_answer(
+        "Which university reported an outbreak made up of a very high percentage of cases?",
+        "Cornell University reported the outbreak.",
+    )
+    assert not may_answer("Какой процент населения проголосовал?", "Население проголосовало.")
 
 
 @pytest.mark.parametrize("question", HOW_MANY_MEMBERS)

@@ -147,6 +147,18 @@ _MONTH_BEFORE = re.compile(rf"\b{_MONTHS}\.?\s+$", re.IGNORECASE)
 _MONTH_AFTER = re.compile(rf"(?:-?\w{{0,3}})?[\s-]+{_MONTHS}\b", re.IGNORECASE)
 
 
+# Words that ask for a percentage, not only name one ("which university reported a very high
+# percentage of cases?" asks for a university): the check below asks for these.
+_ASKS_PERCENT = re.compile(
+    r"\b(?:what|which|how much|how many)\b[^?.]{0,20}\bper ?cent|"
+    r"\b(?:сколько|как\w*)\s+(?:\w+\s+){0,2}процент|"
+    r"\bneçə\s+faiz|\bfaiz\w*\s+nə|(?:неше|қанша)\s+пайыз|пайыз\w*\s+(?:неше|қанша)|"
+    r"\byüzde\s*kaç|\bkaç\s+yüzde|\byüzde\w*\s+(?:ne|kaç)\b|"
+    r"\b(?:necha|qancha)\s+foiz|\bfoiz\w*\s+(?:necha|qancha)",
+    re.IGNORECASE,
+)
+
+
 def may_answer(question: str, passage: str, lang: str | None = None) -> bool:
     """Whether `passage` holds anything that may answer `question` as its words ask: a year for
     "in what year", a percentage for "by what percentage", and for "how many" a number that is
@@ -160,6 +172,8 @@ def may_answer(question: str, passage: str, lang: str | None = None) -> bool:
     if _holds(kind, question, None):
         return True  # "which billionaire bought 9.2% of Twitter?" asks for no percentage
     if kind is Kind.PERCENT:
+        if not _ASKS_PERCENT.search(question):
+            return True
         # "six to nine percent" too
         return _holds(kind, passage, lang) or _PER_WORD.search(passage) is not None
     return _holds(kind, passage, lang) or (
