@@ -255,3 +255,9 @@ def test_the_decision_declines_what_the_passage_holds_nothing_of(question: str) 
     assert decide(question, [hit], unchecked).found
     assert decide(question, [counted], checked).found
     assert decide("Who founded the OTS?", [hit], checked).found
+
+
+def test_uzbek_times_is_no_month() -> None:
+    """Uzbek "marta" is "times" ("5 marta": five times), not March ("5-mart")."""
+    assert may_answer("Necha marta urindi?", "U 5 marta urindi.", "uz")
+    assert not may_answer("Necha marta urindi?", "U 5-mart kuni urindi.", "uz")

@@ -136,7 +136,7 @@ _MONTHS = (
     r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
     r"|январ\w*|феврал\w*|март\w*|апрел\w*|ма[йяе]|июн\w*|июл\w*|август\w*|сентябр\w*"
     r"|октябр\w*|ноябр\w*|декабр\w*"
-    r"|yanvar\w*|fevral\w*|mart\w*|aprel\w*|iyun\w*|iyul\w*|avqust\w*|avgust\w*"
+    r"|yanvar\w*|fevral\w*|mart(?!a\b)\w*|aprel\w*|iyun\w*|iyul\w*|avqust\w*|avgust\w*"
     r"|sent(?:y?a)br\w*|okt(?:y?a)br\w*|noyabr\w*|dekabr\w*"
     r"|ocak\w*|şubat\w*|nisan\w*|mayıs\w*|haziran\w*|temmuz\w*|ağustos\w*|eylül\w*|ekim\w*"
     r"|kasım\w*|aralık\w*"
