@@ -158,7 +158,8 @@ FOUNDING = (
     "the first informal Summit was held in Shusha, and recently, the 12th Summit of the OTS "
     "Heads of State took place in Gabala."
 )
-# "How many member states does the OTS have?" in the six languages
+# "How many member states does the OTS have?" in the six languages (the seed article does not
+# say: tests/test_reader.py asks them through the bot)
 HOW_MANY_MEMBERS = [
     "How many member states does the OTS have?",
     "Сколько государств-членов в Организации тюркских государств?",
