@@ -262,3 +262,33 @@ def test_uzbek_times_is_no_month() -> None:
     """Uzbek "marta" is "times" ("5 marta": five times), not March ("5-mart")."""
     assert may_answer("Necha marta urindi?", "U 5 marta urindi.", "uz")
     assert not may_answer("Necha marta urindi?", "U 5-mart kuni urindi.", "uz")
+
+
+def test_a_first_passage_with_nothing_of_the_kind_is_passed_over() -> None:
+    """The first passage holds no count: the next passage read that holds one decides, as if
+    search had found it first; one not read, or read and holding no count either, does not.
+    The next one is read whenever the first is passed over, however sure the reader is."""
+    import dataclasses
+
+    from index.answer.decision import Rule, decide, reads_on
+    from tests.test_render import make_hit
+
+    question = HOW_MANY_MEMBERS[0]
+    first = dataclasses.replace(make_hit(FOUNDING, (0, 30), (0, 7)), score=0.9, reader_score=5.0)
+    counted = dataclasses.replace(
+        first, passage="The OTS has 5 members.", article_id="b.md", rank=2, reader_score=1.0
+    )
+    rule = Rule(threshold=0.8, reader_threshold=0.0, reader_floor=-2.0, kind_check=True)
+    answer = decide(question, [first, counted], rule)
+    assert answer.found and answer.shown[0] is counted and answer.hits[0] is first
+    unread = dataclasses.replace(counted, reader_score=None)
+    assert not decide(question, [first, unread], rule).found
+    countless = dataclasses.replace(counted, passage="The OTS met in 2009.")
+    assert not decide(question, [first, countless], rule).found
+    # the next passage decides on its own reading: one the reader finds hopeless does not answer
+    hopeless = dataclasses.replace(counted, reader_score=-20.0, score=0.81)
+    assert not decide(question, [first, hopeless], rule).found
+    assert reads_on(question, first, rule, confident=2.0, ahead=None)  # 5.0: sure, passed over
+    unchecked = dataclasses.replace(rule, kind_check=False)
+    assert not reads_on(question, first, unchecked, confident=2.0, ahead=None)
+    assert decide(question, [first, counted], unchecked).shown[0] is first

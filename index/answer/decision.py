@@ -15,9 +15,10 @@ One pure function, `decide`, used by every path that answers (the bot, `khabar a
   whose scores there mean little) leaves it to the cosine rule, as with the reader off.
 A passage whose answer the reader gives more surely to the question asked about another country
 the passage names ("president of Azerbaijan" for "president of Kazakhstan": `Hit.contrast`,
-`reader.contrast`) does not answer; nor, with `Rule.kind_check`, does one that holds nothing of
+`reader.contrast`) does not answer. With `Rule.kind_check`, a first passage that holds nothing of
 the kind the question's words ask for ("how many" of a passage whose only numbers are years and
-ordinals: `kinds.may_answer`).
+ordinals: `kinds.may_answer`) is passed over: the next passage read that may answer decides, as
+if search had found it first, and with none Khabar says it found nothing (`passed_over`).
 The passage search found first decides whether Khabar answers; which passage is shown first
 is then the reader's to say, among the passages it read (`KHABAR_READER_PASSAGES`): the one
 whose reader score plus READER_COSINE_WEIGHT x its cosine (over the first's) beats the first
@@ -106,7 +107,8 @@ class Rule:
     # pivot), `CROSS_READER_LEAD`; None: not counted
     reader_lead: tuple[float, float] | None = None
     # With the reader on, a passage holding no answer of the kind the question asks for (a
-    # year, a percentage, a count) does not answer it (`kinds.may_answer`)
+    # year, a percentage, a count) does not answer it, and the next one read decides
+    # (`kinds.may_answer`, `passed_over`)
     kind_check: bool = False
 
 
@@ -198,6 +200,8 @@ def decide(question: str, hits: list[Hit], rule: Rule) -> Answer:
         return Answer(question, hits, False, [])
     top = hits[0]
     if rule.reader_threshold is not None and top.reader_score is not None:
+        if passed_over(question, top, rule):
+            return _passing_over(question, hits, rule)
         verdict = reader_verdict(question, top, rule, lead(hits))
         if verdict is not None:
             return Answer(question, hits, verdict, _shown(question, hits, rule) if verdict else [])
@@ -225,15 +229,25 @@ def shown_first(hits: Sequence[Hit], rule: Rule) -> Hit:
 def reads_on(
     question: str, first: Hit, rule: Rule, confident: float | None, ahead: float | None
 ) -> bool:
-    """Whether reading the passages after `first` (read) may change what is shown: only when
-    the reader's rule answers on it (a declined question shows nothing, and without a reader's
-    verdict the cosine rule shows the first), and not by `confident` over the threshold.
-    `ahead`: the hits' `lead`, as `decide` counts it."""
+    """Whether reading the passages after `first` (read) may change what is shown: when `first`
+    is passed over (`passed_over`: the next passage decides), or when the reader's rule
+    answers on it (a declined question shows nothing, and without a reader's verdict the
+    cosine rule shows the first), and not by `confident` over the threshold. `ahead`: the
+    hits' `lead`, as `decide` counts it."""
     if first.reader_score is None or rule.reader_threshold is None:
         return False
+    if passed_over(question, first, rule):
+        return True
     if sure(first, rule, confident):
         return False
     return reader_verdict(question, first, rule, ahead) is True
+
+
+def passed_over(question: str, hit: Hit, rule: Rule) -> bool:
+    """Whether `hit` holds nothing of the kind the question's words ask for (no year for "in
+    what year", no count for "how many": `kinds.may_answer`), with `rule.kind_check` on: then
+    it cannot answer, however sure the reader is, and `decide` passes it over."""
+    return rule.kind_check and not kinds.may_answer(question, hit.passage, hit.lang)
 
 
 def sure(first: Hit, rule: Rule, confident: float | None) -> bool:
@@ -254,8 +268,6 @@ def reader_verdict(question: str, top: Hit, rule: Rule, ahead: float | None) -> 
     assert rule.reader_threshold is not None and top.reader_score is not None
     if top.contrast is not None:
         return False  # its answer is another country's (`reader.contrast`)
-    if rule.kind_check and not kinds.may_answer(question, top.passage, top.lang):
-        return False  # "how many" of a passage with no count in it, and the like
     if top.reader_score >= rule.reader_threshold:
         return True
     across = across_languages(question, top)
@@ -267,6 +279,16 @@ def reader_verdict(question: str, top: Hit, rule: Rule, ahead: float | None) -> 
         cap, pivot = rule.reader_lead
         margin += min(ahead, cap) - pivot
     return top.reader_score + READER_COSINE_WEIGHT * margin >= floor
+
+
+def _passing_over(question: str, hits: list[Hit], rule: Rule) -> Answer:
+    """`decide` when the first hit is passed over: on the hits from the next one read that may
+    answer, as if search had found it first; "found nothing" when no passage read may."""
+    for i, hit in enumerate(hits[1:], start=1):
+        if hit.reader_score is not None and not passed_over(question, hit, rule):
+            found = decide(question, hits[i:], rule)
+            return Answer(question, hits, found.found, found.shown)
+    return Answer(question, hits, False, [])
 
 
 def _shown(question: str, hits: list[Hit], rule: Rule) -> list[Hit]:
