@@ -92,7 +92,8 @@ class Settings(BaseSettings):
     reader_kind_margin: float = Field(default=float("inf"), ge=0.0)
     # With the reader on, a passage holding nothing of the kind a question asks for (no year, no
     # percentage, no count: "how many" of a passage whose numbers are all years or ordinals)
-    # does not answer it, however sure the reader is (index/reader/kinds.py, docs/reader.md).
+    # does not answer it, however sure the reader is: the next passage read decides
+    # (index/answer/decision.py, index/reader/kinds.py, docs/reader.md).
     reader_kind_check: Literal["on", "off"] = "on"
     # Across languages, logits a unit of a sentence's match with the question (the reader's own
     # token states, late interaction) adds to the span's score there where the span and the
