@@ -193,7 +193,8 @@ def passes_cosine(question: str, hit: Hit, rule: Rule) -> bool:
 
 def decide(question: str, hits: list[Hit], rule: Rule) -> Answer:
     """Answer or decline, and the hits a reader pages through (see the module's docstring).
-    With the reader on, the first hit's reading decides; the passage shown first is then
+    With the reader on, the first hit's reading decides (or the next read one's, where the first
+    is passed over: `passed_over`); the passage shown first is then
     `shown_first`, followed by the other passages the reader found an answer in (best first)
     and those the cosine rule lets through."""
     if not hits:
