@@ -228,6 +228,13 @@ def _recipe_flags(parser: argparse.ArgumentParser) -> None:
         help="share of cross-language questions also put against another document's nearest "
         "passage (and half of it against a random --news paragraph): no answer",
     )
+    parser.add_argument(
+        "--distract",
+        type=float,
+        default=0.0,
+        help="share of number questions also put among other documents' sentences stating a "
+        "number of the same kind (the answer in its own sentence), and against those alone",
+    )
 
 
 def _reader_options(args: argparse.Namespace, settings: Settings) -> Any:
@@ -252,6 +259,7 @@ def _reader_options(args: argparse.Namespace, settings: Settings) -> Any:
         pack=Path(pack) if pack else None,
         cross_share=args.cross_share,
         near=args.near,
+        distract=args.distract,
         init=Path(args.init) if getattr(args, "init", None) else None,
     )
 

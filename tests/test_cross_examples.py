@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -190,6 +191,53 @@ def test_near_passages_are_another_documents_in_the_passages_language() -> None:
     off = list(cross.number_rows(docs, random.Random(7), pairings=36, near=0.0, news=NEWS))
     assert off == list(cross.number_rows(docs, random.Random(7), pairings=36))
     assert not {r.kind for r in off} & {"near", "far"}
+
+
+YEARS = [
+    {lang: f"The bridge of {town} opened in {year} ({lang})." for lang in swaps.LANGS}
+    for town, year in (("Ordu", 1998), ("Kars", 2011), ("Mary", 1975))
+]
+COUNTS = [
+    {lang: f"The flood cut 37 roads ({lang})." for lang in swaps.LANGS},
+    {lang: f"The storm felled 52 trees ({lang})." for lang in swaps.LANGS},
+]
+
+
+def test_a_number_question_meets_sentences_of_the_same_kind() -> None:
+    """A number question among other documents' sentences stating a number of its kind (years
+    beside a year, counts beside a count; its own answer kept), and against them alone: "no
+    answer". Off, nothing changes."""
+    docs = _two_documents()
+    for n, said in enumerate([*YEARS, *COUNTS]):
+        lines = [{lang: "Headline" for lang in swaps.LANGS}, said]
+        docs[f"o{n}"] = [{"doc": f"o{n}", "line": str(i), **x} for i, x in enumerate(lines)]
+    assert len({held_back(doc) for doc in docs}) == 1  # one pool, as in training
+    rows = []
+    for seed in range(6):
+        rows += cross.number_rows(docs, random.Random(seed), pairings=36, distract=1.0)
+    years = [y[lang] for y in YEARS for lang in swaps.LANGS]
+    counts = [c[lang] for c in COUNTS for lang in swaps.LANGS]
+    mine = [r for r in rows if r.id.startswith("ntrex-a-1-")]  # the tsunami: a year, a count
+    distract = [r for r in mine if r.kind == "distract"]
+    assert {r.answers[0][0] for r in distract} == {"2004", "14"}
+    assert {r.q_lang for r in distract} >= {"kk", "uz", "en"}
+    for r in distract:
+        ((text, start),) = r.answers
+        assert r.context[start : start + len(text)] == text
+        assert TSUNAMI[r.p_lang] in r.context  # its own sentence, in the passage's language
+        rest = r.context.replace(TSUNAMI[r.p_lang], "")
+        if text == "2004":
+            assert sum(y in rest for y in years) >= 2 and not any(c in rest for c in counts)
+        else:
+            assert not any(y in rest for y in years) and len(re.findall(r"\d+", rest)) >= 2
+    decoys = [r for r in mine if r.kind == "decoy"]
+    assert len(decoys) >= len(distract)
+    for r in decoys:
+        assert r.answers == () and TSUNAMI[r.p_lang] not in r.context
+        assert "14" not in r.context and len(re.findall(r"\d+", r.context)) >= 2
+    off = list(cross.number_rows(docs, random.Random(3), pairings=36, distract=0.0))
+    assert off == list(cross.number_rows(docs, random.Random(3), pairings=36))
+    assert not {r.kind for r in off} & {"distract", "decoy"}
 
 
 def test_an_afriqa_question_meets_another_titles_passage() -> None:

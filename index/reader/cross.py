@@ -15,6 +15,11 @@
   number or a name the passage holds replaced by one it does not: "no answer".
 - **Other paragraphs**: a number question against another paragraph of the same document:
   "no answer", the same topic without the number.
+- **Sentences of the same kind** (`distract`, off unless asked for): a number question against
+  a passage of its sentence among sentences of other documents stating a number of the same
+  kind (years beside a year, counts beside a count), the answer the number in its sentence;
+  and against those other sentences alone: "no answer". What "when was it founded?" meets in a
+  passage that says when something else was held, in another language.
 - **Near passages across languages** (`near`, off unless asked for): a number or AfriQA
   question against the passage of *another* document or title that BM25 ranks highest for it
   (in the question's own language, then taken in the passage's), or against a random English
@@ -36,7 +41,7 @@ from pathlib import Path
 
 from ..errors import KhabarError
 from . import swaps
-from .examples import Bm25, Row, holds
+from .examples import Bm25, Row, held_back, holds
 
 LANGS = swaps.LANGS
 SENTENCES_A_PARAGRAPH = 3
@@ -131,18 +136,48 @@ def number_question(sentence: str, value: str, lang: str) -> str | None:
     if len(found) != 1:
         return None
     m = found[0]
-    digits = value.replace(",", "").replace(".", "")
-    if m.group(1) or (m.group(3) or "").strip() == "%":
-        word = _PERCENT[lang]
-    elif len(digits) == 4 and 1800 <= int(digits) <= 2100:
-        word = _YEAR[lang]
-    else:
-        word = _COUNT[lang]
+    word = {"percent": _PERCENT, "year": _YEAR, "count": _COUNT}[_kind(m)][lang]
     tail = m.group(3) or ""
     keep_tail = "" if tail.strip() == "%" or tail[:1] in "'ʼ’-" else tail
     text = sentence[: m.start()] + word + keep_tail + sentence[m.end() :]
     text = text.strip().rstrip(".!;:")
     return text[:1].upper() + text[1:] + "?"
+
+
+def _kind(m: re.Match[str]) -> str:
+    """What a number `_NUMBER` matched states: a percentage, a year or a count."""
+    digits = m.group(2).replace(",", "").replace(".", "")
+    if m.group(1) or (m.group(3) or "").strip() == "%":
+        return "percent"
+    if len(digits) == 4 and 1800 <= int(digits) <= 2100:
+        return "year"
+    return "count"
+
+
+class _SameKind:
+    """NTREX's sentences that state a number of one kind in English, by kind and by whether
+    their document is held back: the company a number question's sentence keeps in a
+    `distract` passage."""
+
+    def __init__(self, docs: dict[str, list[dict[str, str]]]) -> None:
+        self.pool: dict[tuple[str, bool], list[tuple[str, dict[str, str]]]] = defaultdict(list)
+        for doc, lines in sorted(docs.items()):
+            for line in lines[1:]:
+                for kind in {_kind(m) for m in _NUMBER.finditer(line["en"])}:
+                    self.pool[(kind, held_back(doc))].append((doc, line))
+
+    def company(
+        self, kind: str, doc: str, value: str, lang: str, rng: random.Random, count: int
+    ) -> list[str]:
+        """`count` sentences in `lang` of other documents stating a `kind`, without `value`."""
+        pool = self.pool.get((kind, held_back(doc)), [])
+        out: list[str] = []
+        for other, line in rng.sample(pool, min(len(pool), count * 4)):
+            if other != doc and value not in line[lang] and line[lang] not in out:
+                out.append(line[lang])
+            if len(out) == count:
+                break
+        return out
 
 
 def number_rows(
@@ -151,12 +186,15 @@ def number_rows(
     pairings: int = 6,
     near: float = 0.0,
     news: Sequence[str] = (),
+    distract: float = 0.0,
 ) -> Iterator[CrossRow]:
     """Number questions in one language about a paragraph in another (or the same), and the
     same question against another paragraph of the document (no answer), and swapped; with
     `near`, that share also against another document's nearest paragraph (`_NearParagraphs`),
-    and half that share against a random news paragraph."""
+    and half that share against a random news paragraph; with `distract`, that share also
+    among sentences of the same kind (`_distracted`)."""
     nearest = _NearParagraphs(docs) if near > 0 else None
+    same_kind = _SameKind(docs) if distract > 0 else None
     for doc, lines in sorted(docs.items()):
         paras = {lang: paragraphs(lines, lang) for lang in LANGS}
         for p_index in range(len(paras["en"])):
@@ -211,6 +249,40 @@ def number_rows(
                             )
                     if near > 0 and news and q_lang != "en" and rng.random() < near / 2:
                         yield from _news_row(base, q_lang, question, (value,), news, rng, doc)
+                    if same_kind is not None and rng.random() < distract:
+                        yield from _distracted(
+                            base, question, q_lang, p_lang, line[p_lang], value, doc, same_kind, rng
+                        )
+
+
+def _distracted(
+    base: str,
+    question: str,
+    q_lang: str,
+    p_lang: str,
+    sentence: str,
+    value: str,
+    doc: str,
+    same_kind: _SameKind,
+    rng: random.Random,
+) -> Iterator[CrossRow]:
+    """The question against its sentence (in `p_lang`) among two or three sentences of other
+    documents stating a number of the same kind, the answer `value` there ("distract"); and
+    against those sentences alone, "no answer" ("decoy")."""
+    [m] = [m for m in _NUMBER.finditer(sentence) if m.group(2) == value]
+    company = same_kind.company(_kind(m), doc, value, p_lang, rng, rng.choice((2, 3)))
+    if len(company) < 2:
+        return
+    place = rng.randint(0, len(company))
+    sentences = [*company[:place], sentence, *company[place:]]
+    text = " ".join(sentences)
+    start = len(" ".join(sentences[:place])) + (1 if place else 0)
+    where = _find(text, value, start)
+    if where is not None and _once(text, value):
+        yield CrossRow(
+            base + "-distract", "distract", q_lang, p_lang, question, text, ((value, where),), doc
+        )
+    yield CrossRow(base + "-decoy", "decoy", q_lang, p_lang, question, " ".join(company), (), doc)
 
 
 def translation_rows(
@@ -377,15 +449,17 @@ def cross_rows(
     seed: int,
     near: float = 0.0,
     news: Sequence[str] = (),
+    distract: float = 0.0,
 ) -> list[CrossRow]:
     """Every cross-language and swapped row one pass makes from `folder` (../shared/train),
-    in a seeded order; with `near`, the near passages across languages too (module doc)."""
+    in a seeded order; with `near`, the near passages across languages too, with `distract`
+    the sentences of the same kind (module doc)."""
     rng = random.Random(seed)
     docs = ntrex_documents(folder / "parallel" / "ntrex.jsonl")
     tatoeba = _read_jsonl(folder / "parallel" / "tatoeba.jsonl")
     afriqa = _read_jsonl(folder / "cross" / "afriqa.jsonl")
     out = [
-        *number_rows(docs, rng, near=near, news=news),
+        *number_rows(docs, rng, near=near, news=news, distract=distract),
         *translation_rows(docs, tatoeba, rng),
         *afriqa_rows(afriqa, rng, near=near, news=news),
         *spans_swaps(spans, rng),

@@ -69,12 +69,16 @@ class Options:
     # The share of cross-language questions also put against a near passage of another
     # document, and half of it against a random news paragraph (`cross.py`); 0: none.
     near: float = 0.0
+    # The share of number questions also put among sentences of the same kind of other
+    # documents, and against those alone (`cross.py`, "distract" and "decoy"); 0: none.
+    distract: float = 0.0
 
     def fingerprint(self) -> str:
         skip = ("minutes", "out", "work", "device")
         keep = {k: str(v) for k, v in asdict(self).items() if k not in skip}
-        if not self.near:
-            del keep["near"]  # the runs before it resume as they were
+        for added in ("near", "distract"):
+            if not getattr(self, added):
+                del keep[added]  # the runs before it resume as they were
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -118,7 +122,15 @@ def build_data(
     if options.cross_share > 0:
         wanted = round(options.examples * options.cross_share)
         mixed = cross_examples(
-            options.data, train_rows, builder, options.seed, wanted, False, options.near, news
+            options.data,
+            train_rows,
+            builder,
+            options.seed,
+            wanted,
+            False,
+            options.near,
+            news,
+            options.distract,
         )
         own = replace(options, examples=options.examples - len(mixed))
         examples = training_examples(train_rows, builder, news, own) + mixed
@@ -129,7 +141,15 @@ def build_data(
     held = held[: options.validation_examples]
     if options.cross_share > 0:
         held += cross_examples(
-            options.data, val_rows, builder, options.seed + 1, 0, True, options.near, news
+            options.data,
+            val_rows,
+            builder,
+            options.seed + 1,
+            0,
+            True,
+            options.near,
+            news,
+            options.distract,
         )
     return specials, examples, held, lambda t: builder.tokens(t)[0]
 
@@ -147,6 +167,7 @@ def cross_examples(
     held: bool,
     near: float = 0.0,
     news: Sequence[str] = (),
+    distract: float = 0.0,
 ) -> list[Example]:
     """`count` training examples from `cross.py`'s rows (passes with their own seeds), or with
     `held`, `CROSS_HELD_PER_KIND` held-back examples of each kind."""
@@ -155,7 +176,7 @@ def cross_examples(
     for n in range(MAX_PASSES):
         rng = random.Random(seed + 1000 * n)
         before = len(out)
-        for r in cross.cross_rows(folder, spans, seed + 1000 * n, near, news):
+        for r in cross.cross_rows(folder, spans, seed + 1000 * n, near, news, distract):
             if held_back(r.group) != held:
                 continue
             if r.kind == "afriqa" and rng.random() > AFRIQA_KEPT:
@@ -179,7 +200,16 @@ def make_pack(models_dir: Path, options: Options, out: Path) -> dict[str, Any]:
     e5 they use, written to `out` for `train` on another machine (`pack.py`)."""
     folder = e5convert.ensure_model(models_dir)
     specials, examples, held, tokenize = build_data(folder, options)
-    kept = ("data", "news", "examples", "seed", "validation_examples", "cross_share", "near")
+    kept = (
+        "data",
+        "news",
+        "examples",
+        "seed",
+        "validation_examples",
+        "cross_share",
+        "near",
+        "distract",
+    )
     origin = {k: str(v) for k, v in asdict(options).items() if k in kept}
     return packs.write(out, options.recipe, specials, examples, held, tokenize, origin)
 
