@@ -16,9 +16,10 @@
 - **Other paragraphs**: a number question against another paragraph of the same document:
   "no answer", the same topic without the number.
 - **Sentences of the same kind** (`distract`, off unless asked for): a number question against
-  a passage of its sentence among sentences of other documents stating a number of the same
-  kind (years beside a year, counts beside a count), the answer the number in its sentence;
-  and against those other sentences alone: "no answer". What "when was it founded?" meets in a
+  a passage of its sentence among sentences stating a number of the same kind (years beside a
+  year, counts beside a count; of its own document or others, those nearest the question by
+  BM25), the answer the number in its sentence; and against those other sentences alone: "no
+  answer". What "when was it founded?" meets in a
   passage that says when something else was held, in another language.
 - **Near passages across languages** (`near`, off unless asked for): a number or AfriQA
   question against the passage of *another* document or title that BM25 ranks highest for it
@@ -157,27 +158,47 @@ def _kind(m: re.Match[str]) -> str:
 class _SameKind:
     """NTREX's sentences that state a number of one kind in English, by kind and by whether
     their document is held back: the company a number question's sentence keeps in a
-    `distract` passage."""
+    `distract` passage, the ones nearest the question (BM25 in its language) first."""
 
     def __init__(self, docs: dict[str, list[dict[str, str]]]) -> None:
-        self.pool: dict[tuple[str, bool], list[tuple[str, dict[str, str]]]] = defaultdict(list)
+        self.pool: dict[tuple[str, bool], list[dict[str, str]]] = defaultdict(list)
         for doc, lines in sorted(docs.items()):
             for line in lines[1:]:
-                for kind in {_kind(m) for m in _NUMBER.finditer(line["en"])}:
-                    self.pool[(kind, held_back(doc))].append((doc, line))
+                for kind in sorted({_kind(m) for m in _NUMBER.finditer(line["en"])}):
+                    self.pool[(kind, held_back(doc))].append(line)
+        self.bm25: dict[tuple[str, bool, str], Bm25] = {}
 
     def company(
-        self, kind: str, doc: str, value: str, lang: str, rng: random.Random, count: int
+        self,
+        kind: str,
+        line: dict[str, str],
+        value: str,
+        question: str,
+        q_lang: str,
+        p_lang: str,
+        rng: random.Random,
+        count: int,
     ) -> list[str]:
-        """`count` sentences in `lang` of other documents stating a `kind`, without `value`."""
-        pool = self.pool.get((kind, held_back(doc)), [])
-        out: list[str] = []
-        for other, line in rng.sample(pool, min(len(pool), count * 4)):
-            if other != doc and value not in line[lang] and line[lang] not in out:
-                out.append(line[lang])
-            if len(out) == count:
-                break
-        return out
+        """`count` sentences in `p_lang` stating a `kind` without `value`, other than `line`:
+        at random among the eight nearest the question (BM25 over the sentences in `q_lang`),
+        or any where fewer share a word with it."""
+        key = (kind, held_back(line["doc"]))
+        pool = self.pool.get(key, [])
+        if (*key, q_lang) not in self.bm25:
+            self.bm25[(*key, q_lang)] = Bm25([r[q_lang] for r in pool], [q_lang] * len(pool))
+        near = [
+            pool[i][p_lang]
+            for i in self.bm25[(*key, q_lang)].top(question, q_lang, 12)
+            if pool[i] is not line and value not in pool[i][p_lang]
+        ]
+        near = list(dict.fromkeys(near))[:8]
+        if len(near) < count:  # too few share a word with the question: any of the kind
+            near += [
+                r[p_lang]
+                for r in rng.sample(pool, min(len(pool), count * 4))
+                if r is not line and value not in r[p_lang] and r[p_lang] not in near
+            ]
+        return rng.sample(near[:8], min(count, len(near)))
 
 
 def number_rows(
@@ -251,7 +272,7 @@ def number_rows(
                         yield from _news_row(base, q_lang, question, (value,), news, rng, doc)
                     if same_kind is not None and rng.random() < distract:
                         yield from _distracted(
-                            base, question, q_lang, p_lang, line[p_lang], value, doc, same_kind, rng
+                            base, question, q_lang, p_lang, line, value, same_kind, rng
                         )
 
 
@@ -260,17 +281,21 @@ def _distracted(
     question: str,
     q_lang: str,
     p_lang: str,
-    sentence: str,
+    line: dict[str, str],
     value: str,
-    doc: str,
     same_kind: _SameKind,
     rng: random.Random,
 ) -> Iterator[CrossRow]:
-    """The question against its sentence (in `p_lang`) among two or three sentences of other
-    documents stating a number of the same kind, the answer `value` there ("distract"); and
-    against those sentences alone, "no answer" ("decoy")."""
+    """The question against its sentence `line` (in `p_lang`) among two or three sentences
+    stating a number of the same kind, those nearest the question (`_SameKind.company`), the
+    answer `value` there ("distract"); and against those sentences alone: "no answer"
+    ("decoy")."""
+    sentence, doc = line[p_lang], line["doc"]
     [m] = [m for m in _NUMBER.finditer(sentence) if m.group(2) == value]
-    company = same_kind.company(_kind(m), doc, value, p_lang, rng, rng.choice((2, 3)))
+    kind = _kind(m)
+    company = same_kind.company(
+        kind, line, value, question, q_lang, p_lang, rng, rng.choice((2, 3))
+    )
     if len(company) < 2:
         return
     place = rng.randint(0, len(company))
