@@ -1,0 +1,209 @@
+"""Two sets of reader weights side by side, on the same questions, and the decision replayed.
+
+    python bench/reader/weights_replay.py collect ../shared/eval --limit 200 --out rows.jsonl
+    python bench/reader/weights_replay.py report rows-shipped.jsonl rows-new.jsonl [--match W]
+
+`collect` searches every development set as the bot does (the region sets whole, the others'
+first `limit` questions, and the unanswerable pairings `khabar eval` uses), reads the first
+three passages with the reader of *this checkout* (`index/reader/weights/`: to measure other
+weights, run it from a worktree that holds them, with PYTHONPATH pointing there), and writes
+per passage: cosine, the cosine rule's margin, whether the question and passage differ in
+language, whether the kind check passes it over, the reader's score, whether the passage, the
+span and the excerpt hold the answer, and how well the span's sentence matches the question
+(`runtime.sentence_match`, the reader's own hidden states).
+
+`report` replays `decision.decide` on those numbers (the first passage deciding, or the next
+read one where the kind check passes it over; the second read when the first is not sure; the
+one beating the first by `reader_switch` shown) at several pairs of floors (in one language,
+across languages), and prints answer@1 and declines per set, and the region sets per language.
+The country check (`reader.contrast`) is not replayed. `--match W` adds W x the difference of
+the span's sentence match to the line that chooses which read passage is shown (0: as shipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from index.answer import decision  # noqa: E402
+from index.articles.lexical import languages_differ  # noqa: E402
+from index.articles.sentences import sentence_spans  # noqa: E402
+from index.evaluate import contains_answer, language_of, load_questions, prepare  # noqa: E402
+from index.reader.pairs import dateline_end  # noqa: E402
+from index.reader.runtime import sentence_match  # noqa: E402
+from index.settings import Settings  # noqa: E402
+
+Row = dict[str, Any]
+LANGS = ["en", "ru", "az", "kk", "tr", "uz"]
+REGION = ("news-region", "news-region-x2en")
+JOBS = [  # (corpus, questions, unanswerable)
+    ("news-region", "news-region", False),
+    ("news-region-x2en", "news-region-x2en", False),
+    ("realtimeqa-dev", "news-region", True),
+    ("xquad-ru2en", "xquad-ru2en", False),
+    ("xquad-en", "xquad-en", False),
+    ("xquad-ru", "xquad-ru", False),
+    ("realtimeqa-dev", "realtimeqa-dev", False),
+    ("xquad-en", "realtimeqa-dev", True),
+    ("realtimeqa-dev", "xquad-ru", True),
+]
+DEPTH = 3
+FLOORS = [(-2.0, 3.0), (-3.0, 3.0), (-1.0, 3.0), (-2.0, 2.0), (-2.0, 4.0), (-4.0, 2.0)]
+
+
+def collect(root: Path, limit: int, out: Path) -> None:
+    settings = Settings(reader="on")
+    with out.open("w", encoding="utf-8") as f:
+        for corpus, asked, unanswerable in JOBS:
+            if not (root / corpus).is_dir() or not (root / asked).is_dir():
+                continue
+            retriever = prepare(settings, root / corpus / "corpus")
+            stage, rule = retriever.reader, retriever.rule
+            assert stage is not None
+            reader = stage.reader
+            questions = load_questions(root / asked / "questions.jsonl")
+            for q in questions if asked in REGION else questions[:limit]:
+                hits = retriever.search(q.question, k=10)
+                pairs = [reader.pair(q.question, h.passage) for h in hits[:DEPTH]]
+                starts, ends, states = reader.logits(pairs) if pairs else ([], [], [])
+                passages = []
+                for i, h in enumerate(hits):
+                    p: Row = {
+                        "cos": h.score,
+                        "margin": decision.confidence(q.question, h, rule)
+                        - decision.threshold_for(q.question, h, rule),
+                        "across": decision.across_languages(q.question, h),
+                        "holds": contains_answer(h.passage, q.answers),
+                        "article": h.article_id,
+                        "kind_ok": not decision.passed_over(q.question, h, rule),
+                    }
+                    if i < len(pairs):
+                        n = len(pairs[i].ids)
+                        sentences = sentence_spans(h.passage)
+                        match = sentence_match(pairs[i], states[i][:n], sentences)
+                        across = languages_differ(q.question, h.passage, h.lang)
+                        lean = tuple(reader.match_weight * m for m in match) if across else ()
+                        reading = reader._reading(
+                            pairs[i],
+                            starts[i][:n],
+                            ends[i][:n],
+                            sentences,
+                            dateline_end(h.passage),
+                            reader._kind_spans(q.question, h.passage),
+                            reader.kind_margin,
+                            lean,
+                        )
+                        if reading is not None:
+                            read = stage._with(q.question, h, reading)
+                            k = next(
+                                (j for j, (a, b) in enumerate(sentences) if a <= reading.start < b),
+                                None,
+                            )
+                            p.update(
+                                score=reading.score,
+                                excerpt_holds=contains_answer(read.excerpt, q.answers),
+                                span_holds=contains_answer(
+                                    h.passage[reading.start : reading.end], q.answers
+                                ),
+                                match=match[k] if k is not None and match else None,
+                            )
+                    passages.append(p)
+                row = {"set": asked, "unanswerable": unanswerable, "id": q.id}
+                row.update(lang=language_of(q.id), passages=passages)
+                f.write(json.dumps(row) + "\n")
+            print(f"{asked} against {corpus}", file=sys.stderr, flush=True)
+
+
+def verdict(passages: list[Row], floor: float, cross: float) -> bool:
+    """`decision.reader_verdict` on recorded numbers (the country check left out)."""
+    p = passages[0]
+    if p["score"] >= 0.0:
+        return True
+    line = p["score"] + decision.READER_COSINE_WEIGHT * p["margin"]
+    if not p["across"]:
+        return bool(line >= floor)
+    others = [o["cos"] for o in passages if o["article"] != p["article"]]
+    if others:
+        cap, pivot = decision.CROSS_READER_LEAD["multilingual-e5-small"]
+        line += decision.READER_COSINE_WEIGHT * (min(p["cos"] - max(others), cap) - pivot)
+    return bool(line >= cross)
+
+
+def outcome(row: Row, floor: float, cross: float, match: float) -> tuple[bool, bool]:
+    """(answered, the excerpt shown first holds the answer), as `decision.decide` with two
+    passages read, `reader_confident` 2 and `reader_switch` 2 (the shipped settings)."""
+    read = [p for p in row["passages"][:2] if p.get("score") is not None]
+    if not read:
+        return False, False
+    if not read[0]["kind_ok"]:
+        read = [p for p in read[1:] if p["kind_ok"]]
+        if not read:
+            return False, False
+    start = row["passages"].index(read[0])
+    if not verdict(row["passages"][start:], floor, cross):
+        return False, False
+    first = read[0]
+    if start == 0 and first["score"] >= 2.0:
+        read = read[:1]
+
+    def line(p: Row) -> float:
+        value = p["score"] + decision.READER_COSINE_WEIGHT * (p["cos"] - first["cos"])
+        if match and p.get("match") is not None and first.get("match") is not None:
+            value += match * (p["match"] - first["match"])
+        return float(value)
+
+    best = max(read, key=line)
+    shown = best if line(best) >= line(first) + 2.0 else first
+    return True, bool(shown["excerpt_holds"])
+
+
+def report(files: list[Path], match: float) -> None:
+    sets = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev", *REGION]
+    refused = ["realtimeqa-dev!", "xquad-ru!", "news-region!"]
+    print("| rows | floors | " + " | ".join(sets + refused) + " | region | x2en |")
+    for path in files:
+        rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+        for floor, cross in FLOORS:
+            tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+            langs: dict[tuple[str, str], int] = defaultdict(int)
+            for row in rows:
+                said, holds = outcome(row, floor, cross, match)
+                key = row["set"] + ("!" if row["unanswerable"] else "")
+                tally[key][0] += (not said) if row["unanswerable"] else holds
+                tally[key][1] += 1
+                if row["set"] in REGION and not row["unanswerable"]:
+                    langs[(row["set"], row["lang"])] += holds
+            cells = [f"{100 * tally[s][0] / tally[s][1]:.1f}" if tally[s][1] else "" for s in sets]
+            cells += [f"{tally[s][0] / tally[s][1]:.3f}" if tally[s][1] else "" for s in refused]
+            region = " / ".join(str(langs[("news-region", lang)]) for lang in LANGS)
+            x2en = " / ".join(str(langs[("news-region-x2en", lang)]) for lang in LANGS[1:])
+            print(f"| {path.name} | {floor:g} / {cross:g} | " + " | ".join(cells), end="")
+            print(f" | {region} | {x2en} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command", required=True)
+    c = commands.add_parser("collect")
+    c.add_argument("root", type=Path, help="the folder holding the evaluation sets")
+    c.add_argument("--limit", type=int, default=200)
+    c.add_argument("--out", type=Path, required=True)
+    r = commands.add_parser("report")
+    r.add_argument("files", type=Path, nargs="+")
+    r.add_argument("--match", type=float, default=0.0)
+    args = parser.parse_args()
+    if args.command == "collect":
+        collect(args.root.resolve(), args.limit, args.out)
+    else:
+        report(args.files, args.match)
+
+
+if __name__ == "__main__":
+    main()
