@@ -83,14 +83,7 @@ def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
                 readings = stage.reader.read(q.question, [h.passage for h in hits[:depth]])
                 passages = []
                 for i, h in enumerate(hits):
-                    p: Row = {
-                        "cos": h.score,
-                        "margin": decision.confidence(q.question, h, rule)
-                        - decision.threshold_for(q.question, h, rule),
-                        "across": decision.across_languages(q.question, h),
-                        "holds": contains_answer(h.passage, q.answers),
-                        "article": h.article_id,
-                    }
+                    p = passage_signals(q.question, h, rule, q.answers)
                     if i < depth:
                         read = stage._with(q.question, h, readings[i])
                         p.update(
@@ -122,6 +115,19 @@ def collect(root: Path, limit: int, depth: int, out: Path) -> list[Row]:
             took = time.perf_counter() - started
             print(f"{asked} against {corpus}: {took:.0f} s", file=sys.stderr, flush=True)
     return rows
+
+
+def passage_signals(question: str, hit: Any, rule: Any, answers: list[str]) -> Row:
+    """What the decision reads of a hit besides the reader: its cosine, the cosine rule's
+    margin, whether it is across languages, whether it holds the answer, its article."""
+    return {
+        "cos": hit.score,
+        "margin": decision.confidence(question, hit, rule)
+        - decision.threshold_for(question, hit, rule),
+        "across": decision.across_languages(question, hit),
+        "holds": contains_answer(hit.passage, answers),
+        "article": hit.article_id,
+    }
 
 
 def sentence_signals(reading: Any, similarity: tuple[float, ...]) -> Row:

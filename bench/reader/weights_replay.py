@@ -32,6 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from reader_passages import passage_signals  # noqa: E402  (bench/reader, this script's folder)
+
 from index.answer import decision  # noqa: E402
 from index.articles.lexical import languages_differ  # noqa: E402
 from index.articles.sentences import sentence_spans  # noqa: E402
@@ -75,15 +77,8 @@ def collect(root: Path, limit: int, out: Path) -> None:
                 starts, ends, states = reader.logits(pairs) if pairs else ([], [], [])
                 passages = []
                 for i, h in enumerate(hits):
-                    p: Row = {
-                        "cos": h.score,
-                        "margin": decision.confidence(q.question, h, rule)
-                        - decision.threshold_for(q.question, h, rule),
-                        "across": decision.across_languages(q.question, h),
-                        "holds": contains_answer(h.passage, q.answers),
-                        "article": h.article_id,
-                        "kind_ok": not decision.passed_over(q.question, h, rule),
-                    }
+                    p = passage_signals(q.question, h, rule, q.answers)
+                    p["kind_ok"] = not decision.passed_over(q.question, h, rule)
                     if i < len(pairs):
                         n = len(pairs[i].ids)
                         sentences = sentence_spans(h.passage)
