@@ -19,8 +19,8 @@
   a passage of its sentence among sentences stating a number of the same kind (years beside a
   year, counts beside a count; of its own document or others, those nearest the question by
   BM25), the answer the number in its sentence; and against those other sentences alone: "no
-  answer". What "when was it founded?" meets in a
-  passage that says when something else was held, in another language.
+  answer". What "when was it founded?" meets in a passage that says when something else was
+  held, in another language.
 - **Near passages across languages** (`near`, off unless asked for): a number or AfriQA
   question against the passage of *another* document or title that BM25 ranks highest for it
   (in the question's own language, then taken in the passage's), or against a random English

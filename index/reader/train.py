@@ -69,8 +69,9 @@ class Options:
     # The share of cross-language questions also put against a near passage of another
     # document, and half of it against a random news paragraph (`cross.py`); 0: none.
     near: float = 0.0
-    # The share of number questions also put among sentences of the same kind of other
-    # documents, and against those alone (`cross.py`, "distract" and "decoy"); 0: none.
+    # The share of number questions also put among the sentences stating a number of the
+    # same kind nearest them, and against those alone (`cross.py`, "distract" and "decoy");
+    # 0: none.
     distract: float = 0.0
 
     def fingerprint(self) -> str:
