@@ -232,8 +232,8 @@ def _recipe_flags(parser: argparse.ArgumentParser) -> None:
         "--distract",
         type=float,
         default=0.0,
-        help="share of number questions also put among other documents' sentences stating a "
-        "number of the same kind (the answer in its own sentence), and against those alone",
+        help="share of number questions also put among the sentences nearest them that state "
+        "a number of the same kind (the answer in its own sentence), and against those alone",
     )
 
 
