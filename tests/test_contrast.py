@@ -35,6 +35,19 @@ def test_the_question_is_asked_about_the_other_country_in_its_own_language(
     assert contrasts(question, lang, PASSAGE, "en") == [expected]
 
 
+@pytest.mark.parametrize("typed", ["Qozog'iston", "Qozog‘iston", "Qozog’iston", "Qozog`iston"])
+def test_uzbek_names_its_country_however_its_turned_comma_is_typed(typed: str) -> None:
+    """Uzbek's gʻ and oʻ are often typed with an apostrophe or a quote: the country is the
+    same, and so is the question about the other one, in a passage that types them so too."""
+    question = f"{typed} prezidenti kim?"
+    assert contrasts(question, "uz", PASSAGE, "en") == ["Ozarbayjon prezidenti kim?"]
+    passage = "Ozarbayjon prezidenti Qozog'istonga va O‘zbekistonga tashrif buyurdi."
+    assert contrasts(question, "uz", passage, "uz") == [
+        "Ozarbayjon prezidenti kim?",
+        "Oʻzbekiston prezidenti kim?",
+    ]
+
+
 def test_no_contrast_without_one_country_named_by_both() -> None:
     assert contrasts("Who founded the organization?", "en", PASSAGE, "en") == []
     # the question's country is not in the passage: nothing to swap it with

@@ -68,9 +68,19 @@ _NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*(?![\d])")
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b([A-ZÀ-ÖØ-ÞİŞĞÇÜÖƏА-ЯЁӘҒҚҢӨҰҮҺІ][\wʼʻ'-]{2,})")
 
 
+# How Uzbek's ʻ (oʻ, gʻ) is typed: the modifier letter, or an apostrophe or quote in its place.
+_UZBEK_TURNED_COMMA = "ʻʼ‘’'`"
+
+
+def _stem(stem: str) -> str:
+    """`stem` as a pattern, its ʻ matching however it is typed ("Qozog'iston", "Qozog‘iston")."""
+    turned = f"[{re.escape(_UZBEK_TURNED_COMMA)}]"
+    return "".join(turned if c == "ʻ" else re.escape(c) for c in stem)
+
+
 def _contains(text: str, stem: str, end: str = "", any_case: bool = True) -> bool:
     flags = re.IGNORECASE if any_case else 0
-    return re.search(rf"(?<!\w){re.escape(stem)}{end}", text, flags) is not None
+    return re.search(rf"(?<!\w){_stem(stem)}{end}", text, flags) is not None
 
 
 def countries_in(
@@ -89,7 +99,7 @@ def countries_in(
 def replace_country(question: str, old: str, new: str) -> str:
     """`question` with the first word that starts with the stem `old` starting with `new`
     instead, its ending kept ("Казахстана" -> "Азербайджана")."""
-    pattern = re.compile(rf"(?<!\w){re.escape(old)}", re.IGNORECASE)
+    pattern = re.compile(rf"(?<!\w){_stem(old)}", re.IGNORECASE)
     return pattern.sub(lambda _: new, question, count=1)
 
 
