@@ -27,8 +27,10 @@ _UZBEK_WORDS = frozenset(
     yilgi haqida kerak emas ham qilgan boʻlgan bo'lgan boʻldi bo'ldi yosh yoshda kishi etgan
     berdi bor soni foiz foizga davlat""".split()
 )
-_UZBEK_OG = re.compile(r"[og][ʻʼ‘’'`]\w")
-_LATIN_WORD = re.compile(r"[\wʻʼ‘’'`]+")
+# How Uzbek's ʻ (oʻ, gʻ) is typed: the modifier letter, or an apostrophe or quote in its place.
+UZBEK_TURNED_COMMAS = "ʻʼ‘’'`"
+_UZBEK_OG = re.compile(rf"[og][{UZBEK_TURNED_COMMAS}]\w")
+_LATIN_WORD = re.compile(rf"[\w{UZBEK_TURNED_COMMAS}]+")
 MAX_QUERY_TERMS = 32
 COMMON_FRACTION = 0.25
 MIN_TERMS = 3

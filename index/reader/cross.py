@@ -184,20 +184,18 @@ class _SameKind:
         or any where fewer share a word with it."""
         key = (kind, held_back(line["doc"]))
         pool = self.pool.get(key, [])
-        if (*key, q_lang) not in self.bm25:
-            self.bm25[(*key, q_lang)] = Bm25([r[q_lang] for r in pool], [q_lang] * len(pool))
-        near = [
-            pool[i][p_lang]
-            for i in self.bm25[(*key, q_lang)].top(question, q_lang, 12)
-            if pool[i] is not line and value not in pool[i][p_lang]
-        ]
+        bm25 = self.bm25.get((*key, q_lang))
+        if bm25 is None:
+            bm25 = self.bm25[(*key, q_lang)] = Bm25([r[q_lang] for r in pool], [q_lang] * len(pool))
+
+        def fits(r: dict[str, str]) -> bool:
+            return r is not line and value not in r[p_lang]
+
+        near = [pool[i][p_lang] for i in bm25.top(question, q_lang, 12) if fits(pool[i])]
         near = list(dict.fromkeys(near))[:8]
         if len(near) < count:  # too few share a word with the question: any of the kind
-            near += [
-                r[p_lang]
-                for r in rng.sample(pool, min(len(pool), count * 4))
-                if r is not line and value not in r[p_lang] and r[p_lang] not in near
-            ]
+            picked = rng.sample(pool, min(len(pool), count * 4))
+            near += [r[p_lang] for r in picked if fits(r) and r[p_lang] not in near]
         return rng.sample(near[:8], min(count, len(near)))
 
 

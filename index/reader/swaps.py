@@ -15,6 +15,8 @@ import random
 import re
 from collections.abc import Sequence
 
+from ..articles.lexical import UZBEK_TURNED_COMMAS
+
 LANGS = ("en", "ru", "az", "kk", "tr", "uz")
 
 # One row a country: its stem in en, ru, az, kk, tr, uz (a stem: the part every inflected
@@ -68,13 +70,10 @@ _NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*(?![\d])")
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b([A-ZÀ-ÖØ-ÞİŞĞÇÜÖƏА-ЯЁӘҒҚҢӨҰҮҺІ][\wʼʻ'-]{2,})")
 
 
-# How Uzbek's ʻ (oʻ, gʻ) is typed: the modifier letter, or an apostrophe or quote in its place.
-_UZBEK_TURNED_COMMA = "ʻʼ‘’'`"
-
-
 def _stem(stem: str) -> str:
-    """`stem` as a pattern, its ʻ matching however it is typed ("Qozog'iston", "Qozog‘iston")."""
-    turned = f"[{re.escape(_UZBEK_TURNED_COMMA)}]"
+    """`stem` as a pattern, its ʻ matching however it is typed ("Qozog'iston", "Qozog‘iston":
+    `lexical.UZBEK_TURNED_COMMAS`)."""
+    turned = f"[{re.escape(UZBEK_TURNED_COMMAS)}]"
     return "".join(turned if c == "ʻ" else re.escape(c) for c in stem)
 
 
