@@ -55,3 +55,14 @@ class ArticleError(KhabarError):
 
 class ModelUnavailable(KhabarError):
     """The embedding model could not be loaded."""
+
+
+class LexiconUnavailable(KhabarError):
+    """The lexicon that carries a question's words into other languages cannot be read."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(
+            f"the lexicon {path} cannot be used: {problem} — restore it (git checkout -- "
+            f'{path}), retrain it with "khabar lexicon train --data ../shared/train", or set '
+            "KHABAR_LEXICON=off to search each language's own words only"
+        )

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     retriever: Literal["dense", "lexical", "hybrid"] = "hybrid"
     hybrid_weight: float = Field(default=0.03, ge=0, le=10)
     score_threshold: float | None = None  # None: the measured default of the model
+    # Lexical search across languages: a question's stems also searched in the other five
+    # languages through a lexicon learned from parallel sentences (docs/lexicon.md); "off":
+    # each language's own words only. `lexicon_path`: another lexicon ("khabar lexicon train").
+    lexicon: Literal["on", "off"] = "on"
+    lexicon_path: Path | None = None
     excerpt_max_sentences: int = Field(default=3, ge=1, le=10)
     excerpt_max_words: int = Field(default=72, ge=10, le=400)
     # How sentences get the vectors that choose the excerpt: "pooled" from the passage's own

@@ -1,4 +1,5 @@
-"""The engine's commands of `khabar`: index build/migrate/status, ask, eval, reader train, pg."""
+"""The engine's commands of `khabar`: index build/migrate/status, ask, eval, reader train,
+lexicon train, pg."""
 
 from __future__ import annotations
 
@@ -93,6 +94,18 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     pack.add_argument("--out", metavar="DIR", required=True, help="the pack's folder")
     _recipe_flags(pack)
     pack.set_defaults(func=_cmd_reader_pack)
+
+    lexicon = sub.add_parser(
+        "lexicon", help="the lexicon that carries questions' words across languages"
+    ).add_subparsers(metavar="ACTION")
+    learn = lexicon.add_parser(
+        "train", parents=[common], help="learn it from parallel sentences (docs/lexicon.md)"
+    )
+    learn.add_argument(
+        "--data", metavar="DIR", required=True, help="folder with parallel/ntrex.jsonl and more"
+    )
+    learn.add_argument("--out", metavar="FILE", help="where it goes (default: the shipped one)")
+    learn.set_defaults(func=_cmd_lexicon_train)
 
     pg = sub.add_parser("pg", help="a local PostgreSQL with pgvector, to try that backend")
     pg.add_argument("action", choices=["start"], help="start it and keep it running (Ctrl-C stops)")
@@ -272,6 +285,19 @@ def _cmd_reader_train(args: argparse.Namespace, settings: Settings) -> int:
     summary = train(settings.model_cache, options)
     print(json.dumps(summary, ensure_ascii=False))
     print(f"the reader's weights are in {options.out}")
+    return 0
+
+
+def _cmd_lexicon_train(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from index.lexicon import LEXICON_PATH
+    from index.lexicon.train import train as train_lexicon
+
+    out = Path(args.out) if args.out else LEXICON_PATH
+    card = train_lexicon(Path(args.data), out)
+    print(json.dumps(card, ensure_ascii=False))
+    print(f"the lexicon is in {out}")
     return 0
 
 

@@ -9,12 +9,14 @@ from collections.abc import Collection, Iterator, Sequence
 
 import numpy as np
 
+from ..articles import lexical as words
 from ..articles.article import Article
 from ..backends import backend_for
 from ..backends.base import OpenIndex, TextReader
 from ..backends.rows import PassageRow
 from ..build.manifest import Manifest
 from ..errors import IndexMismatch
+from ..lexicon import LEXICON_PATH, Lexicon, load_lexicon
 from ..model.embedder import Embedder
 from ..settings import Settings
 from . import fusion
@@ -59,6 +61,9 @@ class Retriever:
             raise ValueError(f"embedder {self.embedder.name!r} is not the model {settings.model!r}")
         self._lock = threading.Lock()
         self._snapshot = self._load()
+        self.lexicon: Lexicon | None = None
+        if settings.lexicon == "on" and settings.retriever != "dense":
+            self.lexicon = load_lexicon(settings.lexicon_path or LEXICON_PATH)
         self.reader: ReaderStage | None = None
         if settings.reader == "on":
             self.reader = ReaderStage.from_settings(settings)
@@ -229,6 +234,14 @@ class Retriever:
             return []
         return self.search_vector(question, self.encode([question])[0], k)
 
+    def translations(self, question: str) -> list[str]:
+        """The question's stems in the other languages, for lexical search (none without the
+        lexicon)."""
+        if self.lexicon is None:
+            return []
+        lang = words.guess_language(question)
+        return self.lexicon.translations(words.query_terms(question), lang)
+
     def _rank(
         self, snap: OpenIndex, question: str, vector: np.ndarray, n: int
     ) -> list[tuple[int, float]]:
@@ -240,7 +253,7 @@ class Retriever:
             dense = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
             if mode == "dense":
                 return dense
-        lexical = snap.text.lexical_search(question, n)
+        lexical = snap.text.lexical_search(question, n, self.translations(question))
         cosine = dict(dense)
         missing = [pid for pid, _ in lexical if pid not in cosine]
         if missing:

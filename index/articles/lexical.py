@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 
 import Stemmer
 
@@ -143,9 +144,12 @@ def document(text: str, lang: str) -> str:
     return " ".join(terms(text, lang))
 
 
-def query_terms(question: str) -> list[str]:
-    """The question's distinct stems, in order (at most MAX_QUERY_TERMS)."""
-    return list(dict.fromkeys(terms(question, guess_language(question))))[:MAX_QUERY_TERMS]
+def query_terms(question: str, also: Sequence[str] = ()) -> list[str]:
+    """The question's distinct stems, in order (at most MAX_QUERY_TERMS), then those of `also`
+    (its words in other languages: `index.lexicon`) that are not among them."""
+    own = list(dict.fromkeys(terms(question, guess_language(question))))[:MAX_QUERY_TERMS]
+    mine = set(own)
+    return own + [s for s in dict.fromkeys(also) if s not in mine]
 
 
 def as_match(stems: list[str]) -> str | None:

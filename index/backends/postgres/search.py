@@ -255,9 +255,11 @@ class PgIndex:
             ).fetchall()
         return [int(row[0]) for row in rows]
 
-    def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]:
+    def lexical_search(
+        self, question: str, k: int, also: Sequence[str] = ()
+    ) -> list[tuple[int, float]]:
         """Passage ids and BM25 scores (higher is better), as FTS5 scores them."""
-        stems = lexical.query_terms(question)
+        stems = lexical.query_terms(question, also)
         if not stems:
             return []
         with self._pool.connection() as conn:
