@@ -292,7 +292,7 @@ def _cmd_lexicon_train(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from index.lexicon import LEXICON_PATH
-    from index.lexicon.train import train as train_lexicon
+    from index.lexicon import train as train_lexicon
 
     out = Path(args.out) if args.out else LEXICON_PATH
     card = train_lexicon(Path(args.data), out)

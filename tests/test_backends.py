@@ -137,10 +137,18 @@ def test_both_backends_give_the_same_answers(
         assert [h.excerpt for h in a.hits] == [h.excerpt for h in b.hits], question
         np.testing.assert_allclose([h.score for h in a.hits], [h.score for h in b.hits], atol=1e-5)
     for question in QUESTIONS:  # BM25 computed in SQL equals SQLite FTS5's own
-        lex_a = one._snapshot.text.lexical_search(question, 10)
-        lex_b = other._snapshot.text.lexical_search(question, 10)
-        assert [pid for pid, _ in lex_a] or not [pid for pid, _ in lex_b]
-        np.testing.assert_allclose([s for _, s in lex_a], [s for _, s in lex_b], rtol=1e-6)
+        for also in ([], one.translations(question)):  # with the question's English stems too
+            lex_a = one._snapshot.text.lexical_search(question, 10, also)
+            lex_b = other._snapshot.text.lexical_search(question, 10, also)
+            assert [pid for pid, _ in lex_a] or not [pid for pid, _ in lex_b]
+            np.testing.assert_allclose([s for _, s in lex_a], [s for _, s in lex_b], rtol=1e-6)
+    # A Russian question shares no word with the English articles; its English stems do.
+    russian = QUESTIONS[2]
+    assert one._snapshot.text.lexical_search(russian, 10) == []
+    for retriever in (one, other):
+        found = retriever._snapshot.text.lexical_search(russian, 10, one.translations(russian))
+        rows = retriever._snapshot.text.passages([pid for pid, _ in found])
+        assert "Organization of Turkic States" in rows[found[0][0]].text
 
 
 def test_one_chooser_names_the_backend(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ INDEX_LAYERS = [
     {"index.errors", "index.redact"},
     {"index.settings"},
     {"index.articles", "index.model"},
-    {"index.build", "index.reader"},
+    {"index.build", "index.reader", "index.lexicon"},
     {"index.backends"},
     {"index.answer"},
     {"index.evaluate"},

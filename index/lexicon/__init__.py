@@ -8,7 +8,8 @@ ru, az, kk, tr and uz its English stems (`table`): the retriever searches for th
 (docs/lexicon.md).
 """
 
-from index.lexicon.align import Translations, align
-from index.lexicon.table import LEXICON_PATH, Lexicon, load_lexicon
+from .align import Translations, align
+from .table import LEXICON_PATH, Lexicon, load_lexicon
+from .train import train
 
-__all__ = ["LEXICON_PATH", "Lexicon", "Translations", "align", "load_lexicon"]
+__all__ = ["LEXICON_PATH", "Lexicon", "Translations", "align", "load_lexicon", "train"]

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import LexiconUnavailable
+from ..errors import LexiconUnavailable
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.json")
 FORMAT = 1

@@ -14,9 +14,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from index.articles import lexical
-from index.lexicon.align import FLOOR, ITERATIONS, KEEP, align
-from index.lexicon.table import FORMAT, LEXICON_PATH
+from ..articles import lexical
+from ..errors import KhabarError
+from .align import FLOOR, ITERATIONS, KEEP, align
+from .table import FORMAT, LEXICON_PATH
 
 SOURCES = {
     "parallel/ntrex.jsonl": "NTREX-128 (Microsoft), CC BY-SA 4.0",
@@ -46,7 +47,10 @@ def train(data: Path, out: Path = LEXICON_PATH) -> dict[str, object]:
     atomically and return its card."""
     missing = [name for name in SOURCES if not (data / name).is_file()]
     if len(missing) == len(SOURCES):
-        raise FileNotFoundError(f"no parallel sentences in {data}: expected {', '.join(SOURCES)}")
+        raise KhabarError(
+            f"no parallel sentences in {data}: the lexicon learns from {' and '.join(SOURCES)} "
+            "(../shared/train)"
+        )
     started = time.monotonic()
     languages: dict[str, object] = {}
     pairs: dict[str, int] = {}
