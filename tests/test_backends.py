@@ -142,13 +142,15 @@ def test_both_backends_give_the_same_answers(
             lex_b = other._snapshot.text.lexical_search(question, 10, also)
             assert [pid for pid, _ in lex_a] or not [pid for pid, _ in lex_b]
             np.testing.assert_allclose([s for _, s in lex_a], [s for _, s in lex_b], rtol=1e-6)
-    # A Russian question shares no word with the English articles; its English stems do.
+    # A Russian question shares no word with the English articles; its English stems
+    # ("организац" → "organiz") do, first with the seed article's.
     russian = QUESTIONS[2]
+    assert (one.lexicon is None) == (mode == "dense")  # dense search reads no words
     assert one._snapshot.text.lexical_search(russian, 10) == []
-    for retriever in (one, other):
+    for retriever in (one, other) if mode != "dense" else ():
         found = retriever._snapshot.text.lexical_search(russian, 10, one.translations(russian))
         rows = retriever._snapshot.text.passages([pid for pid, _ in found])
-        assert "Organization of Turkic States" in rows[found[0][0]].text
+        assert rows[found[0][0]].article.id.startswith("trend/"), found
 
 
 def test_one_chooser_names_the_backend(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
