@@ -56,9 +56,9 @@ class Settings(BaseSettings):
     retriever: Literal["dense", "lexical", "hybrid"] = "hybrid"
     hybrid_weight: float = Field(default=0.03, ge=0, le=10)
     score_threshold: float | None = None  # None: the measured default of the model
-    # Lexical search across languages: a question's stems also searched in the other five
-    # languages through a lexicon learned from parallel sentences (docs/lexicon.md); "off":
-    # each language's own words only. `lexicon_path`: another lexicon ("khabar lexicon train").
+    # Lexical search across languages: a question in ru, az, kk, tr or uz also searches its
+    # stems' English stems, from a lexicon learned from parallel sentences (docs/lexicon.md);
+    # "off": each language's own words only. `lexicon_path`: another one ("khabar lexicon train").
     lexicon: Literal["on", "off"] = "on"
     lexicon_path: Path | None = None
     excerpt_max_sentences: int = Field(default=3, ge=1, le=10)

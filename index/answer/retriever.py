@@ -235,8 +235,8 @@ class Retriever:
         return self.search_vector(question, self.encode([question])[0], k)
 
     def translations(self, question: str) -> list[str]:
-        """The question's stems in the other languages, for lexical search (none without the
-        lexicon)."""
+        """The question's stems in English, for lexical search: none for an English question,
+        and none without the lexicon."""
         if self.lexicon is None:
             return []
         lang = words.guess_language(question)
