@@ -129,3 +129,33 @@ def test_khabar_lexicon_train_writes_one_the_retriever_uses(
     assert main(["lexicon", "train", "--data", str(tmp_path / "nothing"), "--out", str(out)]) == 2
     assert "no parallel sentences" in capsys.readouterr().err
     assert load_lexicon(out) == mine  # the lexicon written before is untouched
+
+
+def test_no_english_stems_where_no_article_is_english(
+    make_settings, corpus: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """A newsroom of Russian and Kazakh articles only: English stems could match nothing but
+    English words quoted in them ("French and Indian War"), so none are searched. Once an
+    English article is indexed (a new published index), they are."""
+    from index.answer.retriever import Retriever
+    from index.backends.choose import build_index
+    from tests.conftest import write
+
+    write(
+        corpus,
+        "ru/war.md",
+        "---\ntitle: Франко-индейская война\nlang: ru\n---\n"
+        "Франко-индейская война (French and Indian War) шла в Северной Америке.\n",
+    )
+    write(corpus, "kk/steppe.md", "---\ntitle: Дала\n---\nҚазақ даласы өте кең және әдемі.\n")
+    settings = make_settings()
+    build_index(settings, embedder=embedder)
+    retriever = Retriever(settings, embedder)
+    question = "Кто руководил нападением на французскую колонию?"
+    assert retriever.lexicon is not None
+    assert "french" in retriever.lexicon.translations(lexical.query_terms(question), "ru")
+    assert retriever.translations(question) == []
+    write(corpus, "en/colony.md", "---\ntitle: The French colony\n---\nA colony in Florida.\n")
+    build_index(settings, embedder=embedder)
+    assert retriever.refresh()
+    assert "french" in retriever.translations(question)

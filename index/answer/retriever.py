@@ -62,6 +62,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._snapshot = self._load()
         self.lexicon: Lexicon | None = None
+        self._english: dict[str, bool] = {}
         if settings.lexicon == "on" and settings.retriever != "dense":
             self.lexicon = load_lexicon(settings.lexicon_path or LEXICON_PATH)
         self.reader: ReaderStage | None = None
@@ -234,13 +235,25 @@ class Retriever:
             return []
         return self.search_vector(question, self.encode([question])[0], k)
 
-    def translations(self, question: str) -> list[str]:
+    def translations(self, question: str, snap: OpenIndex | None = None) -> list[str]:
         """The question's stems in English, for lexical search: none for an English question,
-        and none without the lexicon."""
-        if self.lexicon is None:
+        none without the lexicon, and none where the index holds no English article (there
+        they could only match English words quoted in other languages' articles)."""
+        snap = snap or self._snapshot
+        if self.lexicon is None or not self._holds_english(snap):
             return []
         lang = words.guess_language(question)
         return self.lexicon.translations(words.query_terms(question), lang)
+
+    def _holds_english(self, snap: OpenIndex) -> bool:
+        """Whether some article of `snap` is in English (declared, or guessed from its title);
+        asked once per published index (with PostgreSQL, an incremental build's first English
+        article counts from the next restart or full rebuild)."""
+        known = self._english.get(snap.key)
+        if known is None:
+            known = any(words.guess_language(a.title, a.lang) == "en" for a in snap.text.articles())
+            self._english = {snap.key: known}  # only the index answering now
+        return known
 
     def _rank(
         self, snap: OpenIndex, question: str, vector: np.ndarray, n: int
@@ -253,7 +266,7 @@ class Retriever:
             dense = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
             if mode == "dense":
                 return dense
-        lexical = snap.text.lexical_search(question, n, self.translations(question))
+        lexical = snap.text.lexical_search(question, n, self.translations(question, snap))
         cosine = dict(dense)
         missing = [pid for pid, _ in lexical if pid not in cosine]
         if missing:
