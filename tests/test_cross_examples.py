@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -279,3 +282,26 @@ def test_an_afriqa_question_meets_another_titles_passage() -> None:
         source = next(x for x in rows if x["id"] == title)
         assert r.context != source["context"] and str(source["answers"][0]["text"]) not in r.context  # type: ignore[index]
     assert all(r.q_lang == "sw" for r in out if r.kind == "far")
+
+
+def test_bm25_hard_negatives_are_the_same_under_every_hash_seed() -> None:
+    """Contexts that score alike come in their own order, whatever order a set of the
+    question's stems would take (PYTHONHASHSEED): the training rows built from them are
+    reproducible."""
+    script = (
+        "from index.reader.examples import Bm25\n"
+        "words = 'apple banana cherry grape lemon mango olive peach plum quince'.split()\n"
+        "bm25 = Bm25(words + ['bread water', 'salt sugar'], ['en'] * 12)\n"
+        "print(bm25.top(' '.join(reversed(words)), 'en', 10))\n"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert seen == {str(list(range(10))) + "\n"}

@@ -122,15 +122,17 @@ class Bm25:
         self.average = sum(self.lengths) / max(len(self.lengths), 1)
 
     def top(self, question: str, lang: str, k: int) -> list[int]:
+        """The `k` best contexts, ties by index: the same under every PYTHONHASHSEED (the
+        question's stems in their order, not a set's), so training rows are reproducible."""
         scores: dict[int, float] = defaultdict(float)
         n = len(self.lengths)
-        for stem in set(lexical.terms(question, lang)):
+        for stem in dict.fromkeys(lexical.terms(question, lang)):
             posting = self.postings.get(stem, [])
             idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
             for i, tf in posting:
                 norm = tf + 1.2 * (0.25 + 0.75 * self.lengths[i] / self.average)
                 scores[i] += idf * tf * 2.2 / norm
-        return sorted(scores, key=lambda i: -scores[i])[:k]
+        return sorted(scores, key=lambda i: (-scores[i], i))[:k]
 
 
 class Builder:
