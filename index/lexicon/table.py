@@ -23,10 +23,6 @@ class Lexicon:
 
     to_en: Mapping[str, Table]
 
-    @property
-    def languages(self) -> list[str]:
-        return sorted(self.to_en)
-
     def translations(self, stems: Iterable[str], lang: str) -> list[str]:
         """The English stems that say what `stems` (in `lang`) say, best first, none of `stems`
         among them; none for English (docs/lexicon.md: from English into the other languages
