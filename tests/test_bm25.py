@@ -40,6 +40,11 @@ ARTICLES = {
         "2009-cu ildə Naxçıvanda yaradılıb. Bakı ilə Aktau arasında bərə səfəri on səkkiz "
         "saat çəkir.\n\nOrta Dəhliz ilə yük daşımaları artıb."
     ),
+    "uz/tashkilot.md": (
+        "---\ntitle: Turkiy davlatlar tashkiloti\nlang: uz\n---\nTurkiy davlatlar tashkiloti "
+        "2009-yilda Naxchivonda tashkil topgan. Sammit Gʻabalada boʻlib oʻtdi.\n\n"
+        "Qozogʻiston va Oʻzbekiston yuk tashishni koʻpaytirdi."
+    ),
 }
 QUESTIONS = [
     "How long does the ferry from Baku to Aktau take?",
@@ -53,6 +58,9 @@ QUESTIONS = [
     "İstanbul ğüşöç",
     "Türk Dövlətləri Təşkilatı nə vaxt yaradılıb?",
     "Bakı Aktau bərə saat",
+    "Turkiy davlatlar tashkiloti qachon tashkil topgan?",
+    "Sammit G'abalada bo'lib o'tdimi?",  # the ʻ typed as an apostrophe
+    "Qozog‘iston yuk",
     "nothing of this occurs anywhere",
 ]
 
@@ -115,3 +123,14 @@ def test_large_and_writable_stores_keep_bm25_in_sqlite(published, monkeypatch, t
     writable = TextStore.copy_of(published, tmp_path / "copy.sqlite")
     writable.lexical_search(QUESTIONS[0], 5)
     assert writable._memory is None and writable._uri is None
+
+
+@pytest.mark.parametrize("typed", ["Gʻabalada boʻlib", "G'abalada bo'lib", "G‘abalada bo‘lib"])
+def test_uzbek_words_match_however_their_mark_is_typed(published, typed: str) -> None:  # type: ignore[no-untyped-def]
+    """The Uzbek article writes "Gʻabalada boʻlib"; a reader types "G'abalada bo'lib". Both are
+    the same stems (`lexical.terms`), so the words match, in SQLite and in memory."""
+    for store in (TextStore.open_readonly(published), _in_memory(published)):
+        found = store.lexical_search(f"Sammit {typed} oʻtdimi?", 5)
+        rows = store.passages([pid for pid, _ in found])
+        first = rows[found[0][0]]
+        assert first.article.id == "uz/tashkilot.md" and "Gʻabalada" in first.text, typed

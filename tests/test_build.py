@@ -118,6 +118,37 @@ def test_full_rebuild_and_settings_change(corpus, make_settings, embedder) -> No
     assert report.full and "chunking changed" in report.note and report.embedded >= 3
 
 
+def test_an_index_stemmed_otherwise_is_said_and_rebuilt_in_full(
+    corpus, make_settings, embedder, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    """An index whose words were stemmed by an older Khabar (Uzbek before stems version 2)
+    answers, with a warning that says how to mend it, and the next build rebuilds it in full."""
+    import json
+
+    from index.articles.lexical import STEMS_VERSION
+    from index.build.manifest import FILE_NAME as MANIFEST
+
+    fill(corpus)
+    settings = make_settings()
+    build_index(settings, embedder=embedder)
+    generation = layout.current_generation(settings.index_dir)
+    assert generation is not None
+    manifest = json.loads((generation / MANIFEST).read_text())
+    assert manifest["stems_version"] == STEMS_VERSION
+    manifest["stems_version"] = 1
+    (generation / MANIFEST).write_text(json.dumps(manifest))
+    with caplog.at_level("WARNING"):
+        retriever = Retriever(settings, embedder)
+    assert "older word stems" in caplog.text and "khabar index build" in caplog.text
+    assert retriever.search("Who won the chess olympiad?")[0].article_id == "chess.md"
+    report = build_index(settings, embedder=embedder)
+    assert report.full and "the words' stems changed" in report.note
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert Retriever(settings, embedder).info().manifest.stems_version == STEMS_VERSION
+    assert "older word stems" not in caplog.text
+
+
 def test_a_file_that_breaks_later_keeps_its_indexed_version(
     corpus, make_settings, embedder
 ) -> None:  # type: ignore[no-untyped-def]

@@ -23,6 +23,22 @@ def test_stems_by_language() -> None:
     assert lexical.terms("основана основал государства", "ru") == ["основа", "основа", "государств"]
     assert lexical.terms("kuruldu kurulan devletleri", "tr")[2] == "devlet"
     assert lexical.terms("мемлекеттері мемлекеттің", "kk") == ["мемле", "мемле"]
+    # Uzbek by Turkish's stemmer: the endings the two share ("-lar", "-i") go
+    assert lexical.terms("davlatlar qaysi yili", "uz") == ["davlat", "qaysi", "yil"]
+
+
+@pytest.mark.parametrize("mark", list(lexical.UZBEK_TURNED_COMMAS))
+def test_uzbek_words_stay_whole_however_their_mark_is_typed(mark: str) -> None:
+    """An Uzbek word typed with an apostrophe, a quote or a backtick for its ʻ ("tug'ilgan") is
+    one word, the same as with the modifier letter the articles use (stems version 1 made
+    "tug" and "ilgan" of it)."""
+    typed = f"Hans Geyger qaysi yili tug{mark}ilgan? Qozog{mark}iston ma{mark}lumot"
+    assert lexical.terms(typed, "uz") == lexical.terms(
+        "Hans Geyger qaysi yili tugʻilgan? Qozogʻiston maʼlumot", "uz"
+    )
+    assert len(lexical.terms(typed, "uz")) == 7
+    # Only in Uzbek: an English or Turkish apostrophe still parts the words it did.
+    assert lexical.terms("Kazakistan'ın", "tr") == ["kazakis", "ın"]
 
 
 def test_stems_are_remembered_without_changing_them(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import threading
 from collections.abc import Collection, Iterator, Sequence
@@ -25,6 +26,8 @@ from .excerpt import choose_excerpt
 from .followup import Context, follow
 from .hits import Answer, Hit, IndexInfo
 from .reading import ReaderStage
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 CANDIDATES = 50  # per ranking, before fusion
@@ -80,6 +83,12 @@ class Retriever:
         return opened
 
     def _check_model(self, manifest: Manifest, where: str) -> None:
+        if manifest.stems_version != words.STEMS_VERSION:
+            log.warning(
+                "the index in %s was built with older word stems: questions in Uzbek match its "
+                'articles worse until "khabar index build" rebuilds it',
+                where,
+            )
         if manifest.model != self.settings.model:
             raise IndexMismatch(
                 f"the index in {where} was built with the model {manifest.model!r}, but the "

@@ -1,9 +1,11 @@
 """Lexical search: BM25 over stemmed words, in SQLite FTS5 beside the passages.
 
 Words are lower-cased and stemmed by script and language: Snowball's English, Russian and
-Turkish stemmers (Turkish also for Azerbaijani, its close relative), and for Kazakh, which
-Snowball lacks, the first five letters — a crude stem that copes with agglutinative endings.
-The language is the article's `lang` when given, else guessed from its letters.
+Turkish stemmers (Turkish also for Azerbaijani and Uzbek, its close relatives), and for Kazakh,
+which Snowball lacks, the first five letters — a crude stem that copes with agglutinative
+endings. In Uzbek, the ʻ of oʻ and gʻ (and the tutuq belgisi ʼ), however typed, is dropped
+within a word, so that "tugʻilgan", "tug‘ilgan" and "tug'ilgan" are one word, not "tug" and
+"ilgan". The language is the article's `lang` when given, else guessed from its letters.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ _UZBEK_WORDS = frozenset(
 UZBEK_TURNED_COMMAS = "ʻʼ‘’'`"
 _UZBEK_OG = re.compile(rf"[og][{UZBEK_TURNED_COMMAS}]\w")
 _LATIN_WORD = re.compile(rf"[\w{UZBEK_TURNED_COMMAS}]+")
+_UZBEK_MARK_WITHIN = re.compile(rf"(?<=\w)[{UZBEK_TURNED_COMMAS}](?=\w)")
+# How words become stems (`terms`); an index records it (`Manifest.stems_version`), and one
+# built with another is rebuilt in full. 2: Uzbek by Turkish's stemmer, its ʻ dropped within
+# words (issue 29, eleventh stop; 1: English's stemmer, words split at ʻ typed as ' or ‘).
+STEMS_VERSION = 2
 MAX_QUERY_TERMS = 32
 COMMON_FRACTION = 0.25
 MIN_TERMS = 3
@@ -114,7 +121,9 @@ def _stem_words(name: str, words: list[str]) -> list[str]:
 
 def terms(text: str, lang: str) -> list[str]:
     """The stemmed words of `text`, in order, stop words dropped."""
-    latin = "turkish" if lang in ("tr", "az") else "english"
+    latin = "turkish" if lang in ("tr", "az", "uz") else "english"
+    if lang == "uz":
+        text = _UZBEK_MARK_WITHIN.sub("", text)
     words = [
         w
         for w in _WORD.findall(text.lower())

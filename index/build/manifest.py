@@ -26,6 +26,7 @@ class Manifest:
     sentence_vectors: str = "pooled"  # or "encoded" (KHABAR_SENTENCE_VECTORS)
     reader_version: int = 0
     splitter_version: int = 1  # sentences.SPLITTER_VERSION (1 before it was recorded)
+    stems_version: int = 1  # lexical.STEMS_VERSION (1 before it was recorded)
     file_sizes: dict[str, int] = field(default_factory=dict)
     file_digests: dict[str, str] = field(default_factory=dict)  # BLAKE2b of each file
     format_version: int = FORMAT_VERSION

@@ -17,6 +17,7 @@ import numpy as np
 from ..articles.article import Article, FileResult, titled
 from ..articles.chunking import chunk_text
 from ..articles.formats import READER_VERSION, iter_corpus_files, read_article_bytes
+from ..articles.lexical import STEMS_VERSION
 from ..articles.sentences import SPLITTER_VERSION, sentence_spans
 from ..errors import ArticleError
 from ..model.embedder import Embedder
@@ -134,6 +135,8 @@ def changes(manifest: Manifest, settings: Settings) -> list[str]:
         found.append("the sentence vectors")
     if manifest.splitter_version != SPLITTER_VERSION:
         found.append("sentence splitting")
+    if manifest.stems_version != STEMS_VERSION:
+        found.append("the words' stems")
     return found
 
 
@@ -250,4 +253,5 @@ def new_manifest(
         sentence_vectors=settings.sentence_vectors,
         reader_version=READER_VERSION,
         splitter_version=SPLITTER_VERSION,
+        stems_version=STEMS_VERSION,
     )

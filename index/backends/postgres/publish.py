@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ...articles.formats import READER_VERSION
+from ...articles.lexical import STEMS_VERSION
 from ...articles.sentences import SPLITTER_VERSION
 from ...build.manifest import Manifest
 from ...build.pipeline import BuildReport
@@ -86,6 +87,7 @@ class Publisher:
             passages=passages,
             reader_version=READER_VERSION,
             splitter_version=SPLITTER_VERSION,
+            stems_version=STEMS_VERSION,
         )
 
     def drop_old(self, keep: set[str | None]) -> None:
