@@ -154,8 +154,20 @@ def test_no_english_stems_where_no_article_is_english(
     question = "Кто руководил нападением на французскую колонию?"
     assert retriever.lexicon is not None
     assert "french" in retriever.lexicon.translations(lexical.query_terms(question), "ru")
+    _articles_unread_from_now(retriever)  # decided when the index was loaded, not now
     assert retriever.translations(question) == []
     write(corpus, "en/colony.md", "---\ntitle: The French colony\n---\nA colony in Florida.\n")
     build_index(settings, embedder=embedder)
     assert retriever.refresh()
+    _articles_unread_from_now(retriever)  # and again on refresh, off the questions' path
     assert "french" in retriever.translations(question)
+
+
+def _articles_unread_from_now(retriever) -> None:  # type: ignore[no-untyped-def]
+    """Make reading the article list of the index answering now fail: over a large archive it
+    takes seconds, which no question may wait for."""
+
+    def refuse() -> None:
+        raise AssertionError("the article list was read while answering")
+
+    retriever._snapshot.text.articles = refuse

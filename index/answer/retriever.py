@@ -63,11 +63,11 @@ class Retriever:
         if self.embedder.name != settings.model:
             raise ValueError(f"embedder {self.embedder.name!r} is not the model {settings.model!r}")
         self._lock = threading.Lock()
-        self._snapshot = self._load()
         self.lexicon: Lexicon | None = None
         self._english: dict[str, bool] = {}
         if settings.lexicon == "on" and settings.retriever != "dense":
             self.lexicon = load_lexicon(settings.lexicon_path or LEXICON_PATH)
+        self._snapshot = self._load()
         self.reader: ReaderStage | None = None
         if settings.reader == "on":
             self.reader = ReaderStage.from_settings(settings)
@@ -80,6 +80,8 @@ class Retriever:
     def _load(self) -> OpenIndex:
         opened = backend_for(self.settings).open(search=self.settings.retriever != "dense")
         self._check_model(opened.manifest, opened.where)
+        if self.lexicon is not None:
+            self._holds_english(opened)  # here, at start and on refresh, not on a question
         return opened
 
     def _check_model(self, manifest: Manifest, where: str) -> None:
@@ -256,12 +258,15 @@ class Retriever:
 
     def _holds_english(self, snap: OpenIndex) -> bool:
         """Whether some article of `snap` is in English (declared, or guessed from its title);
-        asked once per published index (with PostgreSQL, an incremental build's first English
-        article counts from the next restart or full rebuild)."""
+        asked once per published index, when it is loaded (`_load`: at start, and on refresh,
+        off the questions' path), and remembered for it and the one before it, which may still
+        be answering (with PostgreSQL, an incremental build's first English article counts
+        from the next restart or full rebuild)."""
         known = self._english.get(snap.key)
         if known is None:
             known = any(words.guess_language(a.title, a.lang) == "en" for a in snap.text.articles())
-            self._english = {snap.key: known}  # only the index answering now
+            kept = list(self._english.items())[-1:]  # the index answering until the switch
+            self._english = dict([*kept, (snap.key, known)])
         return known
 
     def _rank(
