@@ -215,7 +215,7 @@ def test_a_number_question_meets_sentences_of_the_same_kind() -> None:
         lines = [{lang: "Headline" for lang in swaps.LANGS}, said]
         docs[f"o{n}"] = [{"doc": f"o{n}", "line": str(i), **x} for i, x in enumerate(lines)]
     assert len({held_back(doc) for doc in docs}) == 1  # one pool, as in training
-    rows = []
+    rows: list[cross.CrossRow] = []
     for seed in range(6):
         rows += cross.number_rows(docs, random.Random(seed), pairings=36, distract=1.0)
     years = [y[lang] for y in YEARS for lang in swaps.LANGS]
