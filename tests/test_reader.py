@@ -404,14 +404,28 @@ def test_training_on_from_trained_weights_with_cross_language_rows(
     at_start = next(p for p in curve if p["step"] == 0)
     first_card = reader_model.read_card(first.out)["training"]["validation"]
     assert at_start["span_f1"] == first_card["span_f1"]  # started from the trained weights
-    with pytest.raises(reader_model.ReaderUnavailable, match="--layers 2 --trained-from 1"):
-        train(
-            models_dir,
-            dataclasses.replace(
-                on, recipe=reader_model.Recipe(layers=3, trained_from=1), work=tmp_path / "w3"
-            ),
-            progress=False,
-        )
+    for layers, trained_from in ((3, 1), (2, 2)):
+        other = reader_model.Recipe(layers=layers, trained_from=trained_from)
+        with pytest.raises(reader_model.ReaderUnavailable, match="--layers 2 --trained-from 1"):
+            train(
+                models_dir,
+                dataclasses.replace(on, recipe=other, work=tmp_path / "w3"),
+                progress=False,
+            )
+    # Training more layers than the weights did starts from their reader: layer 0 was e5's
+    # then and is e5's now, and the start is scored as the weights were.
+    deeper = dataclasses.replace(
+        on,
+        recipe=reader_model.Recipe(layers=2, trained_from=0),
+        work=tmp_path / "w4",
+        out=tmp_path / "o4",
+        cross_share=0.0,
+        examples=8,
+    )
+    train(models_dir, deeper, progress=False)
+    curve = [json.loads(line) for line in (deeper.work / "curve.jsonl").read_text().splitlines()]
+    assert next(p for p in curve if p["step"] == 0)["span_f1"] == first_card["span_f1"]
+    assert reader_model.verified_weights(deeper.out)[0].trained_from == 0
 
 
 def test_a_pack_trains_exactly_as_the_data_does(tmp_path: Path, models_dir: Path) -> None:

@@ -148,16 +148,19 @@ def load(folder: Path, weights_dir: Path = WEIGHTS_DIR) -> tuple[Any, Recipe]:
 
 def load_trained(model: Any, recipe: Recipe, weights_dir: Path) -> None:
     """Put the trained part in `weights_dir` (checked) on `model`, built with `recipe`: to
-    answer with it, or to train on from it (`khabar reader train --init`)."""
+    answer with it, or to train on from it (`khabar reader train --init`). `recipe` may train
+    from a lower layer than the weights did: the layers between were e5's, frozen, when they
+    were trained, and stay e5's here, so the model starts as the weights' reader, and training
+    then moves those layers too."""
     from safetensors.torch import load_file
 
     theirs, path, _ = verified_weights(weights_dir)
-    if (theirs.layers, theirs.trained_from) != (recipe.layers, recipe.trained_from):
+    if theirs.layers != recipe.layers or theirs.trained_from < recipe.trained_from:
         raise ReaderUnavailable(
             f"{path} holds layers {theirs.trained_from}-{theirs.layers - 1}; train on from it "
-            f"with --layers {theirs.layers} --trained-from {theirs.trained_from}"
+            f"with --layers {theirs.layers} --trained-from {theirs.trained_from} (or lower)"
         )
     state = {n: t.float() for n, t in load_file(str(path)).items()}
-    if set(state) != set(trained_state(model, recipe)):
+    if set(state) != set(trained_state(model, theirs)):
         raise ReaderUnavailable(f"{path} does not hold the weights its recipe names")
     model.load_state_dict(state, strict=False)
