@@ -21,7 +21,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SETS = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev", "news-region", "news-region-x2en"]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import present_sets  # noqa: E402
+
 LANGS = ["en", "ru", "az", "kk", "tr", "uz"]
 COLUMNS = [
     "passage_answer@1",
@@ -51,7 +54,7 @@ def main() -> None:
     env = dict(os.environ)
     env.update(dict(item.split("=", 1) for item in args.env))
     rows = []
-    for name in [s for s in SETS if (args.root / s).is_dir()]:
+    for name in present_sets(args.root):
         command = [sys.executable, "-m", "khabar", "eval", str(args.root / name), "--json"]
         if args.model:
             command += ["--model", args.model]

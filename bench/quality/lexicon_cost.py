@@ -20,16 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import p95, present_sets  # noqa: E402
 from index.answer.retriever import CANDIDATES  # noqa: E402
 from index.evaluate import load_questions, prepare  # noqa: E402
 from index.settings import Settings  # noqa: E402
-
-SETS = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev", "news-region", "news-region-x2en"]
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[int(0.95 * (len(ordered) - 1))]
 
 
 def main() -> None:
@@ -40,9 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     print("| set | questions | stems added (median) | translations µs | rank ms off / on (p50) |")
     print("|---|---|---|---|---|")
-    for name in SETS:
-        if not (args.root / name).is_dir():
-            continue
+    for name in present_sets(args.root):
         retriever = prepare(Settings(reader="off"), args.root / name / "corpus")
         lexicon = retriever.lexicon
         assert lexicon is not None, "the lexicon is off (KHABAR_LEXICON)"
@@ -70,7 +62,7 @@ def main() -> None:
         print(
             f"| {name} | {len(questions)} | {statistics.median(added)} | "
             f"{statistics.median(lookups):.0f} | {statistics.median(off):.2f} / "
-            f"{statistics.median(on):.2f} ({ratio:.2f}×); p95 {_p95(off):.2f} / {_p95(on):.2f} |",
+            f"{statistics.median(on):.2f} ({ratio:.2f}×); p95 {p95(off):.2f} / {p95(on):.2f} |",
             flush=True,
         )
 

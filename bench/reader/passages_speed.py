@@ -23,10 +23,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import present_sets  # noqa: E402
 from index.evaluate import load_questions, prepare  # noqa: E402
 from index.settings import Settings  # noqa: E402
-
-SETS = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev", "news-region", "news-region-x2en"]
 
 
 def p50_p95(times: list[float]) -> str:
@@ -54,7 +53,7 @@ def main() -> None:
     )
     print("| set | " + " | ".join(f"{label}, p50 / p95 ms" for label, _ in configs) + " |")
     print("|---|" + "---|" * len(configs))
-    for name in [s for s in SETS if (args.root / s).is_dir()]:
+    for name in present_sets(args.root):
         corpus = args.root / name / "corpus"
         retrievers = [prepare(Settings(reader="on", **over), corpus) for _, over in configs]
         for r in retrievers:
