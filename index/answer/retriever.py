@@ -79,12 +79,13 @@ class Retriever:
 
     def _load(self) -> OpenIndex:
         opened = backend_for(self.settings).open(search=self.settings.retriever != "dense")
-        self._check_model(opened.manifest, opened.where)
+        self._check_manifest(opened.manifest, opened.where)
         if self.lexicon is not None:
             self._holds_english(opened)  # here, at start and on refresh, not on a question
         return opened
 
-    def _check_model(self, manifest: Manifest, where: str) -> None:
+    def _check_manifest(self, manifest: Manifest, where: str) -> None:
+        """Warn of an index stemmed otherwise; refuse one built with another model."""
         if manifest.stems_version != words.STEMS_VERSION:
             log.warning(
                 "the index in %s was built with older word stems: questions in Uzbek match its "
