@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from index.answer.retriever import Retriever
+from index.articles.lexical import query_terms
 from index.backends import backend_for
 from index.backends.choose import build_index
 from index.errors import IndexNotBuilt
@@ -138,17 +139,17 @@ def test_both_backends_give_the_same_answers(
         np.testing.assert_allclose([h.score for h in a.hits], [h.score for h in b.hits], atol=1e-5)
     for question in QUESTIONS:  # BM25 computed in SQL equals SQLite FTS5's own
         for also in ([], one.translations(question)):  # with the question's English stems too
-            lex_a = one._snapshot.text.lexical_search(question, 10, also)
-            lex_b = other._snapshot.text.lexical_search(question, 10, also)
+            lex_a = one._snapshot.text.lexical_search(query_terms(question, also), 10)
+            lex_b = other._snapshot.text.lexical_search(query_terms(question, also), 10)
             assert [pid for pid, _ in lex_a] or not [pid for pid, _ in lex_b]
             np.testing.assert_allclose([s for _, s in lex_a], [s for _, s in lex_b], rtol=1e-6)
     # A Russian question shares no word with the English articles; its English stems
     # ("организац" → "organiz") do, first with the seed article's.
     russian = QUESTIONS[2]
     assert (one.lexicon is None) == (mode == "dense")  # dense search reads no words
-    assert one._snapshot.text.lexical_search(russian, 10) == []
+    assert one._snapshot.text.lexical_search(query_terms(russian), 10) == []
     for retriever in (one, other) if mode != "dense" else ():
-        found = retriever._snapshot.text.lexical_search(russian, 10, one.translations(russian))
+        found = retriever._snapshot.text.lexical_search(one.search_stems(russian), 10)
         rows = retriever._snapshot.text.passages([pid for pid, _ in found])
         assert rows[found[0][0]].article.id.startswith("trend/"), found
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from index.articles.lexical import query_terms
 from index.backends.choose import build_index
 from index.backends.folder import bm25, layout
 from index.backends.folder.textstore import FILE_NAME, TextStore
@@ -78,7 +79,7 @@ def published(corpus, make_settings, embedder):  # type: ignore[no-untyped-def]
 
 def _in_memory(path):  # type: ignore[no-untyped-def]
     store = TextStore.open_readonly(path)
-    store.lexical_search("warm up", 5)  # starts reading it into memory
+    store.lexical_search(query_terms("warm up"), 5)  # starts reading it into memory
     assert store.loader is not None
     store.loader.join(30)
     assert store._memory is not None, "BM25 never moved into memory"
@@ -91,8 +92,8 @@ def test_memory_bm25_gives_fts5_scores_in_every_language(published) -> None:  # 
     memory = _in_memory(published)
     matched = 0
     for question in QUESTIONS:
-        want = fts5.lexical_search(question, 20)
-        got = memory.lexical_search(question, 20)
+        want = fts5.lexical_search(query_terms(question), 20)
+        got = memory.lexical_search(query_terms(question), 20)
         assert [pid for pid, _ in got] == [pid for pid, _ in want], question
         assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-9), question
         matched += bool(want)
@@ -106,9 +107,9 @@ def test_stems_that_fts5_reads_as_phrases_stay_in_sqlite() -> None:
 
 def test_a_store_answers_at_once_while_its_bm25_moves_into_memory(published) -> None:  # type: ignore[no-untyped-def]
     store = TextStore.open_readonly(published)
-    first = store.lexical_search(QUESTIONS[0], 10)  # FTS5 or memory, whichever is ready
+    first = store.lexical_search(query_terms(QUESTIONS[0]), 10)  # FTS5 or memory: either
     assert first
-    later = _in_memory(published).lexical_search(QUESTIONS[0], 10)
+    later = _in_memory(published).lexical_search(query_terms(QUESTIONS[0]), 10)
     assert [pid for pid, _ in later] == [pid for pid, _ in first]
     assert [s for _, s in later] == pytest.approx([s for _, s in first], rel=1e-9)
 
@@ -116,12 +117,12 @@ def test_a_store_answers_at_once_while_its_bm25_moves_into_memory(published) -> 
 def test_large_and_writable_stores_keep_bm25_in_sqlite(published, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(bm25, "MAX_PASSAGES", 2)
     store = TextStore.open_readonly(published)
-    store.lexical_search(QUESTIONS[0], 5)
+    store.lexical_search(query_terms(QUESTIONS[0]), 5)
     assert store.loader is not None
     store.loader.join(30)
-    assert store._memory is None and store.lexical_search(QUESTIONS[0], 5)
+    assert store._memory is None and store.lexical_search(query_terms(QUESTIONS[0]), 5)
     writable = TextStore.copy_of(published, tmp_path / "copy.sqlite")
-    writable.lexical_search(QUESTIONS[0], 5)
+    writable.lexical_search(query_terms(QUESTIONS[0]), 5)
     assert writable._memory is None and writable._uri is None
 
 
@@ -130,7 +131,7 @@ def test_uzbek_words_match_however_their_mark_is_typed(published, typed: str) ->
     """The Uzbek article writes "Gʻabalada boʻlib"; a reader types "G'abalada bo'lib". Both are
     the same stems (`lexical.terms`), so the words match, in SQLite and in memory."""
     for store in (TextStore.open_readonly(published), _in_memory(published)):
-        found = store.lexical_search(f"Sammit {typed} oʻtdimi?", 5)
+        found = store.lexical_search(query_terms(f"Sammit {typed} oʻtdimi?"), 5)
         rows = store.passages([pid for pid, _ in found])
         first = rows[found[0][0]]
         assert first.article.id == "uz/tashkilot.md" and "Gʻabalada" in first.text, typed

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from index.answer import fusion  # noqa: E402
+from index.articles.lexical import query_terms  # noqa: E402
 from index.evaluate import article_of, contains_answer, load_questions, prepare  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
@@ -54,7 +55,7 @@ def main() -> None:
         for q, vector in zip(questions, vectors, strict=True):
             scores, ids = snap.vectors.search(vector[None, :], 50)
             dense = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-            lexical = snap.text.lexical_search(q.question, 50)
+            lexical = snap.text.lexical_search(query_terms(q.question), 50)
             cosine = dict(dense)
             missing = [pid for pid, _ in lexical if pid not in cosine]
             if missing:

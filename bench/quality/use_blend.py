@@ -89,7 +89,7 @@ def lexical_bonus(retriever: Any, question: str, weight: float) -> dict[tuple[st
     """Each passage's lexical bonus in search's fusion (`fusion.fuse`): weight x its BM25 score
     over the best one's, by (article, start)."""
     text = retriever._snapshot.text
-    found = text.lexical_search(normalize_question(question), 100)
+    found = text.lexical_search(lexical.query_terms(normalize_question(question)), 100)
     best = max((score for _, score in found), default=0.0)
     if best <= 0:
         return {}

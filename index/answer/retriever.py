@@ -247,15 +247,23 @@ class Retriever:
             return []
         return self.search_vector(question, self.encode([question])[0], k)
 
+    def search_stems(self, question: str, snap: OpenIndex | None = None) -> list[str]:
+        """What lexical search looks for: the question's stems, then its stems in English
+        (`translations`), each made once."""
+        own = words.query_terms(question)
+        return words.with_also(own, self._translated(question, own, snap))
+
     def translations(self, question: str, snap: OpenIndex | None = None) -> list[str]:
         """The question's stems in English, for lexical search: none for an English question,
         none without the lexicon, and none where the index holds no English article (there
         they could only match English words quoted in other languages' articles)."""
+        return self._translated(question, words.query_terms(question), snap)
+
+    def _translated(self, question: str, own: list[str], snap: OpenIndex | None) -> list[str]:
         snap = snap or self._snapshot
         if self.lexicon is None or not self._holds_english(snap):
             return []
-        lang = words.guess_language(question)
-        return self.lexicon.translations(words.query_terms(question), lang)
+        return self.lexicon.translations(own, words.guess_language(question))
 
     def _holds_english(self, snap: OpenIndex) -> bool:
         """Whether some article of `snap` is in English (declared, or guessed from its title);
@@ -281,7 +289,7 @@ class Retriever:
             dense = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
             if mode == "dense":
                 return dense
-        lexical = snap.text.lexical_search(question, n, self.translations(question, snap))
+        lexical = snap.text.lexical_search(self.search_stems(question, snap), n)
         cosine = dict(dense)
         missing = [pid for pid, _ in lexical if pid not in cosine]
         if missing:

@@ -157,6 +157,11 @@ def query_terms(question: str, also: Sequence[str] = ()) -> list[str]:
     """The question's distinct stems, in order (at most MAX_QUERY_TERMS), then those of `also`
     (its words in other languages: `index.lexicon`) that are not among them."""
     own = list(dict.fromkeys(terms(question, guess_language(question))))[:MAX_QUERY_TERMS]
+    return with_also(own, also)
+
+
+def with_also(own: list[str], also: Sequence[str]) -> list[str]:
+    """`own` (a question's stems), then those of `also` that are not among them, once each."""
     mine = set(own)
     return own + [s for s in dict.fromkeys(also) if s not in mine]
 

@@ -125,11 +125,10 @@ class TextStore:
         )
         return {row.id: row for row in map(passage_row, rows)}
 
-    def lexical_search(
-        self, question: str, k: int, also: Sequence[str] = ()
-    ) -> list[tuple[int, float]]:
-        """Passage ids and BM25 scores (higher is better) for the question's words."""
-        stems = lexical.query_terms(question, also)
+    def lexical_search(self, stems: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """Passage ids and BM25 scores (higher is better) for these stems
+        (`lexical.query_terms`: a question's, and its words in English)."""
+        stems = list(stems)
         if not stems:
             return []
         memory = self._memory_bm25()

@@ -255,11 +255,10 @@ class PgIndex:
             ).fetchall()
         return [int(row[0]) for row in rows]
 
-    def lexical_search(
-        self, question: str, k: int, also: Sequence[str] = ()
-    ) -> list[tuple[int, float]]:
-        """Passage ids and BM25 scores (higher is better), as FTS5 scores them."""
-        stems = lexical.query_terms(question, also)
+    def lexical_search(self, stems: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """Passage ids and BM25 scores (higher is better), for these stems
+        (`lexical.query_terms`), as FTS5 scores them."""
+        stems = list(stems)
         if not stems:
             return []
         with self._pool.connection() as conn:
