@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     # The same line across languages (question and passage in different ones); None: the
     # shipped value (the cosine rule decides there when the reader's card has none).
     reader_cross_floor: float | None = None
+    # Across languages (a question in one, the passage in another), the pair is read by a second
+    # reader, trained on from the first with more such pairs (index/reader/weights-across); its
+    # card gives the threshold and the floor there. off: the first reads every pair.
+    reader_across: Literal["on", "off"] = "on"
+    # Across languages, how sure the reader must be that a passage answers; None: the card's of
+    # the reader that reads such pairs (the second's; the first's with `reader_across` off).
+    reader_cross_threshold: float | None = None
     # The passages after the first are read only when the first answers (a declined question
     # shows nothing), and not by this margin over the threshold; None: whenever it answers.
     # A follow-up answered alone by this margin is not searched again with its conversation.

@@ -245,3 +245,33 @@ def test_across_languages_the_readers_line_counts_the_lead_over_other_articles()
     # the lead counts up to its cap: 0.2 counts as 0.05 (-1 + 250 x 0.04 = 9 >= 3 either way)
     capped = replace(rule, reader_cross_floor=9.5)
     assert reader_verdict(asked_in_russian, top, capped, 0.2) is False
+
+
+def test_across_languages_the_reader_that_reads_such_pairs_sets_the_threshold() -> None:
+    """With two readers (`reader.routing`), a passage in another language than the question is
+    read by the second, and answers outright at its card's threshold, not the first's."""
+    from dataclasses import replace
+
+    from index.answer.decision import Rule, reader_verdict
+
+    rule = Rule(
+        threshold=0.80,
+        reader_threshold=0.0,
+        reader_floor=-2.0,
+        reader_cross_floor=30.0,  # out of reach: the threshold alone decides here
+        reader_cross_threshold=3.0,
+    )
+    english = "The ferry between Baku and Aktau carries trucks across the Caspian."
+    hit = _hit("a.md", 0.80, english)
+    for score, across in ((2.5, False), (3.5, True)):
+        assert (
+            reader_verdict(
+                "Сколько грузовиков перевозит паром?", replace(hit, reader_score=score), rule, None
+            )
+            is across
+        )
+    # in one language the first reader's threshold: 0.5 answers
+    assert reader_verdict("How many trucks?", replace(hit, reader_score=0.5), rule, None) is True
+    # without a threshold of its own across languages, the first's: 0.5 answers there too
+    same = replace(rule, reader_cross_threshold=None)
+    assert reader_verdict("Сколько грузовиков?", replace(hit, reader_score=0.5), same, None) is True

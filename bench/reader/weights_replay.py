@@ -1,12 +1,16 @@
 """Two sets of reader weights side by side, on the same questions, and the decision replayed.
 
     python bench/reader/weights_replay.py collect ../shared/eval --limit 200 --out rows.jsonl
+    python bench/reader/weights_replay.py collect ../shared/eval --reader across --out across.jsonl
     python bench/reader/weights_replay.py report rows-shipped.jsonl rows-new.jsonl [--match W]
+    python bench/reader/weights_replay.py report rows.jsonl --across across.jsonl \
+        --cross-threshold 0 2 3
 
 `collect` searches every development set as the bot does (the region sets whole, the others'
 first `limit` questions, and the unanswerable pairings `khabar eval` uses), reads the first
-three passages with the reader of *this checkout* (`index/reader/weights/`: to measure other
-weights, run it from a worktree that holds them, with PYTHONPATH pointing there), and writes
+three passages with one reader of *this checkout* (`--reader within`: `index/reader/weights/`,
+the default; `--reader across`: `index/reader/weights-across/`; to measure other weights, run it
+from a worktree that holds them, with PYTHONPATH pointing there), and writes
 per passage: cosine, the cosine rule's margin, whether the question and passage differ in
 language, whether the kind check passes it over, the reader's score, whether the passage, the
 span and the excerpt hold the answer, and how well the span's sentence matches the question
@@ -18,6 +22,10 @@ one beating the first by `reader_switch` shown) at several pairs of floors (in o
 across languages), and prints answer@1 and declines per set, and the region sets per language.
 The country check (`reader.contrast`) is not replayed. `--match W` adds W x the difference of
 the span's sentence match to the line that chooses which read passage is shown (0: as shipped).
+`--across FILE` replays the two readers as Khabar runs them (`reader.routing`): each passage in
+the question's language as the rows read it, each in another as FILE's (collected with
+`--reader across`); `--cross-threshold T ...` replays each threshold across languages (the score
+from which a passage answers there: `decision.Rule.reader_cross_threshold`).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +47,9 @@ from index.answer import decision  # noqa: E402
 from index.articles.lexical import languages_differ  # noqa: E402
 from index.articles.sentences import sentence_spans  # noqa: E402
 from index.evaluate import contains_answer, language_of, load_questions, prepare  # noqa: E402
+from index.reader.model import ACROSS_WEIGHTS_DIR  # noqa: E402
 from index.reader.pairs import dateline_end  # noqa: E402
-from index.reader.runtime import sentence_match  # noqa: E402
+from index.reader.runtime import OnnxReader, ensure_onnx, sentence_match  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
 Row = dict[str, Any]
@@ -60,8 +70,8 @@ DEPTH = 3
 FLOORS = [(-2.0, 3.0), (-3.0, 3.0), (-1.0, 3.0), (-2.0, 2.0), (-2.0, 4.0), (-4.0, 2.0)]
 
 
-def collect(root: Path, limit: int, out: Path) -> None:
-    settings = Settings(reader="on")
+def collect(root: Path, limit: int, out: Path, which: str = "within") -> None:
+    settings = Settings(reader="on", reader_across="off")
     with out.open("w", encoding="utf-8") as f:
         for corpus, asked, unanswerable in JOBS:
             if not (root / corpus).is_dir() or not (root / asked).is_dir():
@@ -70,6 +80,14 @@ def collect(root: Path, limit: int, out: Path) -> None:
             stage, rule = retriever.reader, retriever.rule
             assert stage is not None
             reader = stage.reader
+            assert isinstance(reader, OnnxReader)  # with KHABAR_READER_ACROSS off
+            if which == "across":
+                reader = OnnxReader(
+                    ensure_onnx(settings.model_cache, ACROSS_WEIGHTS_DIR),
+                    weights_dir=ACROSS_WEIGHTS_DIR,
+                    kind_margin=reader.kind_margin,
+                    match_weight=reader.match_weight,
+                )
             questions = load_questions(root / asked / "questions.jsonl")
             for q in questions if asked in REGION else questions[:limit]:
                 hits = retriever.search(q.question, k=10)
@@ -116,10 +134,10 @@ def collect(root: Path, limit: int, out: Path) -> None:
             print(f"{asked} against {corpus}", file=sys.stderr, flush=True)
 
 
-def verdict(passages: list[Row], floor: float, cross: float) -> bool:
+def verdict(passages: list[Row], floor: float, cross: float, sure_across: float = 0.0) -> bool:
     """`decision.reader_verdict` on recorded numbers (the country check left out)."""
     p = passages[0]
-    if p["score"] >= 0.0:
+    if p["score"] >= (sure_across if p["across"] else 0.0):
         return True
     line = p["score"] + decision.READER_COSINE_WEIGHT * p["margin"]
     if not p["across"]:
@@ -131,7 +149,9 @@ def verdict(passages: list[Row], floor: float, cross: float) -> bool:
     return bool(line >= cross)
 
 
-def outcome(row: Row, floor: float, cross: float, match: float) -> tuple[bool, bool]:
+def outcome(
+    row: Row, floor: float, cross: float, match: float, sure_across: float = 0.0
+) -> tuple[bool, bool]:
     """(answered, the excerpt shown first holds the answer), as `decision.decide` with two
     passages read, `reader_confident` 2 and `reader_switch` 2 (the shipped settings)."""
     read = [p for p in row["passages"][:2] if p.get("score") is not None]
@@ -142,7 +162,7 @@ def outcome(row: Row, floor: float, cross: float, match: float) -> tuple[bool, b
         if not read:
             return False, False
     start = row["passages"].index(read[0])
-    if not verdict(row["passages"][start:], floor, cross):
+    if not verdict(row["passages"][start:], floor, cross, sure_across):
         return False, False
     first = read[0]
     if start == 0 and first["score"] >= 2.0:
@@ -159,17 +179,40 @@ def outcome(row: Row, floor: float, cross: float, match: float) -> tuple[bool, b
     return True, bool(shown["excerpt_holds"])
 
 
-def report(files: list[Path], match: float) -> None:
+def routed(rows: list[Row], across: Path) -> list[Row]:
+    """`rows` with each passage in another language than its question as `across` read it."""
+    theirs = {(r["set"], r["unanswerable"], r["id"]): r for r in _rows(across)}
+    out = []
+    for row in rows:
+        other = theirs[(row["set"], row["unanswerable"], row["id"])]
+        passages = []
+        for mine, its in zip(row["passages"], other["passages"], strict=True):
+            assert mine["article"] == its["article"], "the two files searched differently"
+            passages.append(its if mine["across"] else mine)
+        out.append({**row, "passages": passages})
+    return out
+
+
+def _rows(path: Path) -> list[Row]:
+    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+
+
+def report(
+    files: list[Path], match: float, across: Path | None = None, sure: Sequence[float] = (0.0,)
+) -> None:
     sets = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev", *REGION]
     refused = ["realtimeqa-dev!", "xquad-ru!", "news-region!"]
     print("| rows | floors | " + " | ".join(sets + refused) + " | region | x2en |")
-    for path in files:
-        rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    for path, sure_across in ((p, t) for p in files for t in sure):
+        rows = _rows(path)
+        if across is not None:
+            rows = routed(rows, across)
+        name = path.name + (f" + {across.name} (sure at {sure_across:g})" if across else "")
         for floor, cross in FLOORS:
             tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
             langs: dict[tuple[str, str], int] = defaultdict(int)
             for row in rows:
-                said, holds = outcome(row, floor, cross, match)
+                said, holds = outcome(row, floor, cross, match, sure_across)
                 key = row["set"] + ("!" if row["unanswerable"] else "")
                 tally[key][0] += (not said) if row["unanswerable"] else holds
                 tally[key][1] += 1
@@ -179,7 +222,7 @@ def report(files: list[Path], match: float) -> None:
             cells += [f"{tally[s][0] / tally[s][1]:.3f}" if tally[s][1] else "" for s in refused]
             region = " / ".join(str(langs[("news-region", lang)]) for lang in LANGS)
             x2en = " / ".join(str(langs[("news-region-x2en", lang)]) for lang in LANGS[1:])
-            print(f"| {path.name} | {floor:g} / {cross:g} | " + " | ".join(cells), end="")
+            print(f"| {name} | {floor:g} / {cross:g} | " + " | ".join(cells), end="")
             print(f" | {region} | {x2en} |")
 
 
@@ -190,14 +233,17 @@ def main() -> None:
     c.add_argument("root", type=Path, help="the folder holding the evaluation sets")
     c.add_argument("--limit", type=int, default=200)
     c.add_argument("--out", type=Path, required=True)
+    c.add_argument("--reader", choices=["within", "across"], default="within")
     r = commands.add_parser("report")
     r.add_argument("files", type=Path, nargs="+")
     r.add_argument("--match", type=float, default=0.0)
+    r.add_argument("--across", type=Path, help="rows collected with --reader across")
+    r.add_argument("--cross-threshold", type=float, nargs="+", default=[0.0])
     args = parser.parse_args()
     if args.command == "collect":
-        collect(args.root.resolve(), args.limit, args.out)
+        collect(args.root.resolve(), args.limit, args.out, args.reader)
     else:
-        report(args.files, args.match)
+        report(args.files, args.match, args.across, args.cross_threshold)
 
 
 if __name__ == "__main__":

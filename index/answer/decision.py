@@ -8,11 +8,13 @@ One pure function, `decide`, used by every path that answers (the bot, `khabar a
 - under it, in one language: the reader's score and the cosine's margin over its threshold
   decide together, on one line: the passage answers when score + READER_COSINE_WEIGHT x margin
   >= `reader_floor`, and otherwise Khabar says it found nothing;
-- under it, across languages (a question in one language, the passage in another): the same
-  line against `reader_cross_floor`, the reader's card's own for such pairs, with how far the
-  top hit's cosine leads the best passage of any other article counted as its margin is
-  (`CROSS_READER_LEAD`); a card without a cross floor (a reader never trained on such pairs,
-  whose scores there mean little) leaves it to the cosine rule, as with the reader off.
+- across languages (a question in one language, the passage in another), the threshold is
+  that of the reader that reads such pairs (`reader_cross_threshold`: the second reader's,
+  `reader.routing`); under it, the same line against `reader_cross_floor`, that reader's card's
+  own for such pairs, with how far the top hit's cosine leads the best passage of any other
+  article counted as its margin is (`CROSS_READER_LEAD`); a card without a cross floor (a
+  reader never trained on such pairs, whose scores there mean little) leaves it to the cosine
+  rule, as with the reader off.
 A passage whose answer the reader gives more surely to the question asked about another country
 the passage names ("president of Azerbaijan" for "president of Kazakhstan": `Hit.contrast`,
 `reader.contrast`) does not answer. With `Rule.kind_check`, a first passage that holds nothing of
@@ -101,6 +103,9 @@ class Rule:
     reader_floor: float | None = None
     # The same line across languages (None: the cosine rule decides there)
     reader_cross_floor: float | None = None
+    # Across languages, the score from which the reader answers outright: the threshold of the
+    # reader that reads such pairs (`reader.routing`); None: `reader_threshold`
+    reader_cross_threshold: float | None = None
     # Another read passage is shown first when it beats the first on the line by this much
     reader_switch: float = 0.0
     # Across languages, the top hit's lead over other articles on the reader's line: (cap,
@@ -122,6 +127,7 @@ def rule_for(
     reader_threshold: float | None = None,
     reader_floor: float | None = None,
     reader_cross_floor: float | None = None,
+    reader_cross_threshold: float | None = None,
 ) -> Rule:
     """The rule for these settings; a threshold of one's own turns the model's refinements
     (word bonus aside) off, since they were measured against the model's own threshold."""
@@ -136,6 +142,7 @@ def rule_for(
         reader_threshold=reader_threshold,
         reader_floor=reader_floor,
         reader_cross_floor=reader_cross_floor,
+        reader_cross_threshold=reader_cross_threshold,
         reader_switch=settings.reader_switch,
         reader_lead=None if own is not None else CROSS_READER_LEAD.get(model),
         kind_check=settings.reader_kind_check == "on",
@@ -261,7 +268,8 @@ def sure(first: Hit, rule: Rule, confident: float | None) -> bool:
 
 
 def reader_verdict(question: str, top: Hit, rule: Rule, ahead: float | None) -> bool | None:
-    """Whether the first hit answers by the reader's rule: its score at the threshold, else
+    """Whether the first hit answers by the reader's rule: its score at the threshold (across
+    languages, `reader_cross_threshold` where set), else
     its line against the floor (for its pair of languages; across them, with its lead
     `ahead` over other articles, `lead(hits)`, counted by `rule.reader_lead`); None where no
     floor applies (the cosine rule decides). `ahead` has no default: a verdict without the
@@ -269,9 +277,10 @@ def reader_verdict(question: str, top: Hit, rule: Rule, ahead: float | None) -> 
     assert rule.reader_threshold is not None and top.reader_score is not None
     if top.contrast is not None:
         return False  # its answer is another country's (`reader.contrast`)
-    if top.reader_score >= rule.reader_threshold:
-        return True
     across = across_languages(question, top)
+    sure_at = rule.reader_cross_threshold if across else None
+    if top.reader_score >= (rule.reader_threshold if sure_at is None else sure_at):
+        return True
     floor = rule.reader_cross_floor if across else rule.reader_floor
     if floor is None:
         return None

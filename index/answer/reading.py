@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..articles import lexical
 from ..reader import contrast
+from ..reader import model as reader_model
 from ..reader.pairs import NEGATIVE
+from ..reader.routing import ByLanguage
 from ..reader.runtime import OnnxReader, Reading, ensure_onnx
 from . import decision
 from .excerpt import choose_excerpt
@@ -40,7 +43,7 @@ class ReaderStage:
 
     def __init__(
         self,
-        reader: OnnxReader,
+        reader: OnnxReader | ByLanguage,
         passages: int,
         threshold: float,
         floor: float | None = None,
@@ -50,8 +53,11 @@ class ReaderStage:
         max_words: int = 72,
         excerpt_weight: float = 1.0,
         contrast_margin: float = float("inf"),
+        cross_threshold: float | None = None,
     ) -> None:
         self.reader = reader
+        # Across languages, the threshold of the reader that reads such pairs (None: `threshold`)
+        self.cross_threshold = cross_threshold
         self.passages = passages
         self.threshold = threshold
         self.floor = floor
@@ -64,31 +70,50 @@ class ReaderStage:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReaderStage:
-        reader = OnnxReader(
-            ensure_onnx(settings.model_cache),
-            precision=settings.reader_precision,
-            kind_margin=settings.reader_kind_margin if settings.reader_kinds == "on" else None,
-            match_weight=settings.reader_match_weight,
-        )
+        def onnx_reader(weights: Path) -> OnnxReader:
+            return OnnxReader(
+                ensure_onnx(settings.model_cache, weights),
+                precision=settings.reader_precision,
+                weights_dir=weights,
+                kind_margin=settings.reader_kind_margin if settings.reader_kinds == "on" else None,
+                match_weight=settings.reader_match_weight,
+            )
+
+        within = onnx_reader(reader_model.WEIGHTS_DIR)
+        reader: OnnxReader | ByLanguage = within
+        cross = within.recipe
+        if settings.reader_across == "on":
+            try:
+                across = onnx_reader(reader_model.ACROSS_WEIGHTS_DIR)
+            except reader_model.ReaderUnavailable as exc:
+                raise reader_model.ReaderUnavailable(
+                    f"{exc} (this is the reader across languages: KHABAR_READER_ACROSS=off "
+                    "reads every pair with the first)"
+                ) from None
+            reader, cross = ByLanguage(within, across), across.recipe
         threshold = settings.reader_threshold
         return cls(
             reader,
             settings.reader_passages,
-            reader.recipe.threshold if threshold is None else threshold,
-            reader.recipe.floor if settings.reader_floor is None else settings.reader_floor,
+            within.recipe.threshold if threshold is None else threshold,
+            within.recipe.floor if settings.reader_floor is None else settings.reader_floor,
             settings.reader_confident,
-            reader.recipe.cross_floor
+            cross.cross_floor
             if settings.reader_cross_floor is None
             else settings.reader_cross_floor,
             settings.excerpt_max_sentences,
             settings.excerpt_max_words,
             settings.reader_excerpt_weight,
             settings.reader_contrast_margin,
+            cross.threshold
+            if settings.reader_cross_threshold is None
+            else settings.reader_cross_threshold,
         )
 
     def warm_up(self) -> None:
-        """Load the session and run it once, so the first question does not wait for it."""
-        self.reader.read("warm-up", ["warm-up"])
+        """Load the sessions and run them once, so the first question does not wait for them:
+        a pair in one language, and one across languages (the second reader's, where used)."""
+        self.reader.read_pairs([("warm-up", "warm-up"), ("разминка", "warm-up")])
 
     def read(self, question: str, hits: Sequence[Hit], rule: Rule) -> list[Hit]:
         """The hits in search's order, the first read, and the next ones up to `passages` where

@@ -131,7 +131,11 @@ class Retriever:
         if self.reader is None:
             return rule_for(self.settings)
         return rule_for(
-            self.settings, self.reader.threshold, self.reader.floor, self.reader.cross_floor
+            self.settings,
+            self.reader.threshold,
+            self.reader.floor,
+            self.reader.cross_floor,
+            self.reader.cross_threshold,
         )
 
     def answer(self, question: str, k: int | None = None, context: Context | None = None) -> Answer:

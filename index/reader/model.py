@@ -19,6 +19,9 @@ from typing import Any
 from ..errors import KhabarError
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+# The second reader's: trained on from the first's with more pairs across languages, it reads
+# a question with a passage in another language (`routing.ByLanguage`, docs/reader.md).
+ACROSS_WEIGHTS_DIR = Path(__file__).parent / "weights-across"
 WEIGHTS_FILE = "reader.safetensors"
 CARD_FILE = "reader.json"
 
