@@ -278,8 +278,10 @@ def reader_verdict(question: str, top: Hit, rule: Rule, ahead: float | None) -> 
     if top.contrast is not None:
         return False  # its answer is another country's (`reader.contrast`)
     across = across_languages(question, top)
-    sure_at = rule.reader_cross_threshold if across else None
-    if top.reader_score >= (rule.reader_threshold if sure_at is None else sure_at):
+    threshold = rule.reader_threshold
+    if across and rule.reader_cross_threshold is not None:
+        threshold = rule.reader_cross_threshold
+    if top.reader_score >= threshold:
         return True
     floor = rule.reader_cross_floor if across else rule.reader_floor
     if floor is None:
