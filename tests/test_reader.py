@@ -37,6 +37,7 @@ from index.reader.train import Options, train
 from index.settings import Settings
 from tests.conftest import SHIPPED_CORPUS
 from tests.test_kinds import HOW_MANY_MEMBERS
+from tests.test_mapped import mapped_file
 
 SPECIALS = Specials(bos=0, eos=2, pad=1)
 SEED_ARTICLE = next(SHIPPED_CORPUS.rglob("*.md")).read_text(encoding="utf-8")
@@ -288,6 +289,37 @@ def test_the_second_readers_weights_are_shipped_and_checked(tmp_path: Path) -> N
         stage = ReaderStage.from_settings(settings.with_overrides(reader_across="off"))
     assert isinstance(stage.reader, OnnxReader)  # the first reads every pair
     assert stage.cross_threshold == first.threshold and stage.cross_floor == first.cross_floor
+
+
+def test_the_readers_share_e5s_embedding_table(
+    reader: OnnxReader, across_reader: OnnxReader
+) -> None:
+    """Both readers' sessions take the word-embedding table from one read-only mapping of e5's
+    weights file, not each a copy from its graph: the graph's table is e5's, value for value, so
+    the logits are those of a session holding its own copy. A name the graph lacked would be
+    ignored by ONNX Runtime and nothing shared: the graph is checked to hold it."""
+    import onnx
+    from onnx import numpy_helper
+
+    from index.model.encoders import open_session
+    from index.reader import runtime
+
+    shared = reader.shared()
+    assert list(shared) == [runtime.EMBEDDINGS_GRAPH]
+    assert across_reader.shared()[runtime.EMBEDDINGS_GRAPH] is shared[runtime.EMBEDDINGS_GRAPH]
+    assert mapped_file(shared[runtime.EMBEDDINGS_GRAPH]).name == runtime.E5_WEIGHTS  # no copy
+    table = shared[runtime.EMBEDDINGS_GRAPH].numpy()
+    graph = onnx.load(str(reader._path))
+    [own] = [i for i in graph.graph.initializer if i.name == runtime.EMBEDDINGS_GRAPH]
+    assert np.array_equal(numpy_helper.to_array(own), table)
+    del graph, own
+    pairs = [reader.pair(q, FOUNDING) for q in FOUNDED[:2]]
+    ids, mask = reader.batch(pairs)
+    alone = open_session(reader._path, 2).run(None, {"input_ids": ids, "attention_mask": mask})
+    for ours, theirs in zip(reader.logits(pairs), alone, strict=True):
+        assert np.array_equal(ours, theirs)
+    int8 = OnnxReader(reader._path.parent, precision="int8")
+    assert int8.shared() == {}  # its table is quantised: its own
 
 
 @pytest.mark.parametrize("question", FOUNDED)

@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -62,14 +62,20 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def open_session(path: Path, threads: int, spin: bool = True) -> Any:
+def open_session(
+    path: Path, threads: int, spin: bool = True, initializers: Mapping[str, Any] | None = None
+) -> Any:
     """An ONNX Runtime session on the CPU for an exported graph (the encoder's or the
     reader's); a graph that cannot be loaded is reported with the way to export it again.
 
     `spin`: whether its worker threads keep spinning after a run, waiting for the next one
     (ONNX Runtime's default). That helps a session that runs alone; two sessions taking turns
     (the encoder, then the reader, for every question) each spin while the other runs, and on
-    2 cores a question with the reader took 52 ms instead of 30 (docs/benchmarks.md)."""
+    2 cores a question with the reader took 52 ms instead of 30 (docs/benchmarks.md).
+
+    `initializers`: ONNX Runtime values that replace the graph's initializers of those names
+    (`mapped.shared_tensor`: one table shared by several sessions); a name the graph lacks is
+    ignored by ONNX Runtime."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -78,6 +84,8 @@ def open_session(path: Path, threads: int, spin: bool = True) -> Any:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if not spin:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    for name, value in (initializers or {}).items():
+        options.add_initializer(name, value)
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:

@@ -18,7 +18,7 @@ import numpy as np
 from ..articles.lexical import languages_differ
 from ..articles.sentences import sentence_spans
 from ..errors import ModelUnavailable
-from ..model import e5convert, tokens
+from ..model import e5convert, mapped, tokens
 from ..model.encoders import open_session, usable_cpus
 from ..model.onnx_export import publish_folder
 from ..model.onnx_fuse import export_fused
@@ -43,6 +43,14 @@ INT8_GRAPH = "reader-int8.onnx"  # weights quantised to int8 (dynamic), made bes
 CONFIG = "reader-onnx.json"
 MAX_LENGTH = 512  # whole passages: Khabar's are at most 320 tokens
 MAX_DIFFERENCE = 1e-3  # the largest logit difference between ONNX and torch that is accepted
+# e5's word-embedding table: its name in the reader's graph (the module `_with_states` wraps),
+# in the reader's torch module (`reader_model.is_trained`) and in e5's weights file. No recipe
+# trains it, so every float32 reader's graph holds e5's own table, and each session takes it
+# from one mapping of e5's file instead (`mapped`, `OnnxReader.shared`).
+EMBEDDINGS_GRAPH = "reader.encoder.embeddings.word_embeddings.weight"
+EMBEDDINGS_PARAM = "encoder.embeddings.word_embeddings.weight"
+EMBEDDINGS_E5 = "embeddings.word_embeddings.weight"
+E5_WEIGHTS = "model.safetensors"
 CHECK_PAIRS = (
     (
         "When was the Organization of Turkic States founded?",
@@ -214,8 +222,10 @@ class OnnxReader:
         # The thresholds come from the card, which may be newer than the export.
         self.recipe = reader_model.Recipe(**reader_model.read_card(weights_dir)["recipe"])
         self._path = folder / (INT8_GRAPH if precision == "int8" else GRAPH)
+        self.precision = precision
         # Earlier exports wrote a path (relative to where khabar ran): only its name counts.
-        self._tokenizer = tokens.load(e5 or folder.parent / Path(config["e5"]).name, MAX_LENGTH)
+        self._e5 = e5 or folder.parent / Path(config["e5"]).name
+        self._tokenizer = tokens.load(self._e5, MAX_LENGTH)
         ((ids, _),) = self._tokenizer.encode([""], for_model=True)
         self.specials = Specials(bos=ids[0], eos=ids[-1], pad=int(config["pad_id"]))
         self._lock = threading.Lock()
@@ -228,8 +238,20 @@ class OnnxReader:
         with self._lock:
             if self._session_ is None:
                 threads = max(1, min(usable_cpus(), 8))
-                self._session_ = open_session(self._path, threads, spin=self.spin)
+                self._session_ = open_session(
+                    self._path, threads, spin=self.spin, initializers=self.shared()
+                )
             return self._session_
+
+    def shared(self) -> dict[str, Any]:
+        """The initializers this reader's session takes from e5's weights file rather than from
+        its own graph: the word embeddings, where the graph holds e5's own float32 table (the
+        float32 graph, of a recipe that does not train them). Empty where that file is not
+        there to map; the graph's copy is used then, with the same result."""
+        if self.precision != "float32" or reader_model.is_trained(EMBEDDINGS_PARAM, self.recipe):
+            return {}
+        table = mapped.shared_tensor((self._e5 / E5_WEIGHTS).resolve(), EMBEDDINGS_E5)
+        return {} if table is None else {EMBEDDINGS_GRAPH: table}
 
     def pair(self, question: str, passage: str) -> Pair:
         (q_ids, _), (p_ids, offsets) = self._tokenizer.encode(
