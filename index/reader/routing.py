@@ -52,7 +52,9 @@ class ByLanguage:
             rows = [i for i, a in enumerate(across) if a is mine]
             if not rows:
                 continue
-            read = reader.read_pairs([asked[i] for i in rows], [declared[i] for i in rows])
+            read = reader.read_pairs(
+                [asked[i] for i in rows], [declared[i] for i in rows], [mine] * len(rows)
+            )
             for i, reading in zip(rows, read, strict=True):
                 out[i] = reading
         return out

@@ -282,13 +282,24 @@ class OnnxReader:
         return self.read_pairs([(question, p) for p in passages], langs)
 
     def read_pairs(
-        self, asked: Sequence[tuple[str, str]], langs: Sequence[str | None] | None = None
+        self,
+        asked: Sequence[tuple[str, str]],
+        langs: Sequence[str | None] | None = None,
+        across: Sequence[bool] | None = None,
     ) -> list[Reading | None]:
         """`read` for (question, passage) pairs of several questions: run in batches of
         similar length (little padding), which costs the cores less than one run per pair.
-        `langs`: each passage's declared language, where known."""
+        `langs`: each passage's declared language, where known; `across`: whether each pair's
+        languages differ, where the caller has already asked (`lexical.languages_differ`, as
+        `routing.ByLanguage` does to choose the reader)."""
         if not asked:
             return []
+        if across is None:  # only the sentence match asks
+            declared = list(langs) if langs else [None] * len(asked)
+            across = [
+                bool(self.match_weight) and languages_differ(q, p, lang)
+                for (q, p), lang in zip(asked, declared, strict=True)
+            ]
         pairs = [self.pair(q, p) for q, p in asked]
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].ids))
         out: list[Reading | None] = [None] * len(pairs)
@@ -301,8 +312,7 @@ class OnnxReader:
                 sentences = sentence_spans(passage)
                 lean = (
                     tuple(self.match_weight * m for m in sentence_match(pairs[i], h[:n], sentences))
-                    if self.match_weight
-                    and languages_differ(question, passage, langs[i] if langs else None)
+                    if self.match_weight and across[i]
                     else ()
                 )
                 out[i] = self._reading(
