@@ -292,15 +292,17 @@ def test_the_second_readers_weights_are_shipped_and_checked(tmp_path: Path) -> N
 
 
 def test_the_readers_share_e5s_embedding_table(
-    reader: OnnxReader, across_reader: OnnxReader
+    reader: OnnxReader, across_reader: OnnxReader, models_dir: Path, tmp_path: Path
 ) -> None:
-    """Both readers' sessions take the word-embedding table from one read-only mapping of e5's
-    weights file, not each a copy from its graph: the graph's table is e5's, value for value, so
-    the logits are those of a session holding its own copy. A name the graph lacked would be
-    ignored by ONNX Runtime and nothing shared: the graph is checked to hold it."""
+    """The float32 graphs are written without e5's word-embedding table (0 rows), and both
+    readers' sessions take it from one read-only mapping of e5's weights file; their logits are
+    torch's. A session without it fails at its first token rather than reading wrong numbers,
+    and a missing e5 file is reported with the way to prepare it again."""
     import onnx
-    from onnx import numpy_helper
+    import torch
 
+    from index.errors import ModelUnavailable
+    from index.model import e5convert
     from index.model.encoders import open_session
     from index.reader import runtime
 
@@ -308,18 +310,46 @@ def test_the_readers_share_e5s_embedding_table(
     assert list(shared) == [runtime.EMBEDDINGS_GRAPH]
     assert across_reader.shared()[runtime.EMBEDDINGS_GRAPH] is shared[runtime.EMBEDDINGS_GRAPH]
     assert mapped_file(shared[runtime.EMBEDDINGS_GRAPH]).name == runtime.E5_WEIGHTS  # no copy
-    table = shared[runtime.EMBEDDINGS_GRAPH].numpy()
     graph = onnx.load(str(reader._path))
     [own] = [i for i in graph.graph.initializer if i.name == runtime.EMBEDDINGS_GRAPH]
-    assert np.array_equal(numpy_helper.to_array(own), table)
-    del graph, own
+    assert list(own.dims) == [0, 384]
+    assert reader._path.stat().st_size < 100_000_000  # the table was 384 MB of it
+    del graph
+    e5 = e5convert.ensure_model(models_dir)
+    model, _ = reader_model.load(e5, reader_model.WEIGHTS_DIR)
     pairs = [reader.pair(q, FOUNDING) for q in FOUNDED[:2]]
     ids, mask = reader.batch(pairs)
-    alone = open_session(reader._path, 2).run(None, {"input_ids": ids, "attention_mask": mask})
-    for ours, theirs in zip(reader.logits(pairs), alone, strict=True):
-        assert np.array_equal(ours, theirs)
-    int8 = OnnxReader(reader._path.parent, precision="int8")
-    assert int8.shared() == {}  # its table is quantised: its own
+    with torch.no_grad():
+        theirs = model(torch.from_numpy(ids), torch.from_numpy(mask))
+    for ours, torch_logits in zip(reader.logits(pairs)[:2], theirs, strict=True):
+        assert np.abs(ours - torch_logits.numpy()).max() < runtime.MAX_DIFFERENCE
+    alone = open_session(reader._path, 2)
+    with pytest.raises(Exception, match="Gather"):
+        alone.run(None, {"input_ids": ids, "attention_mask": mask})
+    assert OnnxReader(reader._path.parent, precision="int8").shared() == {}  # its own, int8
+    without = tmp_path / e5.name
+    shutil.copytree(e5, without, ignore=shutil.ignore_patterns(runtime.E5_WEIGHTS))
+    lost = OnnxReader(reader._path.parent, without)
+    with pytest.raises(ModelUnavailable, match="prepare them again"):
+        lost.read(FOUNDED[0], [FOUNDING])
+
+
+def test_an_earlier_export_of_the_same_reader_is_removed(tmp_path: Path) -> None:
+    """Once an export is in place, those of the same weights by an earlier EXPORT_VERSION go
+    (each about 0.55 GB); other weights' exports and other folders stay."""
+    from index.reader import runtime
+
+    sha = "0123456789abcdef" * 4
+    new = runtime.onnx_folder(tmp_path, sha)
+    older = tmp_path / f"khabar-reader-v{runtime.EXPORT_VERSION - 1}-{sha[:16]}"
+    other = tmp_path / f"khabar-reader-v{runtime.EXPORT_VERSION - 1}-{'f' * 16}"
+    e5 = tmp_path / "multilingual-e5-small"
+    for folder in (new, older, other, e5):
+        folder.mkdir()
+        (folder / "file").write_text("x", encoding="utf-8")
+    runtime._remove_older_exports(new)
+    assert not older.exists()
+    assert new.exists() and other.exists() and e5.exists()
 
 
 @pytest.mark.parametrize("question", FOUNDED)

@@ -2,10 +2,9 @@
 
     python bench/reader/readers_memory.py ../shared/eval on
     python bench/reader/readers_memory.py ../shared/eval off
-    python bench/reader/readers_memory.py ../shared/eval on --copies
 
-`--copies`: each reader's session holds its graph's own copy of e5's embedding table, as before
-the readers shared one mapping of it (`index/model/mapped.py`).
+(Before EXPORT_VERSION 4 the graphs held e5's embedding table, and commit 7ad51e8's `--copies`
+gave each session its own copy of it, for docs/benchmarks.md's section 8.)
 
 In a fresh process: news-region-x2en's index with the reader on, `KHABAR_READER_ACROSS` as
 given, warmed up (both sessions opened), then the Geiger question asked twice in each of the six
@@ -47,12 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("root", type=Path, help="the folder holding the evaluation sets")
     parser.add_argument("across", choices=["on", "off"])
-    parser.add_argument("--copies", action="store_true", help="no table shared (as before)")
     args = parser.parse_args()
-    if args.copies:
-        from index.reader.runtime import OnnxReader
-
-        OnnxReader.shared = lambda self: {}  # type: ignore[method-assign]
     settings = Settings(reader="on", reader_across=args.across)
     retriever = prepare(settings, args.root / "news-region-x2en" / "corpus")
     assert retriever.reader is not None
@@ -64,8 +58,7 @@ def main() -> None:
         seconds.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(
-        f"KHABAR_READER_ACROSS={args.across}{' (copies)' if args.copies else ''}: "
-        f"resident {resident_mib()} MiB, peak {peak} MiB, "
+        f"KHABAR_READER_ACROSS={args.across}: resident {resident_mib()} MiB, peak {peak} MiB, "
         f"median {1000 * statistics.median(seconds):.0f} ms a question"
     )
 

@@ -331,4 +331,3 @@ def _shown(question: str, hits: list[Hit], rule: Rule) -> list[Hit]:
         if h is not first and h not in answering and passes_cosine(question, h, rule)
     ]
     return [first, *answering, *rest]
-

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import shutil
 import threading
 import warnings
 from collections.abc import Sequence
@@ -43,12 +46,11 @@ INT8_GRAPH = "reader-int8.onnx"  # weights quantised to int8 (dynamic), made bes
 CONFIG = "reader-onnx.json"
 MAX_LENGTH = 512  # whole passages: Khabar's are at most 320 tokens
 MAX_DIFFERENCE = 1e-3  # the largest logit difference between ONNX and torch that is accepted
-# e5's word-embedding table: its name in the reader's graph (the module `_with_states` wraps),
-# in the reader's torch module (`reader_model.is_trained`) and in e5's weights file. No recipe
-# trains it, so every float32 reader's graph holds e5's own table, and each session takes it
-# from one mapping of e5's file instead (`mapped`, `OnnxReader.shared`).
+# e5's word-embedding table: its name in the reader's graph (the module `_with_states` wraps)
+# and in e5's weights file. No recipe trains it (`reader_model.is_trained`), so the float32
+# graph is written without it (`_without_embeddings`), and each session takes it from one
+# mapping of e5's file (`mapped`, `OnnxReader.shared`).
 EMBEDDINGS_GRAPH = "reader.encoder.embeddings.word_embeddings.weight"
-EMBEDDINGS_PARAM = "encoder.embeddings.word_embeddings.weight"
 EMBEDDINGS_E5 = "embeddings.word_embeddings.weight"
 E5_WEIGHTS = "model.safetensors"
 CHECK_PAIRS = (
@@ -91,12 +93,26 @@ class Reading:
 
 
 # 2: the float32 graph with fused attention (`onnx_fuse`); 3: its last hidden states as a
-# third output (`sentence_match`)
-EXPORT_VERSION = 3
+# third output (`sentence_match`); 4: the float32 graph without e5's embedding table, which its
+# session takes from e5's weights file (`_without_embeddings`, `OnnxReader.shared`)
+EXPORT_VERSION = 4
+FOLDER_NAME = re.compile(r"khabar-reader-v(\d+)-([0-9a-f]{16})")
 
 
 def onnx_folder(models_dir: Path, sha: str) -> Path:
     return models_dir / f"khabar-reader-v{EXPORT_VERSION}-{sha[:16]}"
+
+
+def _remove_older_exports(folder: Path) -> None:
+    """Remove the exports of the same weights by an earlier EXPORT_VERSION beside `folder`
+    (each about 0.55 GB), once the new one is in place: only Khabar reads them."""
+    mine = FOLDER_NAME.fullmatch(folder.name)
+    assert mine is not None
+    for old in folder.parent.glob("khabar-reader-v*-*"):
+        theirs = FOLDER_NAME.fullmatch(old.name)
+        if theirs and theirs[2] == mine[2] and int(theirs[1]) < EXPORT_VERSION:
+            log.warning("removing %s, an earlier export of the same reader", old)
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def ensure_onnx(models_dir: Path, weights_dir: Path = reader_model.WEIGHTS_DIR) -> Path:
@@ -106,9 +122,11 @@ def ensure_onnx(models_dir: Path, weights_dir: Path = reader_model.WEIGHTS_DIR) 
     if (folder / CONFIG).is_file():
         return folder
     e5 = e5convert.ensure_model(models_dir)
-    return publish_folder(
+    published = publish_folder(
         folder, lambda staging: _export(e5, weights_dir, staging), lambda f: (f / CONFIG).is_file()
     )
+    _remove_older_exports(published)
+    return published
 
 
 def _export_graph(model: Any, path: Path) -> None:
@@ -167,6 +185,7 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
     # The float32 graph again with eager attention, fused into one operator per layer: the same
     # logits, faster; the int8 graph stays quantised from the first.
     fused = export_fused(lambda path: _export_graph(model, path), model.encoder, out / GRAPH)
+    _without_embeddings(out / GRAPH)
     # e5's folder by name: it sits beside this one in the models folder, wherever that is moved
     # or whichever folder khabar runs from.
     config = {
@@ -190,6 +209,28 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
             f"the reader's ONNX export differs from torch by {difference:.4f}; "
             "set KHABAR_READER=off"
         )
+
+
+def _without_embeddings(graph: Path) -> None:
+    """Rewrite the float32 `graph` with an empty word-embedding table (0 rows) in place of
+    e5's: its session takes e5's from e5's weights file (`OnnxReader.shared`), so the file is
+    421 MB smaller and opening it no longer reads the table; run without it, the graph fails
+    at its first token rather than reading wrong numbers."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(graph))
+    for i, tensor in enumerate(model.graph.initializer):
+        if tensor.name == EMBEDDINGS_GRAPH:
+            width = int(tensor.dims[1])
+            empty = np.zeros((0, width), dtype=np.float32)
+            model.graph.initializer[i].CopyFrom(numpy_helper.from_array(empty, EMBEDDINGS_GRAPH))
+            break
+    else:
+        raise ModelUnavailable(f"{graph} has no {EMBEDDINGS_GRAPH}; set KHABAR_READER=off")
+    staging = graph.with_name(".stripped.onnx")
+    onnx.save(model, str(staging))
+    os.replace(staging, graph)
 
 
 READ_BATCH = 8  # pairs per run when several questions are read together
@@ -244,14 +285,21 @@ class OnnxReader:
             return self._session_
 
     def shared(self) -> dict[str, Any]:
-        """The initializers this reader's session takes from e5's weights file rather than from
-        its own graph: the word embeddings, where the graph holds e5's own float32 table (the
-        float32 graph, of a recipe that does not train them). Empty where that file is not
-        there to map; the graph's copy is used then, with the same result."""
-        if self.precision != "float32" or reader_model.is_trained(EMBEDDINGS_PARAM, self.recipe):
+        """The initializers this reader's session takes from e5's weights file, which its
+        graph does not hold (`_without_embeddings`): e5's word-embedding table, mapped once
+        for every session of the process (`mapped`). The int8 graph holds its own, quantised.
+        Without e5's file the float32 graph cannot run: that is reported with the way to
+        prepare both again."""
+        if self.precision != "float32":
             return {}
-        table = mapped.shared_tensor((self._e5 / E5_WEIGHTS).resolve(), EMBEDDINGS_E5)
-        return {} if table is None else {EMBEDDINGS_GRAPH: table}
+        weights = self._e5 / E5_WEIGHTS
+        table = mapped.shared_tensor(weights.resolve(), EMBEDDINGS_E5)
+        if table is None:
+            raise ModelUnavailable(
+                f"{weights} is missing or damaged, and the reader takes e5's embeddings from it; "
+                f"delete {self._e5} and {self._path.parent} to prepare them again"
+            )
+        return {EMBEDDINGS_GRAPH: table}
 
     def pair(self, question: str, passage: str) -> Pair:
         (q_ids, _), (p_ids, offsets) = self._tokenizer.encode(
