@@ -289,7 +289,8 @@ class TerminalChat:
 async def _within(waiting: Awaitable[Any], seconds: float) -> bool:
     """Whether `waiting` finished within `seconds` (it is cancelled otherwise)."""
     try:
-        await asyncio.wait_for(waiting, seconds)
+        async with asyncio.timeout(seconds):  # not `wait_for`: see `World.wait_for`
+            await waiting
     except TimeoutError:
         return False
     return True

@@ -279,3 +279,19 @@ async def test_control_api_history_waits_for_the_bot(
     assert [m["text"] for m in history] == ["question", "answer"]
     raw = (await control.http.get("/_test/chats/42/messages")).json()
     assert json.dumps(raw)  # plain JSON for any client
+
+
+async def test_a_waiter_cancelled_as_the_world_changes_stops() -> None:
+    """A task waiting on the world (the server's webhook sender, a long poll) that is cancelled
+    in the same moment as a change wakes it ends. Python 3.11's `asyncio.wait_for` returned the
+    wake-up instead and lost the cancellation: the load benchmark's server then waited an hour
+    to stop (docs/benchmarks.md, section 8)."""
+    from bot.testserver.world import World
+
+    world = World()
+    waiting = asyncio.create_task(world.wait_for(lambda: False, 3600))
+    await asyncio.sleep(0.01)  # it is waiting
+    await world.notify()
+    waiting.cancel()
+    done, _ = await asyncio.wait({waiting}, timeout=2)
+    assert waiting in done and waiting.cancelled()

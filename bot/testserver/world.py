@@ -96,14 +96,17 @@ class World:
         """Wait until `predicate()` is true or `timeout` seconds pass; returns the predicate.
         (An event per change, not an asyncio.Condition: on Python 3.11 a Condition's wait
         that timed out under load could leave its lock released and fail with "Lock is not
-        acquired".)"""
+        acquired".) `asyncio.timeout`, not `asyncio.wait_for`: on Python 3.11 the latter returns
+        when a change and a cancellation of the waiting task come at once, and the cancellation
+        is lost (the server's webhook sender then did not stop)."""
         deadline = time.monotonic() + timeout
         while not predicate():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return bool(predicate())
             try:
-                await asyncio.wait_for(self.changed.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await self.changed.wait()
             except TimeoutError:
                 return bool(predicate())
         return True

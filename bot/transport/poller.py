@@ -198,8 +198,11 @@ class Poller:
         return fetch.result()
 
     async def _pause(self, seconds: float) -> None:
+        # `asyncio.timeout`: Python 3.11's `wait_for` may lose a cancellation that comes as
+        # `_stop` is set (tests/test_testserver.py shows it on the test server's waits).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
 
 
 def read_updates(raw: Any, bot: Bot) -> tuple[list[Update], list[int], int | None]:
