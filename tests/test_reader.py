@@ -294,10 +294,10 @@ def test_the_second_readers_weights_are_shipped_and_checked(tmp_path: Path) -> N
 def test_the_readers_share_e5s_embedding_table(
     reader: OnnxReader, across_reader: OnnxReader, models_dir: Path, tmp_path: Path
 ) -> None:
-    """The float32 graphs are written without e5's word-embedding table (0 rows), and both
-    readers' sessions take it from one read-only mapping of e5's weights file; their logits are
-    torch's. A session without it fails at its first token rather than reading wrong numbers,
-    and a missing e5 file is reported with the way to prepare it again."""
+    """The graphs are written without e5's word-embedding table (0 rows), and both readers'
+    sessions (float32 and int8) take it from one read-only mapping of e5's weights file; the
+    logits are torch's. A session without it fails at its first token rather than reading
+    wrong numbers, and a missing e5 file is reported with the way to prepare it again."""
     import onnx
     import torch
 
@@ -326,7 +326,11 @@ def test_the_readers_share_e5s_embedding_table(
     alone = open_session(reader._path, 2)
     with pytest.raises(Exception, match="Gather"):
         alone.run(None, {"input_ids": ids, "attention_mask": mask})
-    assert OnnxReader(reader._path.parent, precision="int8").shared() == {}  # its own, int8
+    int8 = OnnxReader(reader._path.parent, precision="int8")  # its matrix products quantised
+    assert int8.shared()[runtime.EMBEDDINGS_GRAPH] is shared[runtime.EMBEDDINGS_GRAPH]
+    assert (reader._path.parent / runtime.INT8_GRAPH).stat().st_size < 25_000_000
+    [reading] = int8.read(FOUNDED[0], [FOUNDING])
+    assert reading is not None and "2009" in FOUNDING[reading.start : reading.end]
     without = tmp_path / e5.name
     shutil.copytree(e5, without, ignore=shutil.ignore_patterns(runtime.E5_WEIGHTS))
     lost = OnnxReader(reader._path.parent, without)

@@ -4,6 +4,7 @@ the export, which happens once per machine and set of weights."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -11,7 +12,7 @@ import re
 import shutil
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,17 +176,25 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
     log.warning("exporting the reader to ONNX, once (about a minute)")
     with third_party_quiet():  # transformers' report of e5's weights the reader does not use
         model, recipe = reader_model.load(e5, weights_dir)
-    _export_graph(model, out / GRAPH)
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    # Traced with a few rows of e5's table, which both graphs then lose (`_without_embeddings`):
+    # neither the export nor the quantisation carries the 366 MiB table.
+    with _few_rows(model):
+        _export_graph(model, out / GRAPH)
+        from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with third_party_quiet():  # "consider pre-processing", and every tensor
-        quantize_dynamic(
-            str(out / GRAPH), str(out / INT8_GRAPH), weight_type=QuantType.QInt8, per_channel=True
-        )
-    # The float32 graph again with eager attention, fused into one operator per layer: the same
-    # logits, faster; the int8 graph stays quantised from the first.
-    fused = export_fused(lambda path: _export_graph(model, path), model.encoder, out / GRAPH)
-    _without_embeddings(out / GRAPH)
+        with third_party_quiet():  # "consider pre-processing", and every tensor
+            quantize_dynamic(
+                str(out / GRAPH),
+                str(out / INT8_GRAPH),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],  # the embeddings stay e5's, from its file
+            )
+        # The float32 graph again with eager attention, fused into one operator per layer: the
+        # same logits, faster; the int8 graph stays quantised from the first.
+        fused = export_fused(lambda path: _export_graph(model, path), model.encoder, out / GRAPH)
+    for graph in (GRAPH, INT8_GRAPH):
+        _without_embeddings(out / graph)
     # e5's folder by name: it sits beside this one in the models folder, wherever that is moved
     # or whichever folder khabar runs from.
     config = {
@@ -211,10 +220,27 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
         )
 
 
+TRACE_ROWS = 1024  # rows of e5's table in the graph while it is traced (its ids are fewer)
+
+
+@contextlib.contextmanager
+def _few_rows(model: Any) -> Iterator[None]:
+    """The reader's word embeddings cut to their first `TRACE_ROWS` rows for the duration."""
+    import torch
+
+    embeddings = model.encoder.embeddings.word_embeddings
+    whole = embeddings.weight
+    embeddings.weight = torch.nn.Parameter(whole.data[:TRACE_ROWS].clone(), requires_grad=False)
+    try:
+        yield
+    finally:
+        embeddings.weight = whole
+
+
 def _without_embeddings(graph: Path) -> None:
-    """Rewrite the float32 `graph` with an empty word-embedding table (0 rows) in place of
-    e5's: its session takes e5's from e5's weights file (`OnnxReader.shared`), so the file is
-    421 MB smaller and opening it no longer reads the table; run without it, the graph fails
+    """Rewrite `graph` with an empty word-embedding table (0 rows) in place of the one it was
+    traced with: its session takes e5's from e5's weights file (`OnnxReader.shared`), so
+    neither the file nor opening it holds the 366 MiB table; run without it, the graph fails
     at its first token rather than reading wrong numbers."""
     import onnx
     from onnx import numpy_helper
@@ -287,11 +313,9 @@ class OnnxReader:
     def shared(self) -> dict[str, Any]:
         """The initializers this reader's session takes from e5's weights file, which its
         graph does not hold (`_without_embeddings`): e5's word-embedding table, mapped once
-        for every session of the process (`mapped`). The int8 graph holds its own, quantised.
-        Without e5's file the float32 graph cannot run: that is reported with the way to
-        prepare both again."""
-        if self.precision != "float32":
-            return {}
+        for every session of the process (`mapped`); the int8 graph's too, whose matrix
+        products alone are quantised. Without e5's file neither graph can run: that is
+        reported with the way to prepare both again."""
         weights = self._e5 / E5_WEIGHTS
         table = mapped.shared_tensor(weights.resolve(), EMBEDDINGS_E5)
         if table is None:
