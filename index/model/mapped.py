@@ -1,11 +1,11 @@
 """A tensor of a safetensors file mapped read-only into memory, for ONNX Runtime sessions to
 share instead of each holding its own copy (`encoders.open_session(initializers=...)`).
 
-Both readers' graphs carry e5's word-embedding table, 250,037 × 384 float32 (366 MiB): ONNX
-Runtime keeps a copy for each session. Given this mapping instead, every session of the process
-reads the one table in e5's own weights file, and only the pages of rows that questions and
-passages actually use become resident; the kernel may drop them again under pressure, since they
-are the file's. docs/benchmarks.md ("The readers share e5's embeddings") has the figures.
+Both readers use e5's word-embedding table, 250,037 × 384 float32 (366 MiB). ONNX Runtime kept a
+copy for each session when their graphs held it; they no longer do. Given this mapping instead,
+every session of the process reads the one table in e5's own weights file, and only the pages of
+rows that questions and passages actually use become resident; the kernel may drop them again
+under pressure, since they are the file's. docs/benchmarks.md, section 8, has the figures.
 """
 
 from __future__ import annotations

@@ -43,14 +43,14 @@ from .pairs import (
 
 log = logging.getLogger(__name__)
 GRAPH = "reader.onnx"
-INT8_GRAPH = "reader-int8.onnx"  # weights quantised to int8 (dynamic), made beside it
+INT8_GRAPH = "reader-int8.onnx"  # matrix products' weights in int8 (dynamic), made beside it
 CONFIG = "reader-onnx.json"
 MAX_LENGTH = 512  # whole passages: Khabar's are at most 320 tokens
 MAX_DIFFERENCE = 1e-3  # the largest logit difference between ONNX and torch that is accepted
 # e5's word-embedding table: its name in the reader's graph (the module `_with_states` wraps)
-# and in e5's weights file. No recipe trains it (`reader_model.is_trained`), so the float32
-# graph is written without it (`_without_embeddings`), and each session takes it from one
-# mapping of e5's file (`mapped`, `OnnxReader.shared`).
+# and in e5's weights file. No recipe trains it (`reader_model.is_trained`), so both graphs
+# are written without it (`_without_embeddings`), and each session takes it from one mapping of
+# e5's file (`mapped`, `OnnxReader.shared`).
 EMBEDDINGS_GRAPH = "reader.encoder.embeddings.word_embeddings.weight"
 EMBEDDINGS_E5 = "embeddings.word_embeddings.weight"
 E5_WEIGHTS = "model.safetensors"
@@ -94,8 +94,9 @@ class Reading:
 
 
 # 2: the float32 graph with fused attention (`onnx_fuse`); 3: its last hidden states as a
-# third output (`sentence_match`); 4: the float32 graph without e5's embedding table, which its
-# session takes from e5's weights file (`_without_embeddings`, `OnnxReader.shared`)
+# third output (`sentence_match`); 4: both graphs without e5's embedding table, which their
+# sessions take from e5's weights file (`_without_embeddings`, `OnnxReader.shared`), the int8
+# one with its matrix products alone quantised
 EXPORT_VERSION = 4
 FOLDER_NAME = re.compile(r"khabar-reader-v(\d+)-([0-9a-f]{16})")
 
