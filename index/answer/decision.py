@@ -273,8 +273,12 @@ def sure(first: Hit, rule: Rule, confident: float | None) -> bool:
 def reader_threshold_for(question: str, hit: Hit, rule: Rule) -> float:
     """The reader's threshold for a question with `hit`'s passage: across languages the one
     of the reader that reads such pairs (`reader_cross_threshold`, where set)."""
+    return _reader_threshold(rule, across_languages(question, hit))
+
+
+def _reader_threshold(rule: Rule, across: bool) -> float:
     assert rule.reader_threshold is not None
-    if rule.reader_cross_threshold is not None and across_languages(question, hit):
+    if across and rule.reader_cross_threshold is not None:
         return rule.reader_cross_threshold
     return rule.reader_threshold
 
@@ -290,7 +294,7 @@ def reader_verdict(question: str, top: Hit, rule: Rule, ahead: float | None) -> 
     if top.contrast is not None:
         return False  # its answer is another country's (`reader.contrast`)
     across = across_languages(question, top)
-    threshold = reader_threshold_for(question, top, rule)
+    threshold = _reader_threshold(rule, across)
     if top.reader_score >= threshold:
         return True
     floor = rule.reader_cross_floor if across else rule.reader_floor
