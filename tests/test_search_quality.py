@@ -275,33 +275,3 @@ def test_across_languages_the_reader_that_reads_such_pairs_sets_the_threshold() 
     # without a threshold of its own across languages, the first's: 0.5 answers there too
     same = replace(rule, reader_cross_threshold=None)
     assert reader_verdict("Сколько грузовиков?", replace(hit, reader_score=0.5), same, None) is True
-
-
-def test_the_passages_listed_after_the_first_answer_by_their_own_readers_threshold() -> None:
-    """The page-through list puts first, after the passage shown, the other passages whose
-    reading answers: across languages by the second reader's threshold, so a passage it scores
-    under that (but over the first reader's) is not listed among them."""
-    from dataclasses import replace
-
-    from index.answer.decision import Rule, decide
-
-    rule = Rule(
-        threshold=0.95,  # no passage passes the cosine rule: only the readings list them
-        reader_threshold=0.0,
-        reader_floor=-2.0,
-        reader_cross_threshold=3.0,
-        reader_cross_floor=2.0,
-    )
-    question = "Сколько грузовиков перевозит паром?"
-    first = replace(
-        _hit("a.md", 0.80, "Паром между Баку и Актау перевозит 56 грузовиков."), reader_score=4.0
-    )
-    first = replace(first, lang="ru")
-    english = replace(_hit("b.md", 0.79, "The ferry carries 56 trucks."), lang="en")
-    russian = replace(_hit("c.md", 0.78, "Паром перевозит грузовики через Каспий."), lang="ru")
-    for score, listed in ((2.0, False), (3.5, True)):
-        hits = [first, replace(english, reader_score=score), replace(russian, reader_score=1.0)]
-        answer = decide(question, hits, rule)
-        assert answer.found and answer.shown[0] is hits[0]
-        assert (hits[1] in answer.shown) is listed
-        assert hits[2] in answer.shown  # in one language the first reader's threshold: 1.0
