@@ -338,6 +338,33 @@ def test_the_readers_share_e5s_embedding_table(
         lost.read(FOUNDED[0], [FOUNDING])
 
 
+def test_the_int8_reader_quantises_the_fused_attention(reader: OnnxReader) -> None:
+    """The int8 graph is quantised from the fused one: every layer's attention is ONNX Runtime's
+    int8 `QAttention`, every matrix product of the layers int8, and the answer head float32.
+    It reads the founding passage as float32 does: the same span, on the same side of the
+    threshold (its scores move by about a logit on average, docs/benchmarks.md, section 9)."""
+    import onnx
+
+    from index.reader import runtime
+
+    config = json.loads((reader._path.parent / runtime.CONFIG).read_text(encoding="utf-8"))
+    graph = onnx.load(str(reader._path.parent / runtime.INT8_GRAPH)).graph
+    ops = [node.op_type for node in graph.node]
+    if config["fused_attention"]:
+        assert ops.count("QAttention") == reader.recipe.layers and "Attention" not in ops
+    assert ops.count("MatMulInteger") >= 3 * reader.recipe.layers
+    assert [n.name for n in graph.node if n.op_type == "MatMul"] == ["/qa/MatMul"]
+    int8 = OnnxReader(reader._path.parent, precision="int8")
+    for question in FOUNDED[:2]:
+        [exact] = reader.read(question, [FOUNDING])
+        [quantised] = int8.read(question, [FOUNDING])
+        assert exact is not None and quantised is not None
+        assert (quantised.start, quantised.end) == (exact.start, exact.end)
+        assert "2009" in FOUNDING[quantised.start : quantised.end]
+        threshold = reader.recipe.threshold
+        assert (quantised.score >= threshold) == (exact.score >= threshold)
+
+
 def test_an_earlier_export_of_the_same_reader_is_removed(tmp_path: Path) -> None:
     """Once an export is in place, those of the same weights by an earlier EXPORT_VERSION go
     (each about 0.55 GB); other weights' exports and other folders stay."""
