@@ -73,8 +73,8 @@ class Settings(BaseSettings):
     # How many of the first passages the reader reads: the first decides whether Khabar answers,
     # and another is shown first only when it beats it (`reader_switch`; docs/reader.md).
     reader_passages: int = Field(default=2, ge=1, le=20)
-    # The reader's weights at answer time: float32, or int8 (about twice as fast, for fewer
-    # answers and declines; docs/benchmarks.md, section 9).
+    # The reader's weights at answer time: float32, or int8 (1.7-1.9 times as fast, a point or
+    # less fewer answers; docs/benchmarks.md, section 9).
     reader_precision: Literal["float32", "int8"] = "float32"
     # Span score minus no-answer score from which a passage answers; None: the shipped value.
     reader_threshold: float | None = None

@@ -6,8 +6,9 @@ Exports the reader (the shipped weights, or the second reader's) twice into a sc
 the plain graph (torch's attention, a dozen operators a layer) and the fused one (ONNX Runtime's
 `Attention`, as `runtime._export` writes it). Then it quantises them in several ways with ONNX
 Runtime's dynamic quantisation (weights int8 per output channel, activations per tensor as each
-run goes), and, where the `onnx-ir` package is installed, with its block-wise 8-bit weights
-(`MatMulNBits`, activations quantised per block of a row: finer, and slower).
+run goes; one of them `runtime._quantize`, the export's own), and, where the `onnx-ir` package
+is installed, with its block-wise 8-bit weights (`MatMulNBits`, activations quantised per block
+of a row: finer, and slower).
 
 Each variant reads the same (question, passage) pairs as float32 does, from `../shared/train`
 (never the evaluation sets): TyDi / TQuAD questions with their contexts, and NTREX sentences
@@ -103,6 +104,12 @@ def quantise_blockwise(graph: Path, out: Path, block: int) -> bool:
     return True
 
 
+def shipped_way(graph: Path, out: Path, layers: int) -> bool:
+    """`runtime._quantize`, as the export does it."""
+    runtime._quantize(graph, out, layers)
+    return True
+
+
 def head(name: str) -> bool:
     return name.startswith("/qa/")
 
@@ -129,7 +136,7 @@ def timed(
 
 def make_variants(work: Path, weights: Path, e5: Path, shipped: Path) -> dict[str, Path]:
     """Each variant's export folder (the shipped one's, its int8 graph replaced), by name."""
-    model, _ = reader_model.load(e5, weights)
+    model, recipe = reader_model.load(e5, weights)
     with runtime._few_rows(model):
         runtime._export_graph(model, work / "plain.onnx")
         shutil.copy(work / "plain.onnx", work / "fused.onnx")
@@ -140,10 +147,13 @@ def make_variants(work: Path, weights: Path, e5: Path, shipped: Path) -> dict[st
             "plain graph, matrix products (export version 4)": lambda out: quantise_dynamic(
                 work / "plain.onnx", out, ["MatMul"], lambda _: False
             ),
-            "fused graph, matrix products and attention (version 5)": lambda out: quantise_dynamic(
-                work / "fused.onnx", out, ["MatMul", "Attention"], head
+            "fused graph, matrix products and attention (commit 7083710)": lambda out: (
+                quantise_dynamic(work / "fused.onnx", out, ["MatMul", "Attention"], head)
             ),
-            "fused, the second feed-forward product kept float32": lambda out: quantise_dynamic(
+            "fused, the upper half's second feed-forward products float32 (version 6)": (
+                lambda out: shipped_way(work / "fused.onnx", out, recipe.layers)
+            ),
+            "fused, every second feed-forward product float32": lambda out: quantise_dynamic(
                 work / "fused.onnx", out, ["MatMul", "Attention"], second_ffn
             ),
             "fused, attention alone": lambda out: quantise_dynamic(
