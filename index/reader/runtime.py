@@ -219,10 +219,11 @@ def _quantize(graph: Path, out: Path, layers: int) -> None:
     (ONNX Runtime's `QAttention`) in int8, per output channel, the activations quantised as each
     run goes. Three stay float32: the answer head; e5's embeddings (from its file); and the
     second feed-forward product of the upper half of the `layers`, whose input (the GELU's
-    output) has values too far apart for one scale a run: quantised too, the reader's scores
-    moved by 1.1 logits on average and fell 0.03 in declines across languages; kept, they move
-    by half that, and the reader is 1.6 times as fast as float32 instead of 2 on a 2-core
-    AVX-512 EPYC (docs/benchmarks.md, section 9)."""
+    output) has values too far apart for one scale a run. Quantised too, the reader's scores
+    moved 1.1 logits from float32's on average, and Russian questions against English news
+    were declined 0.871 of the time instead of 0.905; kept, the scores move 0.44 and the
+    declines stay, for 1.7-1.9 times float32's speed instead of about 2 (a 2-core AVX-512 EPYC;
+    docs/benchmarks.md, section 9)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
