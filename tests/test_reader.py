@@ -350,12 +350,11 @@ def test_the_int8_reader_quantises_the_fused_attention(reader: OnnxReader) -> No
     config = json.loads((reader._path.parent / runtime.CONFIG).read_text(encoding="utf-8"))
     graph = onnx.load(str(reader._path.parent / runtime.INT8_GRAPH)).graph
     ops = [node.op_type for node in graph.node]
-    if config["fused_attention"]:
-        assert ops.count("QAttention") == reader.recipe.layers and "Attention" not in ops
     layers = reader.recipe.layers
     upper = [f"/encoder/encoder/layer.{k}/output/dense/MatMul" for k in range(layers // 2, layers)]
     assert [n.name for n in graph.node if n.op_type == "MatMul"] == [*upper, "/qa/MatMul"]
     if config["fused_attention"]:  # each layer's attention output and feed-forward products
+        assert ops.count("QAttention") == layers and "Attention" not in ops
         assert ops.count("MatMulInteger") == 3 * layers - len(upper)
     int8 = OnnxReader(reader._path.parent, precision="int8")
     for question in FOUNDED[:2]:

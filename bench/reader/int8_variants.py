@@ -60,25 +60,6 @@ def training_pairs(shared: Path, n: int) -> list[tuple[str, str]]:
     return pairs
 
 
-def quantise_dynamic(
-    graph: Path, out: Path, ops: Sequence[str], exclude: Callable[[str], bool]
-) -> bool:
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    names = [node.name for node in onnx.load(str(graph)).graph.node]
-    quantize_dynamic(
-        str(graph),
-        str(out),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=list(ops),
-        nodes_to_exclude=[name for name in names if exclude(name)],
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
-    return True
-
-
 def quantise_blockwise(graph: Path, out: Path, block: int) -> bool:
     """8-bit block-wise weights (`MatMulNBits`, int8 arithmetic); False without onnx-ir."""
     try:
@@ -97,25 +78,22 @@ def quantise_blockwise(graph: Path, out: Path, block: int) -> bool:
         is_symmetric=True,
         accuracy_level=4,
         algo_config=config,
-        nodes_to_exclude=[n.name for n in model.graph.node if n.name.startswith("/qa/")],
+        nodes_to_exclude=[runtime.HEAD_PRODUCT],
     )
     quantiser.process()
     quantiser.model.save_model_to_file(str(out), use_external_data_format=False)
     return True
 
 
-def shipped_way(graph: Path, out: Path, layers: int) -> bool:
-    """`runtime._quantize`, as the export does it."""
-    runtime._quantize(graph, out, layers)
+def dynamic(graph: Path, out: Path, ops: Sequence[str], keep: Sequence[str]) -> bool:
+    runtime.quantize_int8(graph, out, ops, keep)
     return True
 
 
-def head(name: str) -> bool:
-    return name.startswith("/qa/")
-
-
-def second_ffn(name: str) -> bool:
-    return head(name) or (name.endswith("output/dense/MatMul") and "attention" not in name)
+def as_exported(graph: Path, out: Path, layers: int) -> bool:
+    """`runtime._quantize`, as the export does it."""
+    runtime._quantize(graph, out, layers)
+    return True
 
 
 def timed(
@@ -143,24 +121,26 @@ def make_variants(work: Path, weights: Path, e5: Path, shipped: Path) -> dict[st
         export_fused(
             lambda path: runtime._export_graph(model, path), model.encoder, work / "fused.onnx"
         )
+        plain, fused = work / "plain.onnx", work / "fused.onnx"
+        every = ["MatMul", "Attention"]
+        head = [runtime.HEAD_PRODUCT]
+        second = [runtime.second_feed_forward(k) for k in range(recipe.layers)]
         variants: dict[str, Callable[[Path], bool]] = {
-            "plain graph, matrix products (export version 4)": lambda out: quantise_dynamic(
-                work / "plain.onnx", out, ["MatMul"], lambda _: False
+            "plain graph, matrix products (export version 4)": lambda out: dynamic(
+                plain, out, ["MatMul"], []
             ),
-            "fused graph, matrix products and attention (commit 7083710)": lambda out: (
-                quantise_dynamic(work / "fused.onnx", out, ["MatMul", "Attention"], head)
+            "fused graph, matrix products and attention (commit 7083710)": lambda out: dynamic(
+                fused, out, every, head
             ),
             "fused, the upper half's second feed-forward products float32 (version 6)": (
-                lambda out: shipped_way(work / "fused.onnx", out, recipe.layers)
+                lambda out: as_exported(fused, out, recipe.layers)
             ),
-            "fused, every second feed-forward product float32": lambda out: quantise_dynamic(
-                work / "fused.onnx", out, ["MatMul", "Attention"], second_ffn
+            "fused, every second feed-forward product float32": lambda out: dynamic(
+                fused, out, every, [*second, *head]
             ),
-            "fused, attention alone": lambda out: quantise_dynamic(
-                work / "fused.onnx", out, ["Attention"], head
-            ),
+            "fused, attention alone": lambda out: dynamic(fused, out, ["Attention"], head),
             "fused, block-wise 8-bit weights (128)": lambda out: quantise_blockwise(
-                work / "fused.onnx", out, 128
+                fused, out, 128
             ),
         }
         folders = {}

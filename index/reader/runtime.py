@@ -109,7 +109,8 @@ def onnx_folder(models_dir: Path, sha: str) -> Path:
 
 def _remove_older_exports(folder: Path) -> None:
     """Remove the exports of the same weights by an earlier EXPORT_VERSION beside `folder`
-    (each about 0.55 GB), once the new one is in place: only Khabar reads them."""
+    (0.55 GB each before version 4, 70 MB since), once the new one is in place: only Khabar
+    reads them."""
     mine = FOLDER_NAME.fullmatch(folder.name)
     assert mine is not None
     for old in folder.parent.glob("khabar-reader-v*-*"):
@@ -214,29 +215,42 @@ def _export(e5: Path, weights_dir: Path, out: Path) -> None:
         )
 
 
+HEAD_PRODUCT = "/qa/MatMul"  # the answer head's matrix product in the exported graphs
+
+
+def second_feed_forward(layer: int) -> str:
+    """The name of a layer's second feed-forward matrix product in the exported graphs."""
+    return f"/encoder/encoder/layer.{layer}/output/dense/MatMul"
+
+
 def _quantize(graph: Path, out: Path, layers: int) -> None:
-    """The int8 copy of `graph`: the weights of its matrix products and of its fused attention
-    (ONNX Runtime's `QAttention`) in int8, per output channel, the activations quantised as each
-    run goes. Three stay float32: the answer head; e5's embeddings (from its file); and the
-    second feed-forward product of the upper half of the `layers`, whose input (the GELU's
-    output) has values too far apart for one scale a run. Quantised too, the reader's scores
-    moved 1.1 logits from float32's on average, and Russian questions against English news
-    were declined 0.871 of the time instead of 0.905; kept, the scores move 0.44 and the
-    declines stay, for 1.7-1.9 times float32's speed instead of about 2 (a 2-core AVX-512 EPYC;
-    docs/benchmarks.md, section 9)."""
+    """The int8 copy of `graph` (`quantize_int8`): its matrix products and its fused attention
+    (ONNX Runtime's `QAttention`). Three stay float32: the answer head; e5's embeddings (from
+    its file); and the second feed-forward product of the upper half of the `layers`, whose
+    input (the GELU's output) has values too far apart for one scale a run. Quantised too, the
+    reader's scores moved 1.1 logits from float32's on average, and Russian questions against
+    English news were declined 0.871 of the time instead of 0.905; kept, the scores move 0.44
+    and the declines stay, for 1.7-1.9 times float32's speed instead of about 2 (a 2-core
+    AVX-512 EPYC; docs/benchmarks.md, section 9)."""
+    upper = [second_feed_forward(k) for k in range(layers // 2, layers)]
+    quantize_int8(graph, out, ["MatMul", "Attention"], [*upper, HEAD_PRODUCT])
+
+
+def quantize_int8(graph: Path, out: Path, ops: Sequence[str], keep: Sequence[str]) -> None:
+    """ONNX Runtime's dynamic quantisation of `graph` into `out`: the weights of the operators
+    of the `ops` types in int8, per output channel, their inputs quantised as each run goes;
+    the nodes named in `keep` stay float32 (`bench/reader/int8_variants.py` tries others)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    nodes = [n.name for n in onnx.load(str(graph), load_external_data=False).graph.node]
-    upper = [f"/encoder/encoder/layer.{k}/output/dense/MatMul" for k in range(layers // 2, layers)]
     with third_party_quiet():  # "consider pre-processing", and every tensor
         quantize_dynamic(
             str(graph),
             str(out),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["MatMul", "Attention"],
-            nodes_to_exclude=[n for n in nodes if n.startswith("/qa/") or n in upper],
+            op_types_to_quantize=list(ops),
+            nodes_to_exclude=list(keep),
             # the fused graph's own operators give shape inference no output types
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
