@@ -349,8 +349,8 @@ class OnnxReader:
     def shared(self) -> dict[str, Any]:
         """The initializers this reader's session takes from e5's weights file, which its
         graph does not hold (`_without_embeddings`): e5's word-embedding table, mapped once
-        for every session of the process (`mapped`); the int8 graph's too, whose matrix
-        products alone are quantised. Without e5's file neither graph can run: that is
+        for every session of the process (`mapped`); the int8 graph's too, whose embeddings
+        are not quantised (`_quantize`). Without e5's file neither graph can run: that is
         reported with the way to prepare both again."""
         weights = self._e5 / E5_WEIGHTS
         table = mapped.shared_tensor(weights.resolve(), EMBEDDINGS_E5)
