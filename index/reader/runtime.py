@@ -295,7 +295,9 @@ def _without_embeddings(graph: Path) -> None:
     os.replace(staging, graph)
 
 
-READ_BATCH = 8  # pairs per run when several questions are read together
+READ_BATCH = 8  # pairs per run at most when several questions are read together
+# A run's padding, at most, as a share of its pairs' own tokens (`runs`).
+PAD_SLACK = 0.05
 KIND_MARGIN = float("inf")  # see `OnnxReader.kind_margin`
 # See `OnnxReader.match_weight` and docs/reader.md ("Which sentence matches the question").
 MATCH_WEIGHT = 50.0
@@ -409,10 +411,8 @@ class OnnxReader:
                 for (q, p), lang in zip(asked, declared, strict=True)
             ]
         pairs = [self.pair(q, p) for q, p in asked]
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].ids))
         out: list[Reading | None] = [None] * len(pairs)
-        for begin in range(0, len(order), READ_BATCH):
-            rows = order[begin : begin + READ_BATCH]
+        for rows in runs([len(p.ids) for p in pairs]):
             starts, ends, states = self.logits([pairs[i] for i in rows])
             for i, s, e, h in zip(rows, starts, ends, states, strict=True):
                 n = len(pairs[i].ids)
@@ -499,6 +499,29 @@ class OnnxReader:
             None if chosen is span else chosen.score,
             lean,
         )
+
+
+def runs(
+    lengths: Sequence[int], most: int = READ_BATCH, slack: float = PAD_SLACK
+) -> list[list[int]]:
+    """The indexes of pairs of these token `lengths` in runs to read together: shortest first,
+    at most `most` a run, and a run padded by at most `slack` of its pairs' own tokens. A run
+    costs a token of padding what it costs a token read, and the reader reads a token in a run
+    of eight for about what it costs alone (docs/benchmarks.md, section 10): where lengths
+    differ, one run per pair is cheaper than a padded run."""
+    out: list[list[int]] = []
+    run: list[int] = []
+    tokens = 0
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        n = lengths[i]  # the longest of the run so far: every pair of the run is padded to it
+        if run and (len(run) == most or n * (len(run) + 1) > (1 + slack) * (tokens + n)):
+            out.append(run)
+            run, tokens = [], 0
+        run.append(i)
+        tokens += n
+    if run:
+        out.append(run)
+    return out
 
 
 def _leaned(within: Sequence[Reading | None], lean: Sequence[float]) -> int | None:
