@@ -397,8 +397,8 @@ class OnnxReader:
         langs: Sequence[str | None] | None = None,
         across: Sequence[bool] | None = None,
     ) -> list[Reading | None]:
-        """`read` for (question, passage) pairs of several questions: run in batches of
-        similar length (little padding), which costs the cores less than one run per pair.
+        """`read` for (question, passage) pairs of several questions, in runs of pairs of
+        about the same length (`runs`: a token of padding costs what a token read does).
         `langs`: each passage's declared language, where known; `across`: whether each pair's
         languages differ, where the caller has already asked (`lexical.languages_differ`, as
         `routing.ByLanguage` does to choose the reader)."""
