@@ -2,7 +2,7 @@
 reading a batch of pairs costs with each bound on a run's padding (`runtime.runs`).
 
     python bench/reader/read_runs.py ../shared [--reader within|across] [--precision float32]
-        [--pairs 192] [--batch 16] [--slack 0 0.05 0.1 0.25 inf] [--repeats 5]
+        [--pairs 192] [--batch 16] [--slack 0 0.05 0.1 0.25 1e9] [--repeats 5]
 
 1. A token's cost by run size: runs of 1, 2, 4, 8 and 16 pairs of one length (128, 224 and 320
    tokens, the reader's usual range), the median of several runs each. Where a token costs
@@ -11,10 +11,10 @@ reading a batch of pairs costs with each bound on a run's padding (`runtime.runs
    with their contexts, NTREX sentences against a paragraph in another language; never the
    evaluation sets), read `--batch` at a time as the bot reads the first passages of the
    questions waiting together (`OnnxReader.read_pairs`), once with each bound on a run's padding
-   (`inf`: runs of 8 whatever their lengths, as before). Every bound is run in each round, in
-   turn, `--repeats` rounds; it prints each bound's median seconds, its ratio to `inf` in the
-   same rounds, the tokens read and padded, and the runs. The readings must not change: every
-   bound's scores are checked against `inf`'s (padding changes only the float rounding).
+   (`1e9`: runs of 8 whatever their lengths, as before). Every bound is run in each round, in
+   turn, `--repeats` rounds; it prints each bound's median seconds, its ratio to the widest in the
+   same rounds, the tokens read and padded, the runs, and how far its scores move from the
+   widest's (padding should move only the float rounding).
 """
 
 from __future__ import annotations
