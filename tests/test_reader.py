@@ -369,7 +369,8 @@ def test_the_int8_reader_quantises_the_fused_attention(reader: OnnxReader) -> No
 
 def test_an_earlier_export_of_the_same_reader_is_removed(tmp_path: Path) -> None:
     """Once an export is in place, those of the same weights by an earlier EXPORT_VERSION go
-    (each about 0.55 GB); other weights' exports and other folders stay."""
+    (0.55 GB each before version 4, 70 MB since); other weights' exports and other folders
+    stay."""
     from index.reader import runtime
 
     sha = "0123456789abcdef" * 4
