@@ -850,7 +850,9 @@ def test_an_answer_that_is_another_countrys_is_declined(
     assert not any(h["shown"] for h in hits)
 
 
-def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:
+def test_a_batch_read_together_answers_as_one_by_one(
+    e5_seed: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The bot reads the passages of the questions waiting together (`read_many`, in
     batches of similar length): the verdicts, order, spans and scores are those of one by one."""
     from index.answer.retriever import Retriever
@@ -880,6 +882,24 @@ def test_a_batch_read_together_answers_as_one_by_one(e5_seed: Settings) -> None:
     one_by_one = [seen(retriever.answer(q)) for q in questions]
     assert [seen(a) for a in retriever.answer_many(questions)] == one_by_one
     assert sum(found for found, _ in one_by_one) >= len(FOUNDED)  # the batch had answers in it
+    # The bound on a run's padding changes which pairs are read together, not what is read.
+    from index.reader import runtime
+
+    logits = runtime.OnnxReader.logits
+    calls: list[int] = []
+
+    def counted(self, pairs):  # type: ignore[no-untyped-def]
+        calls.append(len(pairs))
+        return logits(self, pairs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runtime.OnnxReader, "logits", counted)
+        retriever.answer_many(questions)
+        tight = len(calls)
+        calls.clear()
+        patch.setattr(runtime.OnnxReader, "pad_slack", 0.0)
+        assert [seen(a) for a in retriever.answer_many(questions)] == one_by_one
+        assert len(calls) > tight  # no padding at all: more runs, each of one length
     # Follow-ups in the batch (each question after another one, and "Which countries founded
     # it?" after the founding question): their carried texts encoded and read with the batch, the
     # same answers as one by one.

@@ -65,7 +65,7 @@ def main() -> None:
     for _ in range(args.repeats):
         for batch in args.batch:
             for slack in args.slack:
-                runtime.runs.__defaults__ = (runtime.READ_BATCH, slack)
+                runtime.OnnxReader.pad_slack = slack
                 counted.update(pairs=0, tokens=0)
                 start = time.perf_counter()
                 for begin in range(0, len(order), batch):
