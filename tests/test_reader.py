@@ -622,6 +622,61 @@ def test_a_pack_trains_exactly_as_the_data_does(tmp_path: Path, models_dir: Path
         packs.read(tmp_path / "pack")
 
 
+def tiny_cross(folder: Path) -> Path:
+    """`tiny_spans` with `parallel/` and `cross/` beside it: NTREX documents stating a number
+    in the six languages (one of them held back), no Tatoeba sentences or AfriQA questions."""
+    from index.reader.examples import held_back
+    from tests.test_cross_examples import TSUNAMI
+
+    tiny_spans(folder)
+    names = [f"doc {i}" for i in range(200)]
+    docs = [n for n in names if held_back(n)][:1] + [n for n in names if not held_back(n)][:3]
+    rows = []
+    for doc in docs:
+        lines = [{lang: f"Headline of {doc}" for lang in TSUNAMI}]
+        lines += [{lang: f"Filler {i} of {doc} in {lang}." for lang in TSUNAMI} for i in range(2)]
+        lines += [TSUNAMI, *({lang: f"The end of {doc}." for lang in TSUNAMI} for _ in range(3))]
+        rows += [{"doc": doc, "line": i, **line} for i, line in enumerate(lines)]
+    (folder / "parallel").mkdir()
+    (folder / "cross").mkdir()
+    (folder / "parallel" / "ntrex.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8"
+    )
+    (folder / "parallel" / "tatoeba.jsonl").write_text("", "utf-8")
+    (folder / "cross" / "afriqa.jsonl").write_text("", "utf-8")
+    return folder
+
+
+def test_a_pack_validates_every_kind_held_back_as_the_data_does(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    """Trained from a pack with cross-language examples, the reader is validated on each kind
+    held back (numbers across languages, swaps...), not on the spans alone, as from the data:
+    the best weights are chosen on them all (`train.merit`)."""
+    from index.reader.train import make_pack
+
+    options = Options(
+        data=tiny_cross(tmp_path / "train"),
+        work=tmp_path / "work",
+        out=tmp_path / "out",
+        examples=24,
+        batch_size=8,
+        validation_examples=4,
+        validate_every=1,
+        cross_share=0.5,
+        recipe=reader_model.Recipe(layers=2, trained_from=1),
+    )
+    make_pack(models_dir, options, tmp_path / "pack")
+    from_data = train(models_dir, options, progress=False)
+    assert {"spans", "number"} <= set(from_data["validation"]["by_kind"])
+    packed = dataclasses.replace(
+        options, pack=tmp_path / "pack", work=tmp_path / "work2", out=tmp_path / "out2"
+    )
+    from_pack = train(models_dir / "elsewhere", packed, progress=False)
+    assert from_pack["validation"] == from_data["validation"]
+    assert from_pack["best_step"] == from_data["best_step"]
+
+
 def test_decide_follows_the_reader_and_falls_back_to_cosines() -> None:
     from tests.test_render import make_hit
 

@@ -139,7 +139,7 @@ def build_data(
     else:
         examples = training_examples(train_rows, builder, news, options)
     held = list(build_examples(val_rows, builder, news, options.seed + 1))
-    held = held[: options.validation_examples]
+    held = validation_of(held, options)
     if options.cross_share > 0:
         held += cross_examples(
             options.data,
@@ -153,6 +153,14 @@ def build_data(
             options.distract,
         )
     return specials, examples, held, lambda t: builder.tokens(t)[0]
+
+
+def validation_of(held: Sequence[Example], options: Options) -> list[Example]:
+    """The held-back examples validation checks: `options.validation_examples` of
+    `spans.jsonl`'s, and every one of the other kinds (`cross_examples`' held back, at most
+    CROSS_HELD_PER_KIND a kind), whether they were just built or come from a pack."""
+    spans = [e for e in held if e.kind == "spans"][: options.validation_examples]
+    return spans + [e for e in held if e.kind != "spans"]
 
 
 CROSS_HELD_PER_KIND = 60
@@ -330,7 +338,7 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
             )
         folder = packs.e5_folder(options.pack, models_dir)
         specials, examples, held = pack.specials, pack.examples, pack.held
-        examples, held = examples[: options.examples], held[: options.validation_examples]
+        examples, held = examples[: options.examples], validation_of(held, options)
     else:
         folder = e5convert.ensure_model(models_dir)
         specials, examples, held, _ = build_data(folder, options)
