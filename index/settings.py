@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     # The reader's weights at answer time: float32, or int8 (1.7-1.9 times as fast, a point or
     # less fewer answers; docs/benchmarks.md, section 9).
     reader_precision: Literal["float32", "int8"] = "float32"
+    # Other weights than the shipped ones (a folder "khabar reader train --out" wrote: its
+    # reader.safetensors and reader.json, checked against each other); None: index/reader/weights,
+    # and index/reader/weights-across for the reader across languages.
+    reader_weights: Path | None = None
+    reader_across_weights: Path | None = None
     # Span score minus no-answer score from which a passage answers; None: the shipped value.
     reader_threshold: float | None = None
     # In one language, under this the reader's score plus 250 x the cosine's margin over its

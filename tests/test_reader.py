@@ -289,6 +289,49 @@ def test_the_second_readers_weights_are_shipped_and_checked(tmp_path: Path) -> N
         stage = ReaderStage.from_settings(settings.with_overrides(reader_across="off"))
     assert isinstance(stage.reader, OnnxReader)  # the first reads every pair
     assert stage.cross_threshold == first.threshold and stage.cross_floor == first.cross_floor
+    # The same damaged copy named by the setting: refused, the message naming the setting too
+    named = settings.with_overrides(reader_across_weights=copy)
+    with pytest.raises(reader_model.ReaderUnavailable, match="KHABAR_READER_ACROSS_WEIGHTS"):
+        ReaderStage.from_settings(named)
+    with pytest.raises(reader_model.ReaderUnavailable, match="KHABAR_READER_WEIGHTS names"):
+        ReaderStage.from_settings(settings.with_overrides(reader_weights=copy))
+
+
+def test_other_weights_are_read_from_the_folders_the_settings_name(tmp_path: Path) -> None:
+    """KHABAR_READER_WEIGHTS and KHABAR_READER_ACROSS_WEIGHTS put weights "khabar reader train
+    --out" wrote in place of the shipped ones, without touching index/reader: their cards'
+    thresholds decide, and their weights read. Here the second reader's weights serve as the
+    first, and a copy of them whose card says other thresholds as the second."""
+    from index.answer.reading import ReaderStage
+
+    across, _, _ = reader_model.verified_weights(reader_model.ACROSS_WEIGHTS_DIR)
+    first, _, _ = reader_model.verified_weights()
+    assert across.threshold != first.threshold
+    copy = tmp_path / "mine"
+    shutil.copytree(reader_model.ACROSS_WEIGHTS_DIR, copy)
+    card = json.loads((copy / reader_model.CARD_FILE).read_text("utf-8"))
+    card["recipe"].update(threshold=7.5, cross_floor=1.25)
+    (copy / reader_model.CARD_FILE).write_text(json.dumps(card), "utf-8")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        reader="on",
+        data_dir=tmp_path / "data",
+        reader_weights=reader_model.ACROSS_WEIGHTS_DIR,
+        reader_across_weights=copy,
+    )
+    stage = ReaderStage.from_settings(settings)
+    assert (stage.threshold, stage.floor) == (across.threshold, across.floor)
+    assert (stage.cross_threshold, stage.cross_floor) == (7.5, 1.25)
+    shipped = ReaderStage.from_settings(
+        Settings(_env_file=None, reader="on", data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    )
+    assert (shipped.threshold, shipped.cross_threshold) == (first.threshold, across.threshold)
+    # An English pair, read within one language: by the second reader's weights here
+    asked = [(FOUNDED[0], FOUNDING)]
+    [mine] = stage.reader.read_pairs(asked, ["en"])
+    [ours] = shipped.reader.read_pairs(asked, ["en"])
+    assert mine is not None and ours is not None
+    assert abs(mine.score - ours.score) > 0.05
 
 
 def test_the_readers_share_e5s_embedding_table(

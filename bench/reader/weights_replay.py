@@ -8,9 +8,9 @@
 
 `collect` searches every development set as the bot does (the region sets whole, the others'
 first `limit` questions, and the unanswerable pairings `khabar eval` uses), reads the first
-three passages with one reader of *this checkout* (`--reader within`: `index/reader/weights/`,
-the default; `--reader across`: `index/reader/weights-across/`; to measure other weights, run it
-from a worktree that holds them, with PYTHONPATH pointing there), and writes
+three passages with one reader (`--reader within`: `index/reader/weights/`, the default;
+`--reader across`: `index/reader/weights-across/`; to measure other weights, name their folder
+in KHABAR_READER_WEIGHTS or KHABAR_READER_ACROSS_WEIGHTS), and writes
 per passage: cosine, the cosine rule's margin, whether the question and passage differ in
 language, whether the kind check passes it over, the reader's score, whether the passage, the
 span and the excerpt hold the answer, and how well the span's sentence matches the question
@@ -82,9 +82,10 @@ def collect(root: Path, limit: int, out: Path, which: str = "within") -> None:
             reader = stage.reader
             assert isinstance(reader, OnnxReader)  # with KHABAR_READER_ACROSS off
             if which == "across":
+                weights = settings.reader_across_weights or ACROSS_WEIGHTS_DIR
                 reader = OnnxReader(
-                    ensure_onnx(settings.model_cache, ACROSS_WEIGHTS_DIR),
-                    weights_dir=ACROSS_WEIGHTS_DIR,
+                    ensure_onnx(settings.model_cache, weights),
+                    weights_dir=weights,
                     kind_margin=reader.kind_margin,
                     match_weight=reader.match_weight,
                 )

@@ -79,15 +79,30 @@ class ReaderStage:
                 match_weight=settings.reader_match_weight,
             )
 
-        within = onnx_reader(reader_model.WEIGHTS_DIR)
+        try:
+            within = onnx_reader(settings.reader_weights or reader_model.WEIGHTS_DIR)
+        except reader_model.ReaderUnavailable as exc:
+            if settings.reader_weights is None:
+                raise
+            raise reader_model.ReaderUnavailable(
+                f"{exc} (KHABAR_READER_WEIGHTS names this folder: unset it for the shipped reader)"
+            ) from None
         reader: OnnxReader | ByLanguage = within
         cross = within.recipe
         if settings.reader_across == "on":
             try:
-                across = onnx_reader(reader_model.ACROSS_WEIGHTS_DIR)
+                across = onnx_reader(
+                    settings.reader_across_weights or reader_model.ACROSS_WEIGHTS_DIR
+                )
             except reader_model.ReaderUnavailable as exc:
+                named = (
+                    ""
+                    if settings.reader_across_weights is None
+                    else "KHABAR_READER_ACROSS_WEIGHTS names this folder: unset it for the "
+                    "shipped one, or "
+                )
                 raise reader_model.ReaderUnavailable(
-                    f"{exc} (this is the reader across languages: KHABAR_READER_ACROSS=off "
+                    f"{exc} (this is the reader across languages: {named}KHABAR_READER_ACROSS=off "
                     "reads every pair with the first)"
                 ) from None
             reader, cross = ByLanguage(within, across), across.recipe
