@@ -25,7 +25,9 @@ the span's sentence match to the line that chooses which read passage is shown (
 `--across FILE` replays the two readers as Khabar runs them (`reader.routing`): each passage in
 the question's language as the rows read it, each in another as FILE's (collected with
 `--reader across`); `--cross-threshold T ...` replays each threshold across languages (the score
-from which a passage answers there: `decision.Rule.reader_cross_threshold`).
+from which a passage answers there: `decision.Rule.reader_cross_threshold`). For weights whose
+scores sit elsewhere, `--threshold T` replays the threshold in one language (the first reader's
+card: 0) and `--floors=F/C,F/C...` the floors in one language and across languages.
 """
 
 from __future__ import annotations
@@ -135,10 +137,13 @@ def collect(root: Path, limit: int, out: Path, which: str = "within") -> None:
             print(f"{asked} against {corpus}", file=sys.stderr, flush=True)
 
 
-def verdict(passages: list[Row], floor: float, cross: float, sure_across: float = 0.0) -> bool:
-    """`decision.reader_verdict` on recorded numbers (the country check left out)."""
+def verdict(
+    passages: list[Row], floor: float, cross: float, sure_across: float = 0.0, within: float = 0.0
+) -> bool:
+    """`decision.reader_verdict` on recorded numbers (the country check left out); `within`:
+    the threshold in one language (the first reader's card: 0)."""
     p = passages[0]
-    if p["score"] >= (sure_across if p["across"] else 0.0):
+    if p["score"] >= (sure_across if p["across"] else within):
         return True
     line = p["score"] + decision.READER_COSINE_WEIGHT * p["margin"]
     if not p["across"]:
@@ -151,7 +156,12 @@ def verdict(passages: list[Row], floor: float, cross: float, sure_across: float 
 
 
 def outcome(
-    row: Row, floor: float, cross: float, match: float, sure_across: float = 0.0
+    row: Row,
+    floor: float,
+    cross: float,
+    match: float,
+    sure_across: float = 0.0,
+    within: float = 0.0,
 ) -> tuple[bool, bool]:
     """(answered, the excerpt shown first holds the answer), as `decision.decide` with two
     passages read, `reader_confident` 2 and `reader_switch` 2 (the shipped settings)."""
@@ -163,10 +173,10 @@ def outcome(
         if not read:
             return False, False
     start = row["passages"].index(read[0])
-    if not verdict(row["passages"][start:], floor, cross, sure_across):
+    if not verdict(row["passages"][start:], floor, cross, sure_across, within):
         return False, False
     first = read[0]
-    if start == 0 and first["score"] >= 2.0:
+    if start == 0 and first["score"] >= within + 2.0:
         read = read[:1]
 
     def line(p: Row) -> float:
@@ -199,7 +209,12 @@ def _rows(path: Path) -> list[Row]:
 
 
 def report(
-    files: list[Path], match: float, across: Path | None = None, sure: Sequence[float] = (0.0,)
+    files: list[Path],
+    match: float,
+    across: Path | None = None,
+    sure: Sequence[float] = (0.0,),
+    within: float = 0.0,
+    floors: Sequence[tuple[float, float]] = FLOORS,
 ) -> None:
     sets = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev", *REGION]
     refused = ["realtimeqa-dev!", "xquad-ru!", "news-region!"]
@@ -209,11 +224,11 @@ def report(
         if across is not None:
             rows = routed(rows, across)
         name = path.name + (f" + {across.name} (sure at {sure_across:g})" if across else "")
-        for floor, cross in FLOORS:
+        for floor, cross in floors:
             tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
             langs: dict[tuple[str, str], int] = defaultdict(int)
             for row in rows:
-                said, holds = outcome(row, floor, cross, match, sure_across)
+                said, holds = outcome(row, floor, cross, match, sure_across, within)
                 key = row["set"] + ("!" if row["unanswerable"] else "")
                 tally[key][0] += (not said) if row["unanswerable"] else holds
                 tally[key][1] += 1
@@ -240,11 +255,21 @@ def main() -> None:
     r.add_argument("--match", type=float, default=0.0)
     r.add_argument("--across", type=Path, help="rows collected with --reader across")
     r.add_argument("--cross-threshold", type=float, nargs="+", default=[0.0])
+    r.add_argument("--threshold", type=float, default=0.0, help="in one language (the card's)")
+    r.add_argument(
+        "--floors",
+        default="",
+        help='pairs FLOOR/CROSS_FLOOR to replay, "--floors=-2/3,-1/2" (default: six near -2/3)',
+    )
     args = parser.parse_args()
     if args.command == "collect":
         collect(args.root.resolve(), args.limit, args.out, args.reader)
     else:
-        report(args.files, args.match, args.across, args.cross_threshold)
+        floors = [
+            (float(a), float(b))
+            for a, b in (f.split("/") for f in args.floors.replace(",", " ").split())
+        ] or FLOORS
+        report(args.files, args.match, args.across, args.cross_threshold, args.threshold, floors)
 
 
 if __name__ == "__main__":
