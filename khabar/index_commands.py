@@ -84,6 +84,11 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     train.add_argument(
         "--init", metavar="DIR", help="train on from these weights (e.g. index/reader/weights)"
     )
+    train.add_argument(
+        "--snapshots",
+        action="store_true",
+        help="also write the weights of every validated step to WORK/snapshots/step-N",
+    )
     train.set_defaults(func=_cmd_reader_train)
     pack = reader.add_parser(
         "pack",
@@ -274,6 +279,7 @@ def _reader_options(args: argparse.Namespace, settings: Settings) -> Any:
         near=args.near,
         distract=args.distract,
         init=Path(args.init) if getattr(args, "init", None) else None,
+        snapshots=getattr(args, "snapshots", False),
     )
 
 

@@ -500,6 +500,40 @@ def test_training_runs_end_to_end_and_resumes(
     assert again["steps"] == 2 and "resuming from step 2 of 2" in capsys.readouterr().err
 
 
+def test_training_can_keep_the_weights_of_every_validated_step(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    """With `snapshots`, each validated step's weights are a weights folder of their own, its
+    card holding that step's validation; the step written as the best is the same bytes as
+    its snapshot, and the steps differ. The options' fingerprint does not change with it, so a
+    run already going resumes with snapshots turned on."""
+    from index.reader.train import SNAPSHOTS
+
+    options = Options(
+        data=tiny_spans(tmp_path / "train"),
+        work=tmp_path / "work",
+        out=tmp_path / "out",
+        examples=16,
+        batch_size=8,
+        validation_examples=4,
+        validate_every=1,
+        recipe=reader_model.Recipe(layers=2, trained_from=1),
+        snapshots=True,
+    )
+    assert options.fingerprint() == dataclasses.replace(options, snapshots=False).fingerprint()
+    summary = train(models_dir, options, progress=False)
+    folders = sorted((options.work / SNAPSHOTS).iterdir())
+    assert [f.name for f in folders] == ["step-0", "step-1", "step-2"]
+    shas = {}
+    for folder in folders:
+        card = reader_model.read_card(folder)
+        step = int(folder.name.removeprefix("step-"))
+        assert card["training"]["validation"]["step"] == step == card["training"]["steps"]
+        shas[step] = reader_model.verified_weights(folder)[2]
+    assert len(set(shas.values())) == 3
+    assert reader_model.verified_weights(options.out)[2] == shas[summary["best_step"]]
+
+
 def test_training_in_the_background_stops_with_its_best_weights(
     tmp_path: Path, models_dir: Path
 ) -> None:

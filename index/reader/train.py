@@ -42,6 +42,7 @@ from .score import token_f1
 
 CHECKPOINT = "checkpoint.pt"
 CURVE = "curve.jsonl"
+SNAPSHOTS = "snapshots"
 MAX_PASSES = 50  # over the training rows, each with its own seed, to reach `examples`
 
 
@@ -73,9 +74,14 @@ class Options:
     # same kind nearest them, and against those alone (`cross.py`, "distract" and "decoy");
     # 0: none.
     distract: float = 0.0
+    # Also write the weights of every validated step, each a weights folder of its own
+    # (work/snapshots/step-N: the card with that step's validation), to measure other steps than
+    # the best (`KHABAR_READER_WEIGHTS=DIR khabar eval ...`): the best by `merit` is chosen on a
+    # few hundred held-back rows, some kinds a dozen.
+    snapshots: bool = False
 
     def fingerprint(self) -> str:
-        skip = ("minutes", "out", "work", "device")
+        skip = ("minutes", "out", "work", "device", "snapshots")
         keep = {k: str(v) for k, v in asdict(self).items() if k not in skip}
         for added in ("near", "distract"):
             if not getattr(self, added):
@@ -422,6 +428,12 @@ def train(models_dir: Path, options: Options, progress: bool = True) -> dict[str
         keep_best()
         with (options.work / CURVE).open("a", encoding="utf-8") as f:
             f.write(json.dumps(point) + "\n")
+        if options.snapshots:
+            snapshot = {**summary, "steps": step, "examples_seen": step * options.batch_size}
+            folder = options.work / SNAPSHOTS / f"step-{step}"
+            reader_model.save(
+                model, recipe, folder, extra={"training": snapshot | {"validation": point}}
+            )
         bar.write(f"validation at step {step}: {json.dumps(point)}")
 
     started = last_save = time.monotonic()
