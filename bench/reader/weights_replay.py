@@ -2,6 +2,9 @@
 
     python bench/reader/weights_replay.py collect ../shared/eval --limit 200 --out rows.jsonl
     python bench/reader/weights_replay.py collect ../shared/eval --reader across --out across.jsonl
+    KHABAR_READER_ACROSS_WEIGHTS=DIR python bench/reader/weights_replay.py collect ../shared/eval \
+        --reader across --jobs news-region news-region-x2en xquad-ru2en news-region! xquad-ru! \
+        --out dir-across.jsonl
     python bench/reader/weights_replay.py report rows-shipped.jsonl rows-new.jsonl [--match W]
     python bench/reader/weights_replay.py report rows.jsonl --across across.jsonl \
         --cross-threshold 0 2 3
@@ -72,11 +75,15 @@ DEPTH = 3
 FLOORS = [(-2.0, 3.0), (-3.0, 3.0), (-1.0, 3.0), (-2.0, 2.0), (-2.0, 4.0), (-4.0, 2.0)]
 
 
-def collect(root: Path, limit: int, out: Path, which: str = "within") -> None:
+def collect(
+    root: Path, limit: int, out: Path, which: str = "within", only: Sequence[str] = ()
+) -> None:
     settings = Settings(reader="on", reader_across="off")
     with out.open("w", encoding="utf-8") as f:
         for corpus, asked, unanswerable in JOBS:
             if not (root / corpus).is_dir() or not (root / asked).is_dir():
+                continue
+            if only and asked + ("!" if unanswerable else "") not in only:
                 continue
             retriever = prepare(settings, root / corpus / "corpus")
             stage, rule = retriever.reader, retriever.rule
@@ -195,7 +202,10 @@ def routed(rows: list[Row], across: Path) -> list[Row]:
     theirs = {(r["set"], r["unanswerable"], r["id"]): r for r in _rows(across)}
     out = []
     for row in rows:
-        other = theirs[(row["set"], row["unanswerable"], row["id"])]
+        other = theirs.get((row["set"], row["unanswerable"], row["id"]))
+        if other is None:  # a set FILE was not collected on (`collect --jobs`): read as in rows
+            out.append(row)
+            continue
         passages = []
         for mine, its in zip(row["passages"], other["passages"], strict=True):
             assert mine["article"] == its["article"], "the two files searched differently"
@@ -250,6 +260,14 @@ def main() -> None:
     c.add_argument("--limit", type=int, default=200)
     c.add_argument("--out", type=Path, required=True)
     c.add_argument("--reader", choices=["within", "across"], default="within")
+    c.add_argument(
+        "--jobs",
+        nargs="+",
+        default=[],
+        help="only these question sets (a set against an unanswerable corpus: NAME!), e.g. the "
+        "ones across languages for --reader across: news-region news-region-x2en "
+        "xquad-ru2en news-region! xquad-ru!",
+    )
     r = commands.add_parser("report")
     r.add_argument("files", type=Path, nargs="+")
     r.add_argument("--match", type=float, default=0.0)
@@ -263,7 +281,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.command == "collect":
-        collect(args.root.resolve(), args.limit, args.out, args.reader)
+        collect(args.root.resolve(), args.limit, args.out, args.reader, args.jobs)
     else:
         floors = [
             (float(a), float(b))
