@@ -476,11 +476,11 @@ def tiny_spans(folder: Path) -> Path:
     return folder
 
 
-def test_training_runs_end_to_end_and_resumes(
-    tmp_path: Path, models_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def tiny_options(tmp_path: Path, data: Path | None = None, **changes: Any) -> Options:
+    """Training options for a two-layer reader on a few rows (`tiny_spans` unless `data`):
+    two steps of 8, each validated on 4 held-back rows, in `tmp_path`'s work and out folders."""
     options = Options(
-        data=tiny_spans(tmp_path / "train"),
+        data=data or tiny_spans(tmp_path / "train"),
         work=tmp_path / "work",
         out=tmp_path / "out",
         examples=16,
@@ -489,6 +489,13 @@ def test_training_runs_end_to_end_and_resumes(
         validate_every=1,
         recipe=reader_model.Recipe(layers=2, trained_from=1),
     )
+    return dataclasses.replace(options, **changes)
+
+
+def test_training_runs_end_to_end_and_resumes(
+    tmp_path: Path, models_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = tiny_options(tmp_path)
     summary = train(models_dir, options, progress=False)
     assert summary["steps"] == summary["of_steps"] == 2 and not summary["stopped_early"]
     assert {"loss", "span_f1", "has_answer_accuracy"} <= set(summary["validation"])
@@ -509,17 +516,7 @@ def test_training_can_keep_the_weights_of_every_validated_step(
     run already going resumes with snapshots turned on."""
     from index.reader.train import SNAPSHOTS
 
-    options = Options(
-        data=tiny_spans(tmp_path / "train"),
-        work=tmp_path / "work",
-        out=tmp_path / "out",
-        examples=16,
-        batch_size=8,
-        validation_examples=4,
-        validate_every=1,
-        recipe=reader_model.Recipe(layers=2, trained_from=1),
-        snapshots=True,
-    )
+    options = tiny_options(tmp_path, snapshots=True)
     assert options.fingerprint() == dataclasses.replace(options, snapshots=False).fingerprint()
     summary = train(models_dir, options, progress=False)
     folders = sorted((options.work / SNAPSHOTS).iterdir())
@@ -669,16 +666,8 @@ def test_a_pack_trains_exactly_as_the_data_does(tmp_path: Path, models_dir: Path
     from index.reader import pack as packs
     from index.reader.train import make_pack
 
-    options = Options(
-        data=tiny_spans(tmp_path / "train"),
-        work=tmp_path / "work",
-        out=tmp_path / "out",
-        examples=40,  # more than the 12 training rows give in one pass: three passes
-        batch_size=8,
-        validation_examples=4,
-        validate_every=1,
-        recipe=reader_model.Recipe(layers=2, trained_from=1),
-    )
+    # more than the 12 training rows give in one pass: three passes
+    options = tiny_options(tmp_path, examples=40)
     summary = make_pack(models_dir, options, tmp_path / "pack")
     assert summary["examples"] == 40 and summary["held"] == options.validation_examples
     assert summary["vocabulary_rows"] < 200 and summary["bytes"] < 4_000_000
@@ -732,17 +721,7 @@ def test_a_pack_validates_every_kind_held_back_as_the_data_does(
     the best weights are chosen on them all (`train.merit`)."""
     from index.reader.train import make_pack
 
-    options = Options(
-        data=tiny_cross(tmp_path / "train"),
-        work=tmp_path / "work",
-        out=tmp_path / "out",
-        examples=24,
-        batch_size=8,
-        validation_examples=4,
-        validate_every=1,
-        cross_share=0.5,
-        recipe=reader_model.Recipe(layers=2, trained_from=1),
-    )
+    options = tiny_options(tmp_path, tiny_cross(tmp_path / "train"), examples=24, cross_share=0.5)
     make_pack(models_dir, options, tmp_path / "pack")
     from_data = train(models_dir, options, progress=False)
     assert {"spans", "number"} <= set(from_data["validation"]["by_kind"])
