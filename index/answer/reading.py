@@ -70,39 +70,42 @@ class ReaderStage:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReaderStage:
-        def onnx_reader(weights: Path) -> OnnxReader:
-            return OnnxReader(
-                ensure_onnx(settings.model_cache, weights),
-                precision=settings.reader_precision,
-                weights_dir=weights,
-                kind_margin=settings.reader_kind_margin if settings.reader_kinds == "on" else None,
-                match_weight=settings.reader_match_weight,
-            )
+        def onnx_reader(configured: Path | None, shipped: Path, setting: str) -> OnnxReader:
+            """The reader in `configured` (a setting's folder), else the shipped one; a
+            damaged folder a setting names is refused naming the setting."""
+            weights = configured or shipped
+            try:
+                return OnnxReader(
+                    ensure_onnx(settings.model_cache, weights),
+                    precision=settings.reader_precision,
+                    weights_dir=weights,
+                    kind_margin=settings.reader_kind_margin
+                    if settings.reader_kinds == "on"
+                    else None,
+                    match_weight=settings.reader_match_weight,
+                )
+            except reader_model.ReaderUnavailable as exc:
+                if configured is None:
+                    raise
+                raise reader_model.ReaderUnavailable(
+                    f"{exc} ({setting} names this folder: unset it for the shipped one)"
+                ) from None
 
-        try:
-            within = onnx_reader(settings.reader_weights or reader_model.WEIGHTS_DIR)
-        except reader_model.ReaderUnavailable as exc:
-            if settings.reader_weights is None:
-                raise
-            raise reader_model.ReaderUnavailable(
-                f"{exc} (KHABAR_READER_WEIGHTS names this folder: unset it for the shipped reader)"
-            ) from None
+        within = onnx_reader(
+            settings.reader_weights, reader_model.WEIGHTS_DIR, "KHABAR_READER_WEIGHTS"
+        )
         reader: OnnxReader | ByLanguage = within
         cross = within.recipe
         if settings.reader_across == "on":
             try:
                 across = onnx_reader(
-                    settings.reader_across_weights or reader_model.ACROSS_WEIGHTS_DIR
+                    settings.reader_across_weights,
+                    reader_model.ACROSS_WEIGHTS_DIR,
+                    "KHABAR_READER_ACROSS_WEIGHTS",
                 )
             except reader_model.ReaderUnavailable as exc:
-                named = (
-                    ""
-                    if settings.reader_across_weights is None
-                    else "KHABAR_READER_ACROSS_WEIGHTS names this folder: unset it for the "
-                    "shipped one, or "
-                )
                 raise reader_model.ReaderUnavailable(
-                    f"{exc} (this is the reader across languages: {named}KHABAR_READER_ACROSS=off "
+                    f"{exc} (this is the reader across languages: KHABAR_READER_ACROSS=off "
                     "reads every pair with the first)"
                 ) from None
             reader, cross = ByLanguage(within, across), across.recipe
