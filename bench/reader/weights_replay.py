@@ -8,6 +8,9 @@
     python bench/reader/weights_replay.py report rows-shipped.jsonl rows-new.jsonl [--match W]
     python bench/reader/weights_replay.py report rows.jsonl --across across.jsonl \
         --cross-threshold 0 2 3
+    python bench/reader/weights_replay.py collect ../shared/eval --reader across \
+        --jobs xquad-en realtimeqa-dev realtimeqa-dev! --out across-en.jsonl
+    python bench/reader/weights_replay.py veto rows.jsonl across-en.jsonl
 
 `collect` searches every development set as the bot does (the region sets whole, the others'
 first `limit` questions, and the unanswerable pairings `khabar eval` uses), reads the first
@@ -31,6 +34,12 @@ the question's language as the rows read it, each in another as FILE's (collecte
 from which a passage answers there: `decision.Rule.reader_cross_threshold`). For weights whose
 scores sit elsewhere, `--threshold T` replays the threshold in one language (the first reader's
 card: 0) and `--floors=F/C,F/C...` the floors in one language and across languages.
+
+`veto` replays the second reader as a veto in one language (measured, not shipped): an answer
+whose first passage, in the question's language, the first reader scores under SURE is kept
+only where the second reader (FILE, `collect --reader across` on the same sets) scores that
+passage at least VETO; at the shipped floors, for xquad-en, realtimeqa-dev and realtimeqa-dev's
+questions against xquad-en's articles.
 """
 
 from __future__ import annotations
@@ -252,6 +261,36 @@ def report(
             print(f" | {region} | {x2en} |")
 
 
+def veto(rows_path: Path, across_path: Path) -> None:
+    """The table of `veto` (module docstring): per SURE and VETO, answer@1 and declines."""
+    mine = {(r["set"], r["unanswerable"], r["id"]): r for r in _rows(rows_path)}
+    theirs = {(r["set"], r["unanswerable"], r["id"]): r for r in _rows(across_path)}
+    keys = [k for k in theirs if k in mine]
+    names = sorted({k[0] + ("!" if k[1] else "") for k in keys})
+    print("| sure | veto | " + " | ".join(names) + " |")
+    print("|---" * (2 + len(names)) + "|")
+    for sure, least in [(None, None)] + [(s, v) for s in (1.0, 4.0) for v in (-4.0, -2.0, 0.0)]:
+        tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for key in keys:
+            said, holds = outcome(mine[key], -2.0, 3.0, 0.0, 4.0, 0.0)
+            first, its = mine[key]["passages"][0], theirs[key]["passages"][0]
+            unsure = not first["across"] and first.get("score") is not None
+            vetoed = its.get("score") is None or its["score"] < (least or 0.0)
+            if said and sure is not None and unsure and first["score"] < sure and vetoed:
+                said, holds = False, False
+            name = key[0] + ("!" if key[1] else "")
+            tally[name][0] += (not said) if key[1] else holds
+            tally[name][1] += 1
+        cells = [
+            f"{tally[n][0] / tally[n][1]:.3f}"
+            if n.endswith("!")
+            else f"{100 * tally[n][0] / tally[n][1]:.1f}"
+            for n in names
+        ]
+        label = "off | off" if sure is None else f"{sure:g} | {least:g}"
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -279,8 +318,13 @@ def main() -> None:
         default="",
         help='pairs FLOOR/CROSS_FLOOR to replay, "--floors=-2/3,-1/2" (default: six near -2/3)',
     )
+    v = commands.add_parser("veto")
+    v.add_argument("rows", type=Path, help="rows collected with --reader within")
+    v.add_argument("across", type=Path, help="the same sets collected with --reader across")
     args = parser.parse_args()
-    if args.command == "collect":
+    if args.command == "veto":
+        veto(args.rows, args.across)
+    elif args.command == "collect":
         collect(args.root.resolve(), args.limit, args.out, args.reader, args.jobs)
     else:
         floors = [
