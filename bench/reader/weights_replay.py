@@ -35,6 +35,9 @@ from which a passage answers there: `decision.Rule.reader_cross_threshold`). For
 scores sit elsewhere, `--threshold T` replays the threshold in one language (the first reader's
 card: 0) and `--floors=F/C,F/C...` the floors in one language and across languages.
 
+`--rescue=A/W` replays a later passage answering where the first declines: the first of the
+next two whose score reaches A across languages or W in one (measured, not shipped).
+
 `veto` replays the second reader as a veto in one language (measured, not shipped): an answer
 whose first passage, in the question's language, the first reader scores under SURE is kept
 only where the second reader (FILE, `collect --reader across` on the same sets) scores that
@@ -227,6 +230,19 @@ def _rows(path: Path) -> list[Row]:
     return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
 
 
+def rescued(row: Row, rescue: tuple[float, float] | None) -> tuple[bool, bool] | None:
+    """Measured, not shipped (`report --rescue=A/W`): where the first passage declines, the
+    first of the next two the kind check keeps whose score reaches A (across languages) or W
+    (in one) answers, its excerpt shown; None where none does."""
+    if rescue is None:
+        return None
+    for p in row["passages"][1:DEPTH]:
+        least = rescue[0] if p["across"] else rescue[1]
+        if p.get("score") is not None and p["kind_ok"] and p["score"] >= least:
+            return True, bool(p["excerpt_holds"])
+    return None
+
+
 def report(
     files: list[Path],
     match: float,
@@ -234,6 +250,7 @@ def report(
     sure: Sequence[float] = (0.0,),
     within: float = 0.0,
     floors: Sequence[tuple[float, float]] = FLOORS,
+    rescue: tuple[float, float] | None = None,
 ) -> None:
     sets = ["xquad-en", "xquad-ru", "xquad-ru2en", "realtimeqa-dev", *REGION]
     refused = ["realtimeqa-dev!", "xquad-ru!", "news-region!"]
@@ -243,11 +260,14 @@ def report(
         if across is not None:
             rows = routed(rows, across)
         name = path.name + (f" + {across.name} (sure at {sure_across:g})" if across else "")
+        name += f" (rescue {rescue[0]:g}/{rescue[1]:g})" if rescue else ""
         for floor, cross in floors:
             tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
             langs: dict[tuple[str, str], int] = defaultdict(int)
             for row in rows:
                 said, holds = outcome(row, floor, cross, match, sure_across, within)
+                if not said:
+                    said, holds = rescued(row, rescue) or (said, holds)
                 key = row["set"] + ("!" if row["unanswerable"] else "")
                 tally[key][0] += (not said) if row["unanswerable"] else holds
                 tally[key][1] += 1
@@ -318,6 +338,12 @@ def main() -> None:
         default="",
         help='pairs FLOOR/CROSS_FLOOR to replay, "--floors=-2/3,-1/2" (default: six near -2/3)',
     )
+    r.add_argument(
+        "--rescue",
+        default="",
+        help="A/W: a later passage scoring A across languages or W in one answers where the "
+        "first declines (measured, not shipped)",
+    )
     v = commands.add_parser("veto")
     v.add_argument("rows", type=Path, help="rows collected with --reader within")
     v.add_argument("across", type=Path, help="the same sets collected with --reader across")
@@ -331,7 +357,16 @@ def main() -> None:
             (float(a), float(b))
             for a, b in (f.split("/") for f in args.floors.replace(",", " ").split())
         ] or FLOORS
-        report(args.files, args.match, args.across, args.cross_threshold, args.threshold, floors)
+        rescue = tuple(float(x) for x in args.rescue.split("/")) if args.rescue else None
+        report(
+            args.files,
+            args.match,
+            args.across,
+            args.cross_threshold,
+            args.threshold,
+            floors,
+            (rescue[0], rescue[1]) if rescue else None,
+        )
 
 
 if __name__ == "__main__":
