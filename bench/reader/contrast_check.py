@@ -20,7 +20,7 @@ keeps only those, too few to say much), and on some of their swapped twins, so i
 them are surer than on news it never saw: read the losses as a lower bound.
 
 Every answer is also checked by a rule that reads no question (measured, not shipped: the
-table after the margins'): the answer's own title names another country, the nearest country
+table after the margins' one): the answer's own title names another country, the nearest country
 in the WINDOW words before it in its sentence not being the one asked about ("President of the
 Republic of Azerbaijan Ilham Aliyev" for Kazakhstan's president).
 
